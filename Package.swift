@@ -1,0 +1,99 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The flow, one target per room:
+//   GatewayCore         JSON values, durations, the error contract (no dependencies)
+//   GatewayPlan         gateway.yaml + OpenAPI documents -> immutable Plan, Router (OpenAPIKit, Yams)
+//   GatewayFunctions    the local-function protocol, AWS HTTP API 2.0 event/response, registry
+//   FlightExample       the example flight-monitoring functions
+//   GatewayCertificates the development CA (swift-certificates)
+//   GatewayServer       the NIO data plane: TLS, HTTP/1.1 + HTTP/2, phases, upstream pools, dispatch
+//   GatewayCommand      the `gateway` executable (argument parsing only)
+let package = Package(
+    name: "gateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gateway", targets: ["GatewayCommand"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        .target(name: "GatewayCore"),
+        .target(
+            name: "GatewayPlan",
+            dependencies: [
+                "GatewayCore",
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
+                .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
+                .product(name: "OpenAPIKitCompat", package: "OpenAPIKit"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(name: "GatewayFunctions", dependencies: ["GatewayCore", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "FlightExample", dependencies: ["GatewayCore", "GatewayFunctions"]),
+        .target(
+            name: "GatewayCertificates",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        .target(
+            name: "GatewayServer",
+            dependencies: [
+                "GatewayCore", "GatewayPlan", "GatewayFunctions",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "GatewayCommand",
+            dependencies: [
+                "GatewayCore", "GatewayPlan", "GatewayFunctions", "FlightExample",
+                "GatewayCertificates", "GatewayServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore"]),
+        .testTarget(
+            name: "GatewayServerTests",
+            dependencies: [
+                "GatewayServer", "GatewayPlan", "GatewayFunctions", "FlightExample",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "GatewayEndToEndTests",
+            dependencies: [
+                "GatewayServer", "GatewayPlan", "GatewayFunctions", "FlightExample", "GatewayCertificates",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

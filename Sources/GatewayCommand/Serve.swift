@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import GatewayCertificates
+import GatewayPlan
+import GatewayServer
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gateway. SIGHUP reloads the configuration; an invalid one is refused and the running one kept.")
+
+    @OptionGroup var options: ConfigOption
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    @Option(name: .long, help: "Event-loop threads (overrides `threads` in the configuration).")
+    var threads: Int?
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown log level '\(logLevel)'")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "gateway")
+        let functions = BuiltinFunctions.registry()
+        let compiler = PlanCompiler(functionNames: functions.names)
+
+        let server: GatewayServer
+        do {
+            let plan = try compiler.compile(configPath: options.config)
+            try createDevelopmentCertificatesIfAbsent(plan.config)
+            server = try GatewayServer(runtime: try GatewayRuntime(plan: plan, functions: functions),
+                                       logger: logger, threads: threads)
+            try await server.start()
+        } catch let errors as ConfigErrors {
+            printErrors(errors)
+            throw ExitCode(1)
+        }
+
+        let plan = server.runtime.plan
+        if let https = plan.config.https, let port = server.httpsPort {
+            logger.notice("listening", metadata: ["url": "https://\(https.host):\(port)"])
+        }
+        if let http = plan.config.http, let port = server.httpPort {
+            logger.notice("listening", metadata: ["url": "http://\(http.host):\(port)"])
+        }
+        logger.notice("serving", metadata: [
+            "operations": "\(plan.operations.count)", "documents": "\(plan.documents.count)",
+            "default": "\(plan.config.defaultUpstream ?? "none (404)")",
+        ])
+
+        let signals = SignalWatcher()
+        signals.onReload = { [options] in
+            do {
+                let plan = try compiler.compile(configPath: options.config)
+                server.reload(try GatewayRuntime(plan: plan, functions: functions))
+                logger.notice("configuration reloaded", metadata: ["operations": "\(plan.operations.count)"])
+            } catch let errors as ConfigErrors {
+                logger.error("reload refused; keeping the running configuration", metadata: ["errors": "\(errors)"])
+            } catch {
+                logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+            }
+        }
+        signals.onStop = {
+            logger.notice("stopping")
+            Task { try? await server.shutdown() }
+        }
+        signals.start()
+        try await server.waitUntilClosed()
+    }
+
+    private func createDevelopmentCertificatesIfAbsent(_ config: GatewayConfig) throws {
+        guard config.https != nil, let tls = config.tls else { return }
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: tls.certificate) && !fm.fileExists(atPath: tls.key) else { return }
+        let written = try DevelopmentCA.write(certificatePath: tls.certificate, keyPath: tls.key)
+        print(DevCertificateNotice.text(written))
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import GatewayCore
+import Yams
+
+extension GatewayConfig {
+    /// Reads and checks `gateway.yaml`. Every problem names the file and line.
+    public static func load(path: String) throws(ConfigError) -> GatewayConfig {
+        let source = try YAMLSource.load(path: path)
+        return try parse(source)
+    }
+
+    public static func parse(_ source: YAMLSource) throws(ConfigError) -> GatewayConfig {
+        let top = try YAMLMap(source.root, in: source, context: "gateway.yaml")
+        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads"])
+
+        var https: ListenAddress?
+        var http: ListenAddress?
+        if let listen = try top.map("listen") {
+            try listen.requireOnly(["https", "http"])
+            https = try listenAddress(listen, "https")
+            http = try listenAddress(listen, "http")
+        }
+        if https == nil && http == nil {
+            throw source.error(top.node, "listen needs an 'https' or an 'http' address")
+        }
+
+        var tls: TLSFiles?
+        if let t = try top.map("tls") {
+            try t.requireOnly(["certificate", "key"])
+            tls = TLSFiles(certificate: try t.requiredString("certificate"), key: try t.requiredString("key"))
+        }
+        if https != nil && tls == nil {
+            throw source.error(top.keyNode("listen"), "listen.https needs tls.certificate and tls.key")
+        }
+
+        var upstreams: [String: Upstream] = [:]
+        if let u = try top.map("upstreams") {
+            for name in u.keys {
+                upstreams[name] = try upstream(name: name, try YAMLMap(u.node(name)!, in: source, context: "upstreams.\(name)"))
+            }
+        }
+
+        var defaultUpstream: String?
+        if let d = try top.map("default") {
+            try d.requireOnly(["upstream"])
+            let name = try d.requiredString("upstream")
+            guard upstreams[name] != nil else {
+                throw source.error(d.node("upstream"), "default.upstream '\(name)' is not defined in upstreams")
+            }
+            defaultUpstream = name
+        }
+
+        let throttle = try top.map("throttle").map { m throws(ConfigError) in try Self.throttle(m) }
+
+        var plans: [String: Plan] = [:]
+        if let p = try top.map("plans") {
+            for name in p.keys {
+                let m = try YAMLMap(p.node(name)!, in: source, context: "plans.\(name)")
+                try m.requireOnly(["rate", "burst", "quota", "operations"])
+                var quota: Quota?
+                if let q = try m.map("quota") {
+                    try q.requireOnly(["limit", "period"])
+                    guard let limit = try q.int("limit"), limit > 0 else {
+                        throw source.error(q.node, "plans.\(name).quota.limit must be a positive integer")
+                    }
+                    guard let period = Quota.Period(rawValue: try q.requiredString("period")) else {
+                        throw source.error(q.node("period"), "plans.\(name).quota.period must be day, week or month")
+                    }
+                    quota = Quota(limit: limit, period: period)
+                }
+                var operations: [String: Throttle] = [:]
+                if let ops = try m.map("operations") {
+                    for op in ops.keys {
+                        operations[op] = try Self.throttle(try YAMLMap(ops.node(op)!, in: source, context: "plans.\(name).operations.\(op)"))
+                    }
+                }
+                plans[name] = Plan(throttle: try Self.throttle(m, allowing: ["quota", "operations"]), quota: quota, operations: operations)
+            }
+        }
+
+        var limits = Limits()
+        if let l = try top.map("limits") {
+            try l.requireOnly(["maxHeaderBytes", "maxBodyBytes", "idleTimeout"])
+            if let v = try l.int("maxHeaderBytes") { limits.maxHeaderBytes = v }
+            if let v = try l.int("maxBodyBytes") { limits.maxBufferedBody = v }
+            if let v = try l.duration("idleTimeout") { limits.idleTimeout = v }
+        }
+
+        let threads = try top.int("threads") ?? 0
+        guard threads >= 0 else { throw source.error(top.node("threads"), "threads must be 0 (one per core) or more") }
+
+        return GatewayConfig(
+            file: source.file,
+            routesDirectory: (source.file as NSString).deletingLastPathComponent,
+            https: https, http: http, tls: tls,
+            state: try top.string("state"),
+            upstreams: upstreams, defaultUpstream: defaultUpstream,
+            throttle: throttle, plans: plans, limits: limits, threads: threads
+        )
+    }
+
+    private static func listenAddress(_ map: YAMLMap, _ key: String) throws(ConfigError) -> ListenAddress? {
+        guard let text = try map.string(key) else { return nil }
+        let bad = map.source.error(map.node(key), "listen.\(key) must be HOST:PORT, e.g. 127.0.0.1:8443")
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else { throw bad }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw bad }
+        return ListenAddress(host: host, port: port)
+    }
+
+    static func throttle(_ m: YAMLMap, allowing extra: Set<String> = []) throws(ConfigError) -> Throttle {
+        try m.requireOnly(Set(["rate", "burst"]).union(extra))
+        guard let rate = try m.double("rate"), rate > 0 else {
+            throw m.source.error(m.node, "\(m.context).rate must be a positive number of requests per second")
+        }
+        guard let burst = try m.int("burst"), burst >= 1 else {
+            throw m.source.error(m.node, "\(m.context).burst must be a positive integer")
+        }
+        return Throttle(rate: rate, burst: burst)
+    }
+
+    private static func upstream(name: String, _ m: YAMLMap) throws(ConfigError) -> Upstream {
+        try m.requireOnly(["targets", "timeout", "connectTimeout", "ca", "maxIdle"])
+        guard let texts = try m.stringList("targets"), !texts.isEmpty else {
+            throw m.source.error(m.node, "upstreams.\(name) needs at least one target URL")
+        }
+        var targets: [Upstream.Target] = []
+        for text in texts {
+            guard let t = Upstream.Target.parse(text) else {
+                throw m.source.error(m.node("targets"), "upstreams.\(name): '\(text)' is not an http:// or https:// URL")
+            }
+            targets.append(t)
+        }
+        let ca = try m.string("ca")
+        if let ca, !FileManager.default.fileExists(atPath: ca) {
+            throw m.source.error(m.node("ca"), "upstreams.\(name).ca: no file at \(ca)")
+        }
+        return Upstream(
+            name: name, targets: targets,
+            timeout: try m.duration("timeout") ?? Upstream.defaultTimeout,
+            connectTimeout: try m.duration("connectTimeout") ?? .seconds(5),
+            caFile: ca,
+            maxIdlePerTarget: try m.int("maxIdle") ?? 64
+        )
+    }
+}

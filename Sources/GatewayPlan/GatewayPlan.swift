@@ -1,0 +1,37 @@
+import Foundation
+import GatewayCore
+/// Everything the data plane needs, compiled once from `gateway.yaml` and the API documents.
+/// Immutable: a reload builds a new plan and swaps it in whole.
+public struct GatewayPlan: Sendable {
+    public let config: GatewayConfig
+    public let operations: [OperationPlan]
+    public let router: Router
+    /// The API documents the plan was compiled from.
+    public let documents: [String]
+
+    public init(config: GatewayConfig, operations: [OperationPlan], router: Router, documents: [String]) {
+        self.config = config
+        self.operations = operations
+        self.router = router
+        self.documents = documents
+    }
+
+    /// The route table, one line per operation, for `gateway check`.
+    public func routeTable() -> String {
+        var rows: [[String]] = [["METHOD", "PATH", "TARGET", "POLICIES", "DOCUMENT"]]
+        for op in operations.sorted(by: { ($0.path, $0.method ?? "~") < ($1.path, $1.method ?? "~") }) {
+            var policies = ["timeout \(ConfigDuration.describe(op.timeout))"]
+            if let t = op.throttle { policies.append("throttle \(t.rate)/s burst \(t.burst)") }
+            rows.append([op.method ?? "ANY", op.path, op.target.description, policies.joined(separator: ", "), op.document])
+        }
+        if let name = config.defaultUpstream {
+            rows.append(["*", "(anything else)", "upstream \(name)", "", config.file])
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { c, cell in
+                c == row.count - 1 ? cell : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,45 @@
+import GatewayCore
+
+/// One compiled operation: where a matched request goes and what applies to it.
+public struct OperationPlan: Sendable {
+    public enum Target: Sendable, Equatable, CustomStringConvertible {
+        case function(String)
+        case upstream(String)
+
+        public var description: String {
+            switch self {
+            case .function(let name): return "function \(name)"
+            case .upstream(let name): return "upstream \(name)"
+            }
+        }
+    }
+
+    /// Upper-case method, or nil for an `x-gateway-any-method` operation.
+    public var method: String?
+    /// The full path template, base path included: `/v1/flights/{flightId}`.
+    public var path: String
+    public var operationId: String?
+    public var target: Target
+    /// How long the function or upstream may take to answer.
+    public var timeout: Duration
+    public var throttle: GatewayConfig.Throttle?
+    /// The API document the operation comes from.
+    public var document: String
+    /// The template's parameter names, in path order (the greedy one last).
+    public var parameterNames: [String]
+
+    /// AWS's route key: `POST /flights/{flightId}`, or `ANY /path` for any-method operations.
+    public var routeKey: String { "\(method ?? "ANY") \(path)" }
+
+    public init(method: String?, path: String, operationId: String?, target: Target, timeout: Duration,
+                throttle: GatewayConfig.Throttle? = nil, document: String) {
+        self.method = method
+        self.path = path
+        self.operationId = operationId
+        self.target = target
+        self.timeout = timeout
+        self.throttle = throttle
+        self.document = document
+        self.parameterNames = (try? PathTemplate(path))?.parameterNames ?? []
+    }
+}

@@ -1,0 +1,74 @@
+import GatewayCore
+
+/// A legacy backend: one or more targets balanced round-robin.
+public struct Upstream: Sendable, Equatable {
+    public struct Target: Sendable, Equatable, CustomStringConvertible {
+        public var tls: Bool
+        public var host: String
+        public var port: Int
+        /// A path prefix from the target URL (`http://h:1/api` → `/api`), prepended to forwarded paths.
+        public var basePath: String
+
+        public var authority: String {
+            let defaultPort = tls ? 443 : 80
+            let h = host.contains(":") ? "[\(host)]" : host
+            return port == defaultPort ? h : "\(h):\(port)"
+        }
+
+        public var description: String { "\(tls ? "https" : "http")://\(authority)\(basePath)" }
+
+        /// Parses `http://host:port/base` or `https://…`.
+        public static func parse(_ text: String) -> Target? {
+            let tls: Bool
+            var rest: Substring
+            if text.hasPrefix("http://") {
+                tls = false
+                rest = text.dropFirst(7)
+            } else if text.hasPrefix("https://") {
+                tls = true
+                rest = text.dropFirst(8)
+            } else {
+                return nil
+            }
+            var basePath = ""
+            if let slash = rest.firstIndex(of: "/") {
+                basePath = String(rest[slash...])
+                rest = rest[..<slash]
+                while basePath.hasSuffix("/") { basePath.removeLast() }
+            }
+            var host: String
+            var port = tls ? 443 : 80
+            if rest.hasPrefix("[") {
+                guard let close = rest.firstIndex(of: "]") else { return nil }
+                host = String(rest[rest.index(after: rest.startIndex)..<close])
+                let after = rest[rest.index(after: close)...]
+                if after.hasPrefix(":") {
+                    guard let p = Int(after.dropFirst()) else { return nil }
+                    port = p
+                } else if !after.isEmpty {
+                    return nil
+                }
+            } else if let colon = rest.lastIndex(of: ":") {
+                host = String(rest[..<colon])
+                guard let p = Int(rest[rest.index(after: colon)...]) else { return nil }
+                port = p
+            } else {
+                host = String(rest)
+            }
+            guard !host.isEmpty, (1...65535).contains(port) else { return nil }
+            return Target(tls: tls, host: host, port: port, basePath: basePath)
+        }
+    }
+
+    public var name: String
+    public var targets: [Target]
+    /// Time allowed for the upstream to answer (and between its body chunks).
+    public var timeout: Duration
+    public var connectTimeout: Duration
+    /// A PEM file of CA certificates for `https://` targets; the system trust store when absent.
+    public var caFile: String?
+    /// Idle keep-alive connections kept per event loop and target.
+    public var maxIdlePerTarget: Int
+
+    public static let defaultTimeout: Duration = .seconds(29)
+}

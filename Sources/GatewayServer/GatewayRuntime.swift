@@ -1,0 +1,36 @@
+import GatewayCore
+import GatewayFunctions
+import GatewayPlan
+import Logging
+import NIOCore
+import NIOSSL
+
+/// What the data plane reads per request: the compiled plan plus what was built from it once
+/// (TLS client contexts for `https://` upstreams). Immutable; a reload swaps in a new one.
+public struct GatewayRuntime: Sendable {
+    public let plan: GatewayPlan
+    public let functions: FunctionRegistry
+    let upstreamTLS: [String: NIOSSLContext]
+    let defaultUpstream: Upstream?
+
+    public init(plan: GatewayPlan, functions: FunctionRegistry) throws {
+        self.plan = plan
+        self.functions = functions
+        var tls: [String: NIOSSLContext] = [:]
+        for (name, upstream) in plan.config.upstreams where upstream.targets.contains(where: \.tls) {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv12
+            configuration.applicationProtocols = ["http/1.1"]
+            if let ca = upstream.caFile {
+                configuration.trustRoots = .file(ca)
+            }
+            do {
+                tls[name] = try NIOSSLContext(configuration: configuration)
+            } catch {
+                throw ConfigErrors([ConfigError(file: plan.config.file, "upstreams.\(name): cannot set up TLS: \(error)")])
+            }
+        }
+        self.upstreamTLS = tls
+        self.defaultUpstream = plan.config.defaultUpstream.flatMap { plan.config.upstreams[$0] }
+    }
+}

@@ -1,0 +1,65 @@
+import GatewayPlan
+import NIOHTTP1
+
+/// Header rewriting at the proxy boundary (RFC 9110 §7.6.1): hop-by-hop headers and those named in
+/// `Connection` are removed, `X-Forwarded-*` and the request id are set.
+enum HeaderRules {
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+        "proxy-authenticate", "proxy-authorization",
+    ]
+
+    /// Removes hop-by-hop headers in place, including every header named in `Connection`.
+    static func stripHopByHop(_ headers: inout HTTPHeaders) {
+        var named: [String] = []
+        for value in headers[canonicalForm: "connection"] {
+            named.append(value.lowercased())
+        }
+        var toRemove = hopByHop
+        for n in named { toRemove.insert(String(n)) }
+        var needsRemoval = false
+        for (name, _) in headers where toRemove.contains(name.lowercased()) {
+            needsRemoval = true
+            break
+        }
+        if needsRemoval {
+            for name in toRemove { headers.remove(name: name) }
+        }
+    }
+
+    /// The request head sent to an upstream target.
+    static func upstreamRequest(_ request: RequestContext, target: Upstream.Target) -> HTTPRequestHead {
+        var headers = request.head.headers
+        let chunked = headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
+        stripHopByHop(&headers)
+        headers.remove(name: "expect")
+        let originalHost = headers.first(name: "host")
+        headers.replaceOrAdd(name: "host", value: target.authority)
+        if let originalHost {
+            headers.replaceOrAdd(name: "x-forwarded-host", value: originalHost)
+        }
+        let priorFor = headers[canonicalForm: "x-forwarded-for"]
+        if priorFor.isEmpty {
+            headers.add(name: "x-forwarded-for", value: request.remoteIP)
+        } else {
+            headers.replaceOrAdd(name: "x-forwarded-for", value: priorFor.joined(separator: ", ") + ", " + request.remoteIP)
+        }
+        headers.replaceOrAdd(name: "x-forwarded-proto", value: request.scheme)
+        headers.replaceOrAdd(name: "x-request-id", value: request.requestId)
+        if chunked && !headers.contains(name: "content-length") {
+            headers.add(name: "transfer-encoding", value: "chunked")
+        }
+        let uri = target.basePath.isEmpty ? request.head.uri : target.basePath + request.head.uri
+        return HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: headers)
+    }
+
+    /// The response head sent back to the client for an upstream's response.
+    static func downstreamResponse(_ head: HTTPResponseHead, request: RequestContext) -> HTTPResponseHead {
+        var headers = head.headers
+        stripHopByHop(&headers)
+        if !headers.contains(name: "x-request-id") {
+            headers.add(name: "x-request-id", value: request.requestId)
+        }
+        return HTTPResponseHead(version: request.head.version, status: head.status, headers: headers)
+    }
+}

@@ -1,0 +1,96 @@
+import NIOCore
+import NIOHTTP1
+
+/// Receives an upstream connection's response and hands it to the exchange that currently owns the
+/// connection. Holds the connection's reads while the client cannot take more (backpressure).
+protocol UpstreamDelegate: AnyObject {
+    var downstreamIsWritable: Bool { get }
+    func upstreamResponse(_ part: HTTPClientResponsePart)
+    func upstreamReadComplete()
+    func upstreamWritabilityChanged(isWritable: Bool)
+    func upstreamClosed(error: (any Error)?)
+}
+
+final class UpstreamHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    weak var delegate: (any UpstreamDelegate)?
+    private(set) var context: ChannelHandlerContext?
+    private var pendingRead = false
+    private(set) var isActive = true
+    /// When the connection went idle in the pool.
+    var idleSince: NIODeadline = .now()
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.isActive = context.channel.isActive
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        isActive = true
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        delegate?.upstreamResponse(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isActive = false
+        let d = delegate
+        delegate = nil
+        d?.upstreamClosed(error: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        isActive = false
+        let d = delegate
+        delegate = nil
+        d?.upstreamClosed(error: error)
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let d = delegate, !d.downstreamIsWritable {
+            pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Called when the client can take more data again.
+    func resumeReads() {
+        guard pendingRead, let context else { return }
+        pendingRead = false
+        context.read()
+    }
+
+    func send(_ part: HTTPClientRequestPart) {
+        context?.write(wrapOutboundOut(part), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    func close() {
+        delegate = nil
+        context?.close(promise: nil)
+    }
+}
