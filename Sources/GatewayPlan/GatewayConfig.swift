@@ -21,12 +21,20 @@ public struct GatewayConfig: Sendable {
     public struct Throttle: Sendable, Equatable {
         public var rate: Double
         public var burst: Int
+        public init(rate: Double, burst: Int) {
+            self.rate = rate
+            self.burst = burst
+        }
     }
 
     public struct Quota: Sendable, Equatable {
         public enum Period: String, Sendable { case day, week, month }
         public var limit: Int
         public var period: Period
+        public init(limit: Int, period: Period) {
+            self.limit = limit
+            self.period = period
+        }
     }
 
     public struct Plan: Sendable, Equatable {

@@ -9,6 +9,13 @@ public struct Upstream: Sendable, Equatable {
         /// A path prefix from the target URL (`http://h:1/api` → `/api`), prepended to forwarded paths.
         public var basePath: String
 
+        public init(tls: Bool, host: String, port: Int, basePath: String) {
+            self.tls = tls
+            self.host = host
+            self.port = port
+            self.basePath = basePath
+        }
+
         public var authority: String {
             let defaultPort = tls ? 443 : 80
             let h = host.contains(":") ? "[\(host)]" : host

@@ -1,0 +1,81 @@
+import Foundation
+import GatewayCore
+import GatewayFunctions
+import GatewayPlan
+@testable import GatewayServer
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@Suite struct FunctionEventBuilderTests {
+    func context(_ headers: [(String, String)], uri: String) -> RequestContext {
+        var r = RequestContext(
+            head: HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: HTTPHeaders(headers)),
+            requestId: "rid-1", remoteIP: "192.0.2.1", scheme: "https", protocolName: "HTTP/1.1")
+        r.operation = OperationPlan(method: "POST", path: "/flights/{flightId}", operationId: nil,
+                                    target: .function("x"), timeout: .seconds(1), document: "d")
+        r.pathParameters = [("flightId", "LH%20123")]
+        return r
+    }
+
+    @Test func buildsThe20EventShape() {
+        let request = context([("Host", "api.example.com:8443"), ("Cookie", "a=1; b=2"), ("X-Multi", "1"), ("x-multi", "2"),
+                               ("User-Agent", "curl/8"), ("Content-Type", "application/json")],
+                              uri: "/flights/LH%20123?q=a+b&q=c&empty")
+        let event = FunctionEventBuilder.event(for: request, body: ByteBuffer(string: #"{"x":1}"#))
+        #expect(event.version == "2.0")
+        #expect(event.routeKey == "POST /flights/{flightId}")
+        #expect(event.rawPath == "/flights/LH%20123")
+        #expect(event.rawQueryString == "q=a+b&q=c&empty")
+        #expect(event.cookies == ["a=1", "b=2"])
+        #expect(event.headers["cookie"] == nil)
+        #expect(event.headers["x-multi"] == "1,2")
+        #expect(event.queryStringParameters == ["q": "a b,c", "empty": ""])
+        #expect(event.pathParameters == ["flightId": "LH 123"])
+        #expect(event.body == #"{"x":1}"#)
+        #expect(event.isBase64Encoded == false)
+        #expect(event.requestContext.http.method == "POST")
+        #expect(event.requestContext.http.sourceIp == "192.0.2.1")
+        #expect(event.requestContext.http.userAgent == "curl/8")
+        #expect(event.requestContext.domainName == "api.example.com")
+        #expect(event.requestContext.domainPrefix == "api")
+        #expect(event.requestContext.requestId == "rid-1")
+        #expect(event.requestContext.timeEpoch > 1_700_000_000_000)
+        #expect(event.requestContext.time.hasSuffix(" +0000"))
+    }
+
+    @Test func binaryBodiesAreBase64() {
+        let request = context([("Content-Type", "application/octet-stream")], uri: "/x")
+        let event = FunctionEventBuilder.event(for: request, body: ByteBuffer(bytes: [0xFF, 0x00, 0x10]))
+        #expect(event.isBase64Encoded)
+        #expect(event.body == "/wAQ")
+        #expect(event.bodyBytes == [0xFF, 0x00, 0x10])
+    }
+
+    @Test func responseSetsCookiesLengthAndRequestId() throws {
+        let request = context([], uri: "/x")
+        let (head, body) = try #require(FunctionEventBuilder.response(
+            FunctionResponse(statusCode: 202, headers: ["X-A": "1", "Connection": "close"], cookies: ["s=1; Secure"],
+                             body: "aGk=", isBase64Encoded: true), request: request))
+        #expect(head.status.code == 202)
+        #expect(head.headers["x-a"] == ["1"])
+        #expect(head.headers["connection"].isEmpty)
+        #expect(head.headers["set-cookie"] == ["s=1; Secure"])
+        #expect(head.headers["content-length"] == ["2"])
+        #expect(head.headers["x-request-id"] == ["rid-1"])
+        #expect(String(buffer: body) == "hi")
+        #expect(FunctionEventBuilder.response(FunctionResponse(statusCode: 200, body: "%%%", isBase64Encoded: true), request: request) == nil)
+    }
+
+    @Test func the20RuleForResultsWithoutStatusCode() {
+        let plain = FunctionResponse(interpreting: ["ok": true])
+        #expect(plain.statusCode == 200)
+        #expect(plain.headers?["content-type"] == "application/json")
+        #expect(plain.body == #"{"ok":true}"#)
+        let full = FunctionResponse(interpreting: ["statusCode": 418, "body": "teapot", "headers": ["x": "y"]])
+        #expect(full.statusCode == 418)
+        #expect(full.body == "teapot")
+        #expect(full.headers == ["x": "y"])
+        #expect(FunctionResponse(interpreting: "text").body == #""text""#)
+    }
+}
