@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "GatewayEndToEndTests",
             dependencies: [
-                "GatewayServer", "GatewayPlan", "GatewayFunctions", "FlightExample", "GatewayCertificates",
+                "GatewayCore", "GatewayServer", "GatewayPlan", "GatewayFunctions", "FlightExample", "GatewayCertificates",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

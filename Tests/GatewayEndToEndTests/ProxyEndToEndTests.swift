@@ -1,0 +1,196 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+
+/// The gateway in process, real TLS on loopback, a real backend, AsyncHTTPClient over HTTP/1.1 and HTTP/2.
+@Suite struct ProxyEndToEndTests {
+    func withGateway(withDefault: Bool = true, second: Bool = false, secure: Bool = false,
+                     _ body: (TestGateway, FakeBackend, FakeBackend?) async throws -> Void) async throws {
+        let legacy = try await FakeBackend.start(name: "legacy")
+        let other = second ? try await FakeBackend.start(name: "second") : nil
+        var secureBackend: FakeBackend?
+        let gateway: TestGateway
+        if secure {
+            // The backend serves a certificate from the gateway's development CA, which the
+            // `secure` upstream names as its `ca`.
+            let folder = try TestFolder()
+            secureBackend = try await FakeBackend.start(name: "secure", tls: try TestGateway.backendTLS(folder.certs))
+            gateway = try await TestGateway(folder: folder, legacy: legacy, secure: secureBackend, withDefault: withDefault)
+        } else {
+            gateway = try await TestGateway(legacy: legacy, second: other, withDefault: withDefault)
+        }
+        do {
+            try await body(gateway, legacy, other ?? secureBackend)
+        } catch {
+            await gateway.stop(); await legacy.stop(); await other?.stop(); await secureBackend?.stop()
+            throw error
+        }
+        await gateway.stop(); await legacy.stop(); await other?.stop(); await secureBackend?.stop()
+    }
+
+    func send(_ client: HTTPClient, _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [],
+              body: String? = nil) async throws -> (HTTPClientResponse, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await client.execute(request, timeout: .seconds(20))
+        let bytes = try await response.body.collect(upTo: 10 << 20)
+        return (response, String(buffer: bytes))
+    }
+
+    func json(_ text: String) throws -> JSONValue { try JSONValue.parse(Data(text.utf8)) }
+
+    @Test(arguments: [false, true])
+    func unmatchedRequestsReachTheLegacyBackend(http2: Bool) async throws {
+        try await withGateway { gateway, legacy, _ in
+            let client = gateway.client(http2: http2)
+            let (response, text) = try await send(client, gateway.https + "/old/orders%2F7?x=1&y=a+b",
+                                                  headers: [("x-request-id", "req-42"), ("connection", "x-drop"),
+                                                            ("x-drop", "1"), ("x-forwarded-for", "203.0.113.9")])
+            #expect(response.status == .ok)
+            #expect(response.version == (http2 ? .http2 : .http1_1))
+            #expect(response.headers["x-request-id"] == ["req-42"])
+            #expect(response.headers["x-backend"] == ["legacy"])
+            #expect(response.headers["x-internal"].isEmpty, "a header named in the upstream's Connection leaked")
+            #expect(response.headers["keep-alive"].isEmpty)
+            let seen = try json(text)
+            #expect(seen["uri"] == "/old/orders%2F7?x=1&y=a+b")
+            #expect(seen["headers"]?["x-request-id"] == ["req-42"])
+            #expect(seen["headers"]?["x-forwarded-for"] == ["203.0.113.9, 127.0.0.1"])
+            #expect(seen["headers"]?["x-forwarded-proto"] == ["https"])
+            #expect(seen["headers"]?["x-forwarded-host"]?.arrayValue?.first?.stringValue?.hasPrefix("localhost:") == true)
+            #expect(seen["headers"]?["host"] == .array([.string("127.0.0.1:\(legacy.port)")]))
+            #expect(seen["headers"]?["x-drop"] == nil)
+        }
+    }
+
+    @Test func plainHTTPListenerAndKeepAlivePooling() async throws {
+        try await withGateway { gateway, legacy, _ in
+            let client = gateway.client(http2: false)
+            for i in 0..<20 {
+                let (response, text) = try await send(client, gateway.http + "/item/\(i)", method: .POST, body: "abc")
+                #expect(response.status == .ok)
+                #expect(try json(text)["bodyBytes"] == 3)
+                #expect(try json(text)["headers"]?["x-forwarded-proto"] == ["http"])
+            }
+            // Two event loops: at most one upstream connection each, reused for every request.
+            #expect(legacy.requests == 20)
+            #expect(legacy.connections <= 2)
+        }
+    }
+
+    @Test func functionRoutesServeTheFlightExample() async throws {
+        try await withGateway { gateway, legacy, _ in
+            let client = gateway.client(http2: true)
+            let flight = #"{"flightNumber":"BA117","origin":"LHR","destination":"JFK","departure":"2026-12-24T09:00:00Z","passengers":[{"name":"Ada","email":"ada@example.com","phone":"+447700900001"},{"name":"Grace","email":"grace@example.com","phone":"+447700900002"}]}"#
+            let (created, createdText) = try await send(client, gateway.https + "/flights", method: .POST,
+                                                        headers: [("content-type", "application/json")], body: flight)
+            #expect(created.status == .created)
+            let flightId = try #require(try json(createdText)["flightId"]?.stringValue)
+            let (notified, notifiedText) = try await send(
+                client, gateway.https + "/flights/\(flightId)/notifications", method: .POST,
+                headers: [("content-type", "application/json")], body: #"{"type":"cancellation","reason":"crew"}"#)
+            #expect(notified.status == .created)
+            let alerts = try #require(try json(notifiedText)["alerts"]?.arrayValue)
+            #expect(alerts.count == 2)
+            #expect(alerts.first?["message"]?.stringValue?.contains("BA117 from LHR to JFK is cancelled") == true)
+            let (listed, listedText) = try await send(client, gateway.https + "/alerts?flightId=\(flightId)")
+            #expect(listed.status == .ok)
+            #expect(listed.headers["content-type"] == ["application/json"])
+            #expect(try json(listedText)["alerts"]?.arrayValue?.count == 2)
+            let (missing, _) = try await send(client, gateway.https + "/flights/nope/notifications", method: .POST,
+                                              headers: [("content-type", "application/json")], body: #"{"type":"delay"}"#)
+            #expect(missing.status == .notFound)
+            #expect(legacy.requests == 0, "function routes must not reach the legacy backend")
+        }
+    }
+
+    @Test func withoutADefaultUpstreamUnmatchedIs404Or405() async throws {
+        try await withGateway(withDefault: false) { gateway, legacy, _ in
+            let client = gateway.client(http2: true)
+            let (notFound, body) = try await send(client, gateway.https + "/nowhere")
+            #expect(notFound.status == .notFound)
+            #expect(body == #"{"message":"Not Found"}"#)
+            let (notAllowed, _) = try await send(client, gateway.https + "/flights", method: .PUT, body: "{}")
+            #expect(notAllowed.status == .methodNotAllowed)
+            #expect(notAllowed.headers["allow"] == ["POST"])
+            #expect(legacy.requests == 0)
+        }
+    }
+
+    @Test func upstreamFailuresMapTo502And504() async throws {
+        try await withGateway { gateway, _, _ in
+            let client = gateway.client(http2: false)
+            let (dead, deadBody) = try await send(client, gateway.https + "/dead")
+            #expect(dead.status == .badGateway)
+            #expect(deadBody == #"{"message":"Bad Gateway"}"#)
+            let started = Date()
+            let (slow, slowBody) = try await send(client, gateway.https + "/slow")
+            #expect(slow.status == .gatewayTimeout)
+            #expect(slowBody == #"{"message":"Endpoint request timed out"}"#)
+            #expect(Date().timeIntervalSince(started) < 2.5, "answered before the backend's 3s reply")
+            let (hangup, _) = try await send(client, gateway.https + "/hangup")
+            #expect(hangup.status == .badGateway)
+            let (boom, boomBody) = try await send(client, gateway.https + "/boom")
+            #expect(boom.status == .internalServerError)
+            #expect(boomBody == #"{"message":"Internal server error"}"#)
+            // The connection stays usable after each of those.
+            let (ok, _) = try await send(client, gateway.https + "/fine")
+            #expect(ok.status == .ok)
+        }
+    }
+
+    @Test func severalTargetsAreBalancedRoundRobin() async throws {
+        try await withGateway(second: true) { gateway, legacy, second in
+            let client = gateway.client(http2: false)
+            var seen: [String: Int] = [:]
+            for _ in 0..<10 {
+                let (response, _) = try await send(client, gateway.https + "/pair/x")
+                seen[response.headers.first(name: "x-backend") ?? "?", default: 0] += 1
+            }
+            #expect(seen["legacy", default: 0] > 0)
+            #expect(seen["second", default: 0] > 0)
+            #expect(legacy.requests + (second?.requests ?? 0) == 10)
+        }
+    }
+
+    @Test func httpsUpstreamVerifiedWithTheConfiguredCA() async throws {
+        try await withGateway(secure: true) { gateway, _, secure in
+            let client = gateway.client(http2: true)
+            let (response, text) = try await send(client, gateway.https + "/secure/thing")
+            #expect(response.status == .ok)
+            #expect(try json(text)["backend"] == "secure")
+            #expect(secure?.requests == 1)
+        }
+    }
+
+    @Test func malformedHTTPGets400AndTheConnectionIsClosed() async throws {
+        try await withGateway { gateway, legacy, _ in
+            let port = gateway.server.httpPort!
+            let reply = try await RawTCP.exchange(port: port, send: "GET / HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n")
+            #expect(reply.hasPrefix("HTTP/1.1 400"))
+            #expect(legacy.requests == 0)
+        }
+    }
+}
+
+/// Sends raw bytes and reads until the server closes the connection.
+enum RawTCP {
+    static func exchange(port: Int, send: String) async throws -> String {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: send))
+            var text = ""
+            for try await chunk in inbound { text += String(buffer: chunk) }
+            return text
+        }
+    }
+}
