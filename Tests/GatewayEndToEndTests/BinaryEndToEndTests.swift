@@ -122,6 +122,47 @@ import Testing
         await backend.stop()
     }
 
+    @Test func reloadOnSIGHUPKeepsTheLastGoodConfiguration() async throws {
+        let folder = try TestFolder()
+        let port = try TestFolder.closedPort()
+        try folder.write("gateway.yaml", "listen: {http: 127.0.0.1:\(port)}\n")
+        func api(_ path: String) -> String {
+            "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  \(path): {get: {x-gateway: {function: alerts.list}, responses: {'200': {description: ok}}}}\n"
+        }
+        try folder.write("api.yaml", api("/v1/alerts"))
+        let process = try GatewayBinary.serve(config: folder.config)
+        defer { GatewayBinary.stop(process); folder.remove() }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let base = "http://127.0.0.1:\(port)"
+        try await waitUntilListening(client, base + "/v1/alerts")
+        func status(_ path: String) async throws -> UInt {
+            let response = try await client.execute(HTTPClientRequest(url: base + path), timeout: .seconds(5))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            return response.status.code
+        }
+        #expect(try await status("/v1/alerts") == 200)
+
+        // A broken document: the reload is refused and the running routes stay.
+        try folder.write("api.yaml", api("/v2/alerts") + "    x-gateway: [broken\n")
+        kill(process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(process.isRunning)
+        #expect(try await status("/v1/alerts") == 200)
+        #expect(try await status("/v2/alerts") == 404)
+
+        // A good one: swapped in whole.
+        try folder.write("api.yaml", api("/v2/alerts"))
+        kill(process.processIdentifier, SIGHUP)
+        var swapped = false
+        for _ in 0..<50 where !swapped {
+            try await Task.sleep(for: .milliseconds(100))
+            swapped = try await status("/v2/alerts") == 200
+        }
+        #expect(swapped)
+        #expect(try await status("/v1/alerts") == 404)
+        try await client.shutdown()
+    }
+
     func waitUntilListening(_ client: HTTPClient, _ url: String) async throws {
         for _ in 0..<100 {
             if let response = try? await client.execute(HTTPClientRequest(url: url), timeout: .seconds(2)) {
