@@ -16,7 +16,14 @@ final class UpstreamHandler: ChannelDuplexHandler {
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
-    weak var delegate: (any UpstreamDelegate)?
+    /// The exchange using this connection. Reads held back for a previous exchange are released
+    /// when it changes: a pooled connection must keep reading (to see the server close it) and a
+    /// new exchange must see its response.
+    weak var delegate: (any UpstreamDelegate)? {
+        didSet {
+            if delegate?.downstreamIsWritable ?? true { resumeReads() }
+        }
+    }
     private(set) var context: ChannelHandlerContext?
     private var pendingRead = false
     private(set) var isActive = true
