@@ -91,7 +91,10 @@ extension GatewayConfig {
 
         return GatewayConfig(
             file: source.file,
-            routesDirectory: (source.file as NSString).deletingLastPathComponent,
+            routesDirectory: {
+                let folder = (source.file as NSString).deletingLastPathComponent
+                return folder.isEmpty ? "." : folder
+            }(),
             https: https, http: http, tls: tls,
             state: try top.string("state"),
             upstreams: upstreams, defaultUpstream: defaultUpstream,
