@@ -6,12 +6,14 @@ import PackageDescription
 //   GatewayPlan         gateway.yaml + OpenAPI documents -> immutable Plan, Router (OpenAPIKit, Yams)
 //   GatewayFunctions    the local-function protocol, AWS HTTP API 2.0 event/response, registry
 //   FlightExample       the example flight-monitoring functions
+//   GatewayPolicies     API key format, key snapshot, token buckets and quotas (pure, injected clock)
+//   GatewayStore        the embedded SQLite state store: hashed keys, quota counters (GRDB)
 //   GatewayCertificates the development CA (swift-certificates)
 //   GatewayServer       the NIO data plane: TLS, HTTP/1.1 + HTTP/2, phases, upstream pools, dispatch
 //   GatewayCommand      the `gateway` executable (argument parsing only)
 let package = Package(
     name: "gateway",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "gateway", targets: ["GatewayCommand"]),
     ],
@@ -27,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .target(name: "GatewayCore"),
@@ -39,6 +42,14 @@ let package = Package(
                 .product(name: "OpenAPIKitCompat", package: "OpenAPIKit"),
                 .product(name: "Yams", package: "Yams"),
             ]
+        ),
+        .target(
+            name: "GatewayPolicies",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "GatewayStore",
+            dependencies: ["GatewayPolicies", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "GatewayFunctions", dependencies: ["GatewayCore", .product(name: "Logging", package: "swift-log")]),
         .target(name: "FlightExample", dependencies: ["GatewayCore", "GatewayFunctions"]),
@@ -53,7 +64,7 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayCore", "GatewayPlan", "GatewayFunctions",
+                "GatewayCore", "GatewayPlan", "GatewayFunctions", "GatewayPolicies", "GatewayStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -68,12 +79,13 @@ let package = Package(
             name: "GatewayCommand",
             dependencies: [
                 "GatewayCore", "GatewayPlan", "GatewayFunctions", "FlightExample",
-                "GatewayCertificates", "GatewayServer",
+                "GatewayCertificates", "GatewayServer", "GatewayPolicies", "GatewayStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore"]),
+        .testTarget(name: "GatewayPoliciesTests", dependencies: ["GatewayPolicies", "GatewayStore"]),
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [
@@ -87,6 +99,7 @@ let package = Package(
             name: "GatewayEndToEndTests",
             dependencies: [
                 "GatewayCore", "GatewayServer", "GatewayPlan", "GatewayFunctions", "FlightExample", "GatewayCertificates",
+                "GatewayPolicies", "GatewayStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

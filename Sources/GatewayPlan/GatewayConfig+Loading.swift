@@ -145,7 +145,7 @@ extension GatewayConfig {
             timeout: try m.duration("timeout") ?? Upstream.defaultTimeout,
             connectTimeout: try m.duration("connectTimeout") ?? .seconds(5),
             caFile: ca,
-            maxIdlePerTarget: try m.int("maxIdle") ?? 64
+            maxIdlePerTarget: try m.int("maxIdle") ?? 1024
         )
     }
 }

@@ -1,0 +1,60 @@
+/// A stored API key, without its secret.
+public struct KeyRecord: Sendable, Equatable {
+    public var id: String
+    public var name: String?
+    public var plan: String
+    public var digest: KeyDigest
+    /// Seconds since 1970.
+    public var createdAt: Double
+    public var expiresAt: Double?
+    public var revokedAt: Double?
+    /// The key that replaced this one by rotation.
+    public var rotatedTo: String?
+
+    public init(id: String, name: String?, plan: String, digest: KeyDigest, createdAt: Double,
+                expiresAt: Double? = nil, revokedAt: Double? = nil, rotatedTo: String? = nil) {
+        self.id = id
+        self.name = name
+        self.plan = plan
+        self.digest = digest
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.rotatedTo = rotatedTo
+    }
+
+    public func isValid(at time: Double) -> Bool {
+        if let revokedAt, revokedAt <= time { return false }
+        if let expiresAt, expiresAt <= time { return false }
+        return true
+    }
+
+    public func status(at time: Double) -> String {
+        if let revokedAt, revokedAt <= time { return "revoked" }
+        if let expiresAt, expiresAt <= time { return "expired" }
+        if rotatedTo != nil { return "rotating" }
+        return "active"
+    }
+}
+
+/// The keys a running gateway knows, by digest: an immutable snapshot, refreshed from the store.
+public struct KeySnapshot: Sendable {
+    private let byDigest: [KeyDigest: KeyRecord]
+
+    public init(_ records: [KeyRecord]) {
+        var map: [KeyDigest: KeyRecord] = [:]
+        for r in records { map[r.digest] = r }
+        byDigest = map
+    }
+
+    public static let empty = KeySnapshot([])
+
+    public var count: Int { byDigest.count }
+
+    /// The valid key a presented secret belongs to; nil for junk, unknown, revoked or expired keys.
+    public func lookup<S: StringProtocol>(_ secret: S, at time: Double) -> KeyRecord? {
+        guard APIKey.isWellFormed(secret) else { return nil }
+        guard let record = byDigest[APIKey.digest(secret)], record.isValid(at: time) else { return nil }
+        return record
+    }
+}

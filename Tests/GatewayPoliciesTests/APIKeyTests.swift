@@ -1,0 +1,73 @@
+import Foundation
+import GatewayPolicies
+import GatewayStore
+import Testing
+
+@Suite struct APIKeyTests {
+    @Test func generatedKeysAreWellFormedAndDistinct() {
+        let a = APIKey.generate(), b = APIKey.generate()
+        #expect(a != b)
+        #expect(a.hasPrefix("gw_") && a.count == APIKey.length)
+        #expect(APIKey.isWellFormed(a))
+    }
+
+    @Test func theChecksumRejectsJunkBeforeAnyLookup() {
+        let key = APIKey.generate()
+        var chars = Array(key)
+        chars[10] = chars[10] == "A" ? "B" : "A"
+        #expect(!APIKey.isWellFormed(String(chars)))
+        #expect(!APIKey.isWellFormed(key.dropLast()))
+        #expect(!APIKey.isWellFormed("gw_" + String(repeating: "!", count: 28)))
+        #expect(!APIKey.isWellFormed("sk_" + key.dropFirst(3)))
+    }
+
+    @Test func snapshotFindsOnlyValidKeys() {
+        let good = APIKey.generate(), revoked = APIKey.generate(), expired = APIKey.generate()
+        let snapshot = KeySnapshot([
+            KeyRecord(id: "a", name: nil, plan: "basic", digest: APIKey.digest(good), createdAt: 0),
+            KeyRecord(id: "b", name: nil, plan: "basic", digest: APIKey.digest(revoked), createdAt: 0, revokedAt: 50),
+            KeyRecord(id: "c", name: nil, plan: "basic", digest: APIKey.digest(expired), createdAt: 0, expiresAt: 100),
+        ])
+        #expect(snapshot.lookup(good, at: 99)?.id == "a")
+        #expect(snapshot.lookup(revoked, at: 49)?.id == "b")
+        #expect(snapshot.lookup(revoked, at: 99) == nil)
+        #expect(snapshot.lookup(expired, at: 99)?.id == "c")
+        #expect(snapshot.lookup(expired, at: 100) == nil)
+        #expect(snapshot.lookup(APIKey.generate(), at: 0) == nil)
+    }
+}
+
+@Suite struct StateStoreTests {
+    func store() throws -> StateStore {
+        try StateStore(path: NSTemporaryDirectory() + "state-\(UUID().uuidString)/state.sqlite")
+    }
+
+    @Test func keysAreStoredAsDigestsAndRotateWithOverlap() throws {
+        let store = try store()
+        let (record, secret) = try store.createKey(plan: "basic", name: "mobile", expiresAt: nil, now: 1000)
+        let raw = try String(contentsOfFile: store.path, encoding: .isoLatin1)
+        #expect(!raw.contains(secret), "the secret must never be stored")
+        #expect(KeySnapshot(try store.keys()).lookup(secret, at: 1001)?.id == record.id)
+
+        let (successor, newSecret) = try store.rotate(id: record.id, overlap: 3600, now: 2000)
+        let snapshot = KeySnapshot(try store.keys())
+        #expect(snapshot.lookup(secret, at: 2000 + 3599)?.id == record.id, "old key valid during the overlap")
+        #expect(snapshot.lookup(secret, at: 2000 + 3600) == nil)
+        #expect(snapshot.lookup(newSecret, at: 9999)?.id == successor.id)
+        #expect(successor.plan == "basic" && successor.name == "mobile")
+
+        try store.revoke(id: successor.id, now: 3000)
+        #expect(KeySnapshot(try store.keys()).lookup(newSecret, at: 3001) == nil)
+        #expect(throws: StateStore.StoreError.self) { try store.revoke(id: "key_nope") }
+    }
+
+    @Test func quotaCountsAreWrittenAndReadBack() throws {
+        let store = try store()
+        let now = 1_800_000_000.0
+        let start = QuotaPeriod.day.window(containing: now).start
+        try store.saveQuotas([.init(keyId: "k", periodStart: start, used: 7)])
+        try store.saveQuotas([.init(keyId: "k", periodStart: start, used: 9)])
+        #expect(try store.quotaUsage(keyId: "k", period: .day, now: now).used == 9)
+        #expect(try store.quotaUsage(keyId: "k", period: .day, now: now + 86_400).used == 0)
+    }
+}
