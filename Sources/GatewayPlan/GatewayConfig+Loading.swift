@@ -96,7 +96,7 @@ extension GatewayConfig {
                 return folder.isEmpty ? "." : folder
             }(),
             https: https, http: http, tls: tls,
-            state: try top.string("state"),
+            state: try top.string("state") ?? ".gateway/state.sqlite",
             upstreams: upstreams, defaultUpstream: defaultUpstream,
             throttle: throttle, plans: plans, limits: limits, threads: threads
         )

@@ -59,7 +59,8 @@ public struct GatewayConfig: Sendable {
     public var https: ListenAddress?
     public var http: ListenAddress?
     public var tls: TLSFiles?
-    public var state: String?
+    /// The SQLite file holding API keys and quota counters (default `.gateway/state.sqlite`).
+    public var state: String
     public var upstreams: [String: Upstream]
     public var defaultUpstream: String?
     public var throttle: Throttle?

@@ -21,6 +21,7 @@ public struct GatewayPlan: Sendable {
         var rows: [[String]] = [["METHOD", "PATH", "TARGET", "POLICIES", "DOCUMENT"]]
         for op in operations.sorted(by: { ($0.path, $0.method ?? "~") < ($1.path, $1.method ?? "~") }) {
             var policies = ["timeout \(ConfigDuration.describe(op.timeout))"]
+            if let key = op.apiKey { policies.append("api key (\(key.location.rawValue) \(key.name)\(key.optional ? ", optional" : ""))") }
             if let t = op.throttle { policies.append("throttle \(t.rate)/s burst \(t.burst)") }
             rows.append([op.method ?? "ANY", op.path, op.target.description, policies.joined(separator: ", "), op.document])
         }

@@ -14,6 +14,25 @@ public struct OperationPlan: Sendable {
         }
     }
 
+    /// A gateway-issued API key the operation asks for, from a `securitySchemes` entry of
+    /// `type: apiKey` referenced by its (or its document's) `security`.
+    public struct APIKeyRequirement: Sendable, Equatable {
+        public enum Location: String, Sendable { case header, query, cookie }
+        public var scheme: String
+        public var location: Location
+        /// Header names are lower-cased.
+        public var name: String
+        /// `security` also lists `{}`: requests without a key are allowed (and not keyed).
+        public var optional: Bool
+
+        public init(scheme: String, location: Location, name: String, optional: Bool) {
+            self.scheme = scheme
+            self.location = location
+            self.name = location == .header ? name.lowercased() : name
+            self.optional = optional
+        }
+    }
+
     /// Upper-case method, or nil for an `x-gateway-any-method` operation.
     public var method: String?
     /// The full path template, base path included: `/v1/flights/{flightId}`.
@@ -27,12 +46,14 @@ public struct OperationPlan: Sendable {
     public var document: String
     /// The template's parameter names, in path order (the greedy one last).
     public var parameterNames: [String]
+    public var apiKey: APIKeyRequirement?
 
     /// AWS's route key: `POST /flights/{flightId}`, or `ANY /path` for any-method operations.
     public var routeKey: String { "\(method ?? "ANY") \(path)" }
 
     public init(method: String?, path: String, operationId: String?, target: Target, timeout: Duration,
-                throttle: GatewayConfig.Throttle? = nil, document: String) {
+                throttle: GatewayConfig.Throttle? = nil, apiKey: APIKeyRequirement? = nil, document: String) {
+        self.apiKey = apiKey
         self.method = method
         self.path = path
         self.operationId = operationId

@@ -56,6 +56,12 @@ public struct PlanCompiler: Sendable {
                 errors.append(error)
             }
         }
+        let operationIds = Set(operations.compactMap(\.operationId))
+        for (planName, plan) in config.plans {
+            for id in plan.operations.keys.sorted() where !operationIds.contains(id) {
+                errors.append(ConfigError(file: config.file, "plans.\(planName).operations: no operation has operationId '\(id)'"))
+            }
+        }
         if !errors.isEmpty { throw ConfigErrors(errors) }
         return GatewayPlan(config: config, operations: operations, router: router, documents: documents.map(\.file))
     }
@@ -87,11 +93,7 @@ public struct PlanCompiler: Sendable {
             let line = source.line(at: opPath)
             let name = isAny ? "ANY \(endpoint.path.rawValue)" : "\(endpoint.method.rawValue) \(endpoint.path.rawValue)"
 
-            if let requirement = endpoint.security.first(where: { !$0.schemes.isEmpty }) {
-                let schemes = requirement.schemes.keys.sorted().joined(separator: ", ")
-                throw ConfigError(file: source.file, line: line,
-                    "\(name) requires security scheme(s) \(schemes), which this gateway version cannot enforce; refusing to serve it unprotected")
-            }
+            let apiKey = try apiKeyRequirement(endpoint.security, name: name, file: source.file, line: line)
 
             var function: String?
             var upstream = docUpstream
@@ -145,11 +147,43 @@ public struct PlanCompiler: Sendable {
                 out.append(CompiledOperation(
                     plan: OperationPlan(method: isAny ? nil : endpoint.method.rawValue, path: path,
                                         operationId: endpoint.operationId, target: target,
-                                        timeout: effectiveTimeout, throttle: throttle, document: source.file),
+                                        timeout: effectiveTimeout, throttle: throttle, apiKey: apiKey,
+                                        document: source.file),
                     line: line))
             }
         }
         return out
+    }
+
+    /// The API key an operation's `security` asks for. Only `apiKey` schemes can be enforced by
+    /// this version; any other scheme is refused rather than served unprotected.
+    private func apiKeyRequirement(_ security: [DereferencedSecurityRequirement], name: String,
+                                   file: String, line: Int?) throws(ConfigError) -> OperationPlan.APIKeyRequirement? {
+        guard !security.isEmpty else { return nil }
+        var optional = false
+        var found: OperationPlan.APIKeyRequirement?
+        for requirement in security {
+            if requirement.schemes.isEmpty {
+                optional = true
+                continue
+            }
+            guard requirement.schemes.count == 1, let (schemeName, scoped) = requirement.schemes.first else {
+                throw ConfigError(file: file, line: line,
+                    "\(name): a security requirement combining several schemes (\(requirement.schemes.keys.sorted().joined(separator: ", "))) cannot be enforced; refusing to serve it unprotected")
+            }
+            guard case .apiKey(let keyName, let location) = scoped.securityScheme.type else {
+                throw ConfigError(file: file, line: line,
+                    "\(name) requires security scheme '\(schemeName)', which is not of type apiKey and cannot be enforced by this version; refusing to serve it unprotected")
+            }
+            let requirement = OperationPlan.APIKeyRequirement(
+                scheme: schemeName, location: .init(rawValue: location.rawValue) ?? .header, name: keyName, optional: false)
+            if let found, found != requirement {
+                throw ConfigError(file: file, line: line, "\(name) lists two different apiKey schemes; use one")
+            }
+            found = requirement
+        }
+        found?.optional = optional
+        return found
     }
 
     private func nodeAt(_ root: Node, _ path: [String]) -> Node? {

@@ -51,6 +51,8 @@ public struct KeySnapshot: Sendable {
 
     public var count: Int { byDigest.count }
 
+    public var records: [KeyRecord] { Array(byDigest.values) }
+
     /// The valid key a presented secret belongs to; nil for junk, unknown, revoked or expired keys.
     public func lookup<S: StringProtocol>(_ secret: S, at time: Double) -> KeyRecord? {
         guard APIKey.isWellFormed(secret) else { return nil }

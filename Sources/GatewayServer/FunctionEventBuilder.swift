@@ -9,8 +9,10 @@ enum FunctionEventBuilder {
     static func event(for request: RequestContext, body: ByteBuffer?) -> FunctionEvent {
         var headers: [String: String] = [:]
         var cookies: [String] = []
+        let keyHeader = request.operation?.apiKey.flatMap { $0.location == .header ? $0.name : nil }
         for (name, value) in request.head.headers {
             let lower = name.lowercased()
+            if lower == keyHeader || lower == "x-api-key-id" { continue }
             if lower == "cookie" {
                 for c in value.split(separator: ";") {
                     let t = c.trimmingSpaces()
@@ -65,6 +67,7 @@ enum FunctionEventBuilder {
             requestId: request.requestId, routeKey: routeKey,
             time: WallClock.awsTime(milliseconds: request.startWallClock), timeEpoch: request.startWallClock)
 
+        if let id = request.keyId { headers["x-api-key-id"] = id }
         return FunctionEvent(
             routeKey: routeKey, rawPath: String(request.path), rawQueryString: String(request.query ?? ""),
             cookies: cookies.isEmpty ? nil : cookies, headers: headers,
@@ -106,6 +109,7 @@ enum FunctionEventBuilder {
         if !headers.contains(name: "x-request-id") {
             headers.add(name: "x-request-id", value: request.requestId)
         }
+        for (name, value) in request.rateLimitHeaders { headers.replaceOrAdd(name: name, value: value) }
         headers.add(name: "content-length", value: String(bytes.count))
         let head = HTTPResponseHead(version: request.head.version, status: .init(statusCode: response.statusCode), headers: headers)
         return (head, ByteBuffer(bytes: bytes))

@@ -1,6 +1,7 @@
 import GatewayCore
 import GatewayFunctions
 import GatewayPlan
+import GatewayPolicies
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -189,10 +190,10 @@ final class GatewayHandler: ChannelDuplexHandler {
             request.operation = operation
             request.pathParameters = Array(zip(operation.parameterNames, values))
             self.request = request
+            guard admit(operation, runtime: runtime) else { return }
             switch operation.target {
             case .function(let name):
-                request.target = "function:\(name)"
-                self.request = request
+                self.request?.target = "function:\(name)"
                 startFunction(name, operation: operation)
             case .upstream(let name):
                 guard let upstream = plan.config.upstreams[name] else {
@@ -203,6 +204,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             }
         case .methodNotAllowed(let allow):
             self.request = request
+            guard admit(nil, runtime: runtime) else { return }
             if let fallback = runtime.defaultUpstream {
                 startProxy(fallback, timeout: fallback.timeout)
             } else {
@@ -210,11 +212,87 @@ final class GatewayHandler: ChannelDuplexHandler {
             }
         case .notFound:
             self.request = request
+            guard admit(nil, runtime: runtime) else { return }
             if let fallback = runtime.defaultUpstream {
                 startProxy(fallback, timeout: fallback.timeout)
             } else {
                 respond(.notFound)
             }
+        }
+    }
+
+    // MARK: policies
+
+    /// Phases 1–5: the API key, then the gateway, key, key+operation and operation buckets and the
+    /// key's quota, decided at once. Returns false when it answered the request.
+    private func admit(_ operation: OperationPlan?, runtime: GatewayRuntime) -> Bool {
+        let config = runtime.plan.config
+        var limits = RateLimiter.Request()
+        if let t = config.throttle { limits.gateway = .init(rate: t.rate, burst: t.burst) }
+        if let operation, let t = operation.throttle { limits.operation = (operation.routeKey, .init(rate: t.rate, burst: t.burst)) }
+        let wallClock = Double(request?.startWallClock ?? 0) / 1000
+        var planName: String?
+        if let operation, let requirement = operation.apiKey {
+            if let presented = presentedKey(requirement) {
+                guard let record = shared.policies.keys.lookup(presented, at: wallClock),
+                      let plan = config.plans[record.plan] else {
+                    respond(.forbidden)
+                    return false
+                }
+                request?.keyId = record.id
+                planName = record.plan
+                limits.key = (record.id, .init(rate: plan.throttle.rate, burst: plan.throttle.burst))
+                if let id = operation.operationId, let t = plan.operations[id] {
+                    limits.keyOperation = (record.id, operation.routeKey, .init(rate: t.rate, burst: t.burst))
+                }
+                if let q = plan.quota {
+                    limits.quota = .init(keyId: record.id, limit: q.limit, period: QuotaPeriod(rawValue: q.period.rawValue)!)
+                }
+            } else if !requirement.optional {
+                respond(.forbidden)
+                return false
+            }
+        }
+        if limits.isEmpty { return true }
+        let decision = shared.policies.limiter.admit(limits, now: NIODeadline.now().uptimeNanoseconds, wallClock: wallClock)
+        if let planName, let plan = config.plans[planName] {
+            request?.rateLimitHeaders = RateLimitHeaders.make(plan: planName, config: plan, decision: decision)
+        }
+        switch decision {
+        case .admitted:
+            return true
+        case .throttled(let wait):
+            respond(GatewayError(status: 429, message: "Too Many Requests", headers: [("retry-after", RateLimitHeaders.seconds(wait))]))
+            return false
+        case .quotaExceeded(let wait):
+            respond(GatewayError(status: 429, message: "Limit Exceeded", headers: [("retry-after", RateLimitHeaders.seconds(wait))]))
+            return false
+        }
+    }
+
+    /// The key the request presents where the operation's scheme says.
+    private func presentedKey(_ requirement: OperationPlan.APIKeyRequirement) -> Substring? {
+        guard let request else { return nil }
+        switch requirement.location {
+        case .header:
+            return request.head.headers.first(name: requirement.name).map { $0[...] }
+        case .query:
+            guard let query = request.query else { return nil }
+            for pair in query.split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                if parts.count == 2, FunctionEventBuilder.formDecoded(parts[0]) == requirement.name {
+                    return FunctionEventBuilder.formDecoded(parts[1]).map { $0[...] }
+                }
+            }
+            return nil
+        case .cookie:
+            for header in request.head.headers[canonicalForm: "cookie"] {
+                for c in header.split(separator: ";") {
+                    let t = c.drop(while: { $0 == " " })
+                    if t.hasPrefix(requirement.name + "=") { return t.dropFirst(requirement.name.count + 1)[...] }
+                }
+            }
+            return nil
         }
     }
 
@@ -422,6 +500,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "x-request-id", value: request.requestId)
         for (name, value) in error.headers { headers.add(name: name, value: value) }
+        for (name, value) in request.rateLimitHeaders { headers.add(name: name, value: value) }
         let body = ByteBuffer(bytes: error.body.serialized())
         headers.add(name: "content-length", value: String(body.readableBytes))
         if close && !connection.isHTTP2 { headers.add(name: "connection", value: "close") }

@@ -63,9 +63,23 @@ public final class GatewayServer: Sendable {
 
     /// Swaps in a new runtime (from a new, fully compiled plan). Requests already in flight finish
     /// on the old one. Listen addresses and the server certificate are not changed by a reload.
-    public func reload(_ runtime: GatewayRuntime) {
+    public func reload(_ runtime: GatewayRuntime) throws {
+        try openPolicyStore(runtime.plan)
         shared.runtime = runtime
     }
+
+    /// Opens the state store when some operation asks for an API key.
+    private func openPolicyStore(_ plan: GatewayPlan) throws {
+        guard plan.operations.contains(where: { $0.apiKey != nil }) else { return }
+        do {
+            try shared.policies.open(path: plan.config.state, plans: plan.config.plans)
+        } catch {
+            throw ConfigErrors([ConfigError(file: plan.config.state, "cannot open the state store (state: in \(plan.config.file)): \(error)")])
+        }
+    }
+
+    /// Re-reads the keys now instead of at the next refresh (for tests and the CLI).
+    public func refreshKeys() throws { try shared.policies.refresh() }
 
     public var httpsAddress: SocketAddress? { addresses.withLockedValue { $0.https } }
     public var httpsPort: Int? { httpsAddress?.port }
@@ -79,6 +93,7 @@ public final class GatewayServer: Sendable {
 
     /// Binds the listeners named in the configuration.
     public func start() async throws {
+        try openPolicyStore(shared.runtime.plan)
         let config = shared.runtime.plan.config
         if let https = config.https, let tls = serverTLS {
             let channel = try await bind(https, tls: tls)
@@ -164,6 +179,7 @@ public final class GatewayServer: Sendable {
             try? await channel.close()
         }
         shared.closePools()
+        shared.policies.stop()
         try await group.shutdownGracefully()
     }
 

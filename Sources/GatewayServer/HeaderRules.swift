@@ -33,6 +33,10 @@ enum HeaderRules {
         let chunked = headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
         stripHopByHop(&headers)
         headers.remove(name: "expect")
+        // The gateway checked the key; the backend gets its id, never the secret, and no forged id.
+        headers.remove(name: "x-api-key-id")
+        if let key = request.operation?.apiKey, key.location == .header { headers.remove(name: key.name) }
+        if let id = request.keyId { headers.add(name: "x-api-key-id", value: id) }
         let originalHost = headers.first(name: "host")
         headers.replaceOrAdd(name: "host", value: target.authority)
         if let originalHost {
@@ -60,6 +64,7 @@ enum HeaderRules {
         if !headers.contains(name: "x-request-id") {
             headers.add(name: "x-request-id", value: request.requestId)
         }
+        for (name, value) in request.rateLimitHeaders { headers.replaceOrAdd(name: name, value: value) }
         return HTTPResponseHead(version: request.head.version, status: head.status, headers: headers)
     }
 }

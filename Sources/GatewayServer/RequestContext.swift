@@ -22,6 +22,10 @@ struct RequestContext {
     var pathParameters: [(String, String)] = []
     var status: Int = 0
     var target: String = "-"
+    /// The id (never the secret) of the API key the request presented, once validated.
+    var keyId: String?
+    /// `RateLimit-Policy` and `RateLimit` for keyed requests, added to whatever answers.
+    var rateLimitHeaders: [(String, String)] = []
 
     init(head: HTTPRequestHead, requestId: String, remoteIP: String, scheme: String, protocolName: String) {
         self.head = head

@@ -8,10 +8,12 @@ final class ServerShared: Sendable {
     private let current: NIOLockedValueBox<GatewayRuntime>
     private let pools = NIOLockedValueBox<[ObjectIdentifier: UpstreamPoolBox]>([:])
     let logger: Logger
+    let policies: PolicyState
 
     init(runtime: GatewayRuntime, logger: Logger) {
         self.current = NIOLockedValueBox(runtime)
         self.logger = logger
+        self.policies = PolicyState(logger: logger)
     }
 
     var runtime: GatewayRuntime {

@@ -111,9 +111,14 @@ public final class StateStore: Sendable {
         return (record, secret)
     }
 
-    /// True when another connection (the CLI) changed the file since the last call on this store.
-    public func dataVersion() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+    /// A cheap fingerprint of the keys table: it changes when a key is created, revoked or rotated.
+    public func keysFingerprint() throws -> String {
+        try pool.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*), TOTAL(created_at), TOTAL(revoked_at), TOTAL(expires_at), COUNT(rotated_to) FROM api_keys
+                """)
+            return row.map { "\($0[0] as Int64? ?? 0)/\($0[1] as Double? ?? 0)/\($0[2] as Double? ?? 0)/\($0[3] as Double? ?? 0)/\($0[4] as Int64? ?? 0)" } ?? ""
+        }
     }
 
     // MARK: quotas

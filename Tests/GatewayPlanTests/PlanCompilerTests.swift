@@ -148,20 +148,49 @@ struct RoutesFolder {
         #expect(messages.contains { $0.contains("b.yaml:4") && $0.contains("upstream 'missing' is not defined") })
     }
 
-    @Test func securityRequirementsAreRefusedRatherThanServedOpen() throws {
+    @Test func unsupportedSecuritySchemesAreRefusedRatherThanServedOpen() throws {
         let folder = try RoutesFolder(documents: ["api.yaml": """
         openapi: 3.1.0
         info: {title: t, version: '1'}
         components:
           securitySchemes:
-            apiKey: {type: apiKey, in: header, name: x-api-key}
-        security: [{apiKey: []}]
+            bearer: {type: http, scheme: bearer}
+        security: [{bearer: []}]
         paths:
           /a: {get: {x-gateway: {function: f.one}, responses: {'200': {description: ok}}}}
         """])
         let errors = folder.errors()
         #expect(errors.count == 1)
-        #expect(errors.first?.message.contains("apiKey") == true)
+        #expect(errors.first?.message.contains("'bearer'") == true)
+        #expect(errors.first?.message.contains("refusing to serve it unprotected") == true)
+    }
+
+    @Test func apiKeySchemesFromTheDocumentOrTheOperation() throws {
+        let folder = try RoutesFolder(documents: ["api.yaml": """
+        openapi: 3.1.0
+        info: {title: t, version: '1'}
+        components:
+          securitySchemes:
+            key: {type: apiKey, in: header, name: X-API-Key}
+            q: {type: apiKey, in: query, name: api_key}
+        security: [{key: []}]
+        paths:
+          /a: {get: {operationId: a, x-gateway: {function: f.one}, responses: {'200': {description: ok}}}}
+          /b: {get: {security: [{q: []}, {}], x-gateway: {function: f.one}, responses: {'200': {description: ok}}}}
+          /c: {get: {security: [], x-gateway: {function: f.one}, responses: {'200': {description: ok}}}}
+        """])
+        let plan = try folder.compile()
+        let byPath = Dictionary(uniqueKeysWithValues: plan.operations.map { ($0.path, $0) })
+        #expect(byPath["/a"]?.apiKey == .init(scheme: "key", location: .header, name: "x-api-key", optional: false))
+        #expect(byPath["/b"]?.apiKey == .init(scheme: "q", location: .query, name: "api_key", optional: true))
+        #expect(byPath["/c"]?.apiKey == nil, "an empty security list opts out")
+    }
+
+    @Test func planOverridesMustNameExistingOperations() throws {
+        let folder = try RoutesFolder(
+            gateway: RoutesFolder.defaultGateway + "\nplans:\n  basic: {rate: 1, burst: 1, operations: {ghost: {rate: 1, burst: 1}}}\n",
+            documents: [:])
+        #expect(folder.errors().first?.message.contains("operationId 'ghost'") == true)
     }
 
     @Test func conflictingOperationsAcrossDocumentsAreRefused() throws {

@@ -1,0 +1,83 @@
+import GatewayPlan
+import GatewayPolicies
+import GatewayStore
+import Logging
+import NIOConcurrencyHelpers
+
+/// The API keys and limits a running gateway enforces: an in-memory key snapshot refreshed from
+/// the state store every second (no database read per request), and the rate limiter whose quota
+/// counts are written behind to the store in one batch per second.
+final class PolicyState: Sendable {
+    let limiter = RateLimiter()
+    private let snapshot = NIOLockedValueBox(KeySnapshot.empty)
+    private let storeBox = NIOLockedValueBox<(store: StateStore?, fingerprint: String)>((nil, ""))
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    let logger: Logger
+
+    /// How often keys are refreshed and quota counts written.
+    static let interval: Duration = .seconds(1)
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    var keys: KeySnapshot { snapshot.withLockedValue { $0 } }
+
+    /// Opens the store (once) and loads keys and this period's quota counts. Called at start and
+    /// on reload, only when some operation asks for an API key.
+    func open(path: String, plans: [String: GatewayConfig.Plan]) throws {
+        let store: StateStore
+        if let existing = storeBox.withLockedValue({ $0.store }) {
+            store = existing
+        } else {
+            store = try StateStore(path: path)
+            storeBox.withLockedValue { $0.store = store }
+            try refresh()
+            for key in keys.records where plans[key.plan]?.quota != nil {
+                let period = QuotaPeriod(rawValue: plans[key.plan]!.quota!.period.rawValue)!
+                limiter.seed(try store.quotaUsage(keyId: key.id, period: period), period: period)
+            }
+            startLoop()
+        }
+        _ = store
+    }
+
+    /// Reloads the snapshot when the keys table changed.
+    func refresh() throws {
+        guard let store = storeBox.withLockedValue({ $0.store }) else { return }
+        let fingerprint = try store.keysFingerprint()
+        guard fingerprint != storeBox.withLockedValue({ $0.fingerprint }) else { return }
+        let fresh = KeySnapshot(try store.keys())
+        snapshot.withLockedValue { $0 = fresh }
+        storeBox.withLockedValue { $0.fingerprint = fingerprint }
+        logger.debug("keys refreshed", metadata: ["keys": "\(fresh.count)"])
+    }
+
+    /// Writes the quota counts that changed.
+    func flush() {
+        guard let store = storeBox.withLockedValue({ $0.store }) else { return }
+        let changed = limiter.drainChangedQuotas()
+        do {
+            try store.saveQuotas(changed)
+        } catch {
+            logger.error("cannot write quota counts", metadata: ["error": "\(error)", "counts": "\(changed.count)"])
+        }
+    }
+
+    private func startLoop() {
+        let loop = Task.detached { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: PolicyState.interval)
+                do { try refresh() } catch { logger.error("cannot refresh keys", metadata: ["error": "\(error)"]) }
+                flush()
+            }
+        }
+        task.withLockedValue { $0 = loop }
+    }
+
+    /// Stops the loop and writes the last counts.
+    func stop() {
+        task.withLockedValue { $0?.cancel() }
+        flush()
+    }
+}
