@@ -16,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "gateway", targets: ["GatewayCommand"]),
+        .executable(name: "policy-bench", targets: ["PolicyBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -84,6 +85,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "PolicyBenchmark", dependencies: ["GatewayPolicies"]),
         .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore"]),
         .testTarget(name: "GatewayPoliciesTests", dependencies: ["GatewayPolicies", "GatewayStore"]),
         .testTarget(
