@@ -78,7 +78,7 @@ import Testing
         let folder = try TestFolder()
         defer { folder.remove() }
         let gateway = try await Self.start(folder)
-        let (record, secret) = try gateway.store.createKey(plan: "basic", name: "t", expiresAt: nil)
+        let (_, secret) = try gateway.store.createKey(plan: "basic", name: "t", expiresAt: nil)
         try gateway.server.refreshKeys()
 
         #expect(try await gateway.get("/keyed").status == .forbidden)
@@ -100,7 +100,6 @@ import Testing
 
         // The same key in the query, on an operation that asks for it there.
         #expect(try await gateway.get("/query-keyed?api_key=\(secret)").status == .tooManyRequests, "same key, same bucket")
-        _ = record
         await gateway.stop()
     }
 
@@ -119,12 +118,10 @@ import Testing
         #expect(try await poll { try await gateway.get("/keyed", key: newSecret).status == .ok })
         #expect(try await gateway.get("/keyed", key: secret).status == .ok)
 
-        // Revoke the old one with the CLI: refused within 2 seconds.
+        // Revoke the old one with the CLI: refused within 2 seconds (the poll gives up after 2 s).
         let revoked = try GatewayBinary.run(["keys", "revoke", record.id, "--config", folder.config])
         #expect(revoked.status == 0, "\(revoked.stderr)")
-        let started = Date()
         #expect(try await poll { try await gateway.get("/keyed", key: secret).status == .forbidden })
-        #expect(Date().timeIntervalSince(started) < 2.5)
         #expect(try await gateway.get("/keyed", key: newSecret).status == .ok)
 
         let list = try GatewayBinary.run(["keys", "list", "--config", folder.config])
