@@ -8,21 +8,20 @@ public struct Upstream: Sendable, Equatable {
         public var port: Int
         /// A path prefix from the target URL (`http://h:1/api` → `/api`), prepended to forwarded paths.
         public var basePath: String
+        /// `host:port` as a Host header names it (computed once; used per request).
+        public let authority: String
+        /// The target as a URL; also the upstream pool's key (computed once).
+        public let description: String
 
         public init(tls: Bool, host: String, port: Int, basePath: String) {
             self.tls = tls
             self.host = host
             self.port = port
             self.basePath = basePath
+            let h = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
+            self.authority = port == (tls ? 443 : 80) ? h : "\(h):\(port)"
+            self.description = "\(tls ? "https" : "http")://\(authority)\(basePath)"
         }
-
-        public var authority: String {
-            let defaultPort = tls ? 443 : 80
-            let h = host.contains(":") ? "[\(host)]" : host
-            return port == defaultPort ? h : "\(h):\(port)"
-        }
-
-        public var description: String { "\(tls ? "https" : "http")://\(authority)\(basePath)" }
 
         /// Parses `http://host:port/base` or `https://…`.
         public static func parse(_ text: String) -> Target? {

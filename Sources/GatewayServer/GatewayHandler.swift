@@ -255,8 +255,8 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
         if limits.isEmpty { return true }
         let decision = shared.policies.limiter.admit(limits, now: NIODeadline.now().uptimeNanoseconds, wallClock: wallClock)
-        if let planName, let plan = config.plans[planName] {
-            request?.rateLimitHeaders = RateLimitHeaders.make(plan: planName, config: plan, decision: decision)
+        if let planName, let policy = runtime.rateLimitPolicies[planName] {
+            request?.rateLimitHeaders = RateLimitHeaders.make(plan: planName, policy: policy, decision: decision)
         }
         switch decision {
         case .admitted:

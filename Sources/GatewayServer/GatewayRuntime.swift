@@ -12,6 +12,8 @@ public struct GatewayRuntime: Sendable {
     public let functions: FunctionRegistry
     let upstreamTLS: [String: NIOSSLContext]
     let defaultUpstream: Upstream?
+    /// Each plan's `RateLimit-Policy` header value.
+    let rateLimitPolicies: [String: String]
 
     public init(plan: GatewayPlan, functions: FunctionRegistry) throws {
         self.plan = plan
@@ -32,5 +34,8 @@ public struct GatewayRuntime: Sendable {
         }
         self.upstreamTLS = tls
         self.defaultUpstream = plan.config.defaultUpstream.flatMap { plan.config.upstreams[$0] }
+        self.rateLimitPolicies = plan.config.plans.reduce(into: [:]) { out, entry in
+            out[entry.key] = RateLimitHeaders.policy(plan: entry.key, config: entry.value)
+        }
     }
 }

@@ -10,22 +10,36 @@ enum HeaderRules {
     ]
 
     /// Removes hop-by-hop headers in place, including every header named in `Connection`.
+    /// The common case (none present) costs one pass over the names and no allocation.
     static func stripHopByHop(_ headers: inout HTTPHeaders) {
-        var named: [String] = []
-        for value in headers[canonicalForm: "connection"] {
-            named.append(value.lowercased())
-        }
-        var toRemove = hopByHop
-        for n in named { toRemove.insert(String(n)) }
-        var needsRemoval = false
-        for (name, _) in headers where toRemove.contains(name.lowercased()) {
-            needsRemoval = true
+        var present = false
+        for (name, _) in headers where isHopByHop(name) {
+            present = true
             break
         }
-        if needsRemoval {
-            for name in toRemove { headers.remove(name: name) }
-        }
+        guard present else { return }
+        var named: [String] = []
+        for value in headers[canonicalForm: "connection"] { named.append(value.lowercased()) }
+        for name in hopByHop { headers.remove(name: name) }
+        for name in named { headers.remove(name: String(name)) }
     }
+
+    /// Case-insensitive membership in `hopByHop` without lower-casing into a new string.
+    private static func isHopByHop(_ name: String) -> Bool {
+        let utf8 = name.utf8
+        guard utf8.count >= 2 && utf8.count <= 19 else { return false }
+        for candidate in hopByHopASCII where candidate.count == utf8.count {
+            var equal = true
+            for (a, b) in zip(utf8, candidate) where a | 0x20 != b {
+                equal = false
+                break
+            }
+            if equal { return true }
+        }
+        return false
+    }
+
+    private static let hopByHopASCII: [[UInt8]] = hopByHop.map { Array($0.utf8) }
 
     /// The request head sent to an upstream target.
     static func upstreamRequest(_ request: RequestContext, target: Upstream.Target) -> HTTPRequestHead {

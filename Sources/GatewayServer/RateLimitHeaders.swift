@@ -4,9 +4,8 @@ import GatewayPolicies
 /// Rate-limit response headers after the IETF httpapi RateLimit header fields draft: the policies
 /// that apply (`RateLimit-Policy`) and what is left of them (`RateLimit`), as structured fields.
 enum RateLimitHeaders {
-    static func make(plan name: String, config: GatewayConfig.Plan, decision: RateLimiter.Decision) -> [(String, String)] {
-        let window = max(1, Int((Double(config.throttle.burst) / config.throttle.rate).rounded(.up)))
-        var policy = "\"\(name)\";q=\(config.throttle.burst);w=\(window)"
+    /// `RateLimit-Policy` and `RateLimit` for one keyed request; `policy` comes from `policy(plan:config:)`.
+    static func make(plan name: String, policy: String, decision: RateLimiter.Decision) -> [(String, String)] {
         var state: [String] = []
         if case .admitted(let remaining, let reset, let quotaRemaining, let quotaReset) = decision {
             if let remaining { state.append("\"\(name)\";r=\(remaining);t=\(seconds(reset ?? 0))") }
@@ -18,6 +17,13 @@ enum RateLimitHeaders {
         } else if case .quotaExceeded(let wait) = decision {
             state.append("\"\(name)-quota\";r=0;t=\(seconds(wait))")
         }
+        return [("ratelimit-policy", policy), ("ratelimit", state.joined(separator: ", "))]
+    }
+
+    /// A plan's `RateLimit-Policy` value: constant, so built once per runtime.
+    static func policy(plan name: String, config: GatewayConfig.Plan) -> String {
+        let window = max(1, Int((Double(config.throttle.burst) / config.throttle.rate).rounded(.up)))
+        var policy = "\"\(name)\";q=\(config.throttle.burst);w=\(window)"
         if let quota = config.quota {
             let periodSeconds: Int
             switch quota.period {
@@ -27,7 +33,7 @@ enum RateLimitHeaders {
             }
             policy += ", \"\(name)-quota\";q=\(quota.limit);w=\(periodSeconds)"
         }
-        return [("ratelimit-policy", policy), ("ratelimit", state.joined(separator: ", "))]
+        return policy
     }
 
     /// Whole seconds, rounded up (never 0 for a positive wait).

@@ -8,15 +8,22 @@ enum RequestID {
         return generate()
     }
 
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    /// 128 random bits as 32 lower-case hex digits.
     static func generate() -> String {
         var generator = SystemRandomNumberGenerator()
-        let hi = generator.next() as UInt64
-        let lo = generator.next() as UInt64
-        return hex(hi) + hex(lo)
-    }
-
-    private static func hex(_ value: UInt64) -> String {
-        let s = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
+        let words = (generator.next() as UInt64, generator.next() as UInt64)
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            var i = 0
+            for var word in [words.0, words.1] {
+                for _ in 0..<16 {
+                    buffer[i] = digits[Int(word >> 60)]
+                    word <<= 4
+                    i += 1
+                }
+            }
+            return 32
+        }
     }
 }
