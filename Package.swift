@@ -2,7 +2,7 @@
 import PackageDescription
 
 // The flow, one target per room:
-//   GatewayCore         JSON values, durations, the error contract (no dependencies)
+//   GatewayCore         JSON values, durations, throttles and quota periods, the error contract (no dependencies)
 //   GatewayPlan         gateway.yaml + OpenAPI documents -> immutable Plan, Router (OpenAPIKit, Yams)
 //   GatewayFunctions    the local-function protocol, AWS HTTP API 2.0 event/response, registry
 //   FlightExample       the example flight-monitoring functions
@@ -46,11 +46,11 @@ let package = Package(
         ),
         .target(
             name: "GatewayPolicies",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["GatewayCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "GatewayStore",
-            dependencies: ["GatewayPolicies", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["GatewayCore", "GatewayPolicies", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "GatewayFunctions", dependencies: ["GatewayCore", .product(name: "Logging", package: "swift-log")]),
         .target(name: "FlightExample", dependencies: ["GatewayCore", "GatewayFunctions"]),
@@ -85,9 +85,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "PolicyBenchmark", dependencies: ["GatewayPolicies"]),
+        .executableTarget(name: "PolicyBenchmark", dependencies: ["GatewayCore", "GatewayPolicies"]),
         .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore"]),
-        .testTarget(name: "GatewayPoliciesTests", dependencies: ["GatewayPolicies", "GatewayStore"]),
+        .testTarget(name: "GatewayPoliciesTests", dependencies: ["GatewayCore", "GatewayPolicies", "GatewayStore"]),
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [

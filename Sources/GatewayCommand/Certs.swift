@@ -14,13 +14,7 @@ struct Certs: ParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() throws {
-            let config: GatewayConfig
-            do {
-                config = try GatewayConfig.load(path: options.config)
-            } catch {
-                printErrors(ConfigErrors([error]))
-                throw ExitCode(1)
-            }
+            let config = try options.loadConfig()
             guard let tls = config.tls else {
                 FileHandle.standardError.write(Data("error: \(options.config) has no tls.certificate / tls.key\n".utf8))
                 throw ExitCode(1)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewayPlan
 
 @main
 struct GatewayCommand: AsyncParsableCommand {
@@ -12,4 +13,14 @@ struct GatewayCommand: AsyncParsableCommand {
 struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: "The gateway configuration; API documents are read from its folder.")
     var config: String = "routes/gateway.yaml"
+
+    /// `gateway.yaml`, or exit 1 after printing its problem with file and line.
+    func loadConfig() throws -> GatewayConfig {
+        do {
+            return try GatewayConfig.load(path: config)
+        } catch {
+            printErrors(ConfigErrors([error]))
+            throw ExitCode(1)
+        }
+    }
 }

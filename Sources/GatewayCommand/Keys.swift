@@ -12,14 +12,17 @@ struct Keys: ParsableCommand {
 
     /// The configuration and its state store.
     static func open(_ options: ConfigOption) throws -> (GatewayConfig, StateStore) {
-        let config: GatewayConfig
-        do {
-            config = try GatewayConfig.load(path: options.config)
-        } catch {
-            printErrors(ConfigErrors([error]))
-            throw ExitCode(1)
-        }
+        let config = try options.loadConfig()
         return (config, try StateStore(path: config.state))
+    }
+
+    /// Prints a new key; its secret is shown this once.
+    static func printNew(_ record: KeyRecord, _ secret: String, replacing: String? = nil) {
+        print("id:      \(record.id)" + (replacing.map { " (replaces \($0))" } ?? ""))
+        print("plan:    \(record.plan)")
+        print("expires: \(Keys.date(record.expiresAt))")
+        print("key:     \(secret)")
+        print("\nThe key is shown only now; the gateway stores its SHA-256 digest.")
     }
 
     static func duration(_ text: String) throws -> Double {
@@ -50,11 +53,7 @@ struct Keys: ParsableCommand {
             let now = Date().timeIntervalSince1970
             let expiresAt = try expires.map { now + (try Keys.duration($0)) }
             let (record, secret) = try store.createKey(plan: plan, name: name, expiresAt: expiresAt, now: now)
-            print("id:      \(record.id)")
-            print("plan:    \(record.plan)")
-            print("expires: \(Keys.date(record.expiresAt))")
-            print("key:     \(secret)")
-            print("\nThe key is shown only now; the gateway stores its SHA-256 digest.")
+            Keys.printNew(record, secret)
         }
     }
 
@@ -99,9 +98,7 @@ struct Keys: ParsableCommand {
         func run() throws {
             let (_, store) = try Keys.open(options)
             let (record, secret) = try store.rotate(id: id, overlap: try Keys.duration(overlap))
-            print("id:      \(record.id) (replaces \(id), which stops working in \(overlap))")
-            print("key:     \(secret)")
-            print("\nThe key is shown only now; the gateway stores its SHA-256 digest.")
+            Keys.printNew(record, secret, replacing: "\(id), which stops working in \(overlap)")
         }
     }
 
@@ -117,9 +114,8 @@ struct Keys: ParsableCommand {
                 print("\(id): plan \(key.plan) has no quota")
                 return
             }
-            let period = QuotaPeriod(rawValue: quota.period.rawValue)!
-            let usage = try store.quotaUsage(keyId: id, period: period)
-            let window = period.window(containing: Date().timeIntervalSince1970)
+            let usage = try store.quotaUsage(keyId: id, period: quota.period)
+            let window = quota.period.window(containing: Date().timeIntervalSince1970)
             print("\(id): \(usage.used) of \(quota.limit) this \(quota.period.rawValue) (resets \(Keys.date(Double(window.end))))")
         }
     }

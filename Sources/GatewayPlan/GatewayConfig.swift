@@ -18,17 +18,10 @@ public struct GatewayConfig: Sendable {
         public var key: String
     }
 
-    public struct Throttle: Sendable, Equatable {
-        public var rate: Double
-        public var burst: Int
-        public init(rate: Double, burst: Int) {
-            self.rate = rate
-            self.burst = burst
-        }
-    }
+    public typealias Throttle = GatewayCore.Throttle
 
     public struct Quota: Sendable, Equatable {
-        public enum Period: String, Sendable { case day, week, month }
+        public typealias Period = QuotaPeriod
         public var limit: Int
         public var period: Period
         public init(limit: Int, period: Period) {

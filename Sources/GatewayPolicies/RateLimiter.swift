@@ -1,17 +1,11 @@
+import GatewayCore
 import Synchronization
 
 /// All token buckets and quota counters of one gateway, behind one lock, so that admitting a
 /// request is all-or-nothing: it takes a token from every bucket that applies and counts against
 /// its key's quota, or — refused by any of them — takes nothing from any.
 public final class RateLimiter: Sendable {
-    public struct Limit: Sendable, Equatable {
-        public var rate: Double
-        public var burst: Int
-        public init(rate: Double, burst: Int) {
-            self.rate = rate
-            self.burst = burst
-        }
-    }
+    public typealias Limit = Throttle
 
     public struct Quota: Sendable, Equatable {
         public var keyId: String

@@ -228,8 +228,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     private func admit(_ operation: OperationPlan?, runtime: GatewayRuntime) -> Bool {
         let config = runtime.plan.config
         var limits = RateLimiter.Request()
-        if let t = config.throttle { limits.gateway = .init(rate: t.rate, burst: t.burst) }
-        if let operation, let t = operation.throttle { limits.operation = (operation.routeKey, .init(rate: t.rate, burst: t.burst)) }
+        limits.gateway = config.throttle
+        if let operation, let t = operation.throttle { limits.operation = (operation.routeKey, t) }
         let wallClock = Double(request?.startWallClock ?? 0) / 1000
         var planName: String?
         if let operation, let requirement = operation.apiKey {
@@ -241,12 +241,12 @@ final class GatewayHandler: ChannelDuplexHandler {
                 }
                 request?.keyId = record.id
                 planName = record.plan
-                limits.key = (record.id, .init(rate: plan.throttle.rate, burst: plan.throttle.burst))
+                limits.key = (record.id, plan.throttle)
                 if let id = operation.operationId, let t = plan.operations[id] {
-                    limits.keyOperation = (record.id, operation.routeKey, .init(rate: t.rate, burst: t.burst))
+                    limits.keyOperation = (record.id, operation.routeKey, t)
                 }
                 if let q = plan.quota {
-                    limits.quota = .init(keyId: record.id, limit: q.limit, period: QuotaPeriod(rawValue: q.period.rawValue)!)
+                    limits.quota = .init(keyId: record.id, limit: q.limit, period: q.period)
                 }
             } else if !requirement.optional {
                 respond(.forbidden)

@@ -1,3 +1,4 @@
+import GatewayCore
 import GatewayPlan
 import GatewayPolicies
 import GatewayStore
@@ -33,8 +34,8 @@ final class PolicyState: Sendable {
             store = try StateStore(path: path)
             storeBox.withLockedValue { $0.store = store }
             try refresh()
-            for key in keys.records where plans[key.plan]?.quota != nil {
-                let period = QuotaPeriod(rawValue: plans[key.plan]!.quota!.period.rawValue)!
+            for key in keys.records {
+                guard let period = plans[key.plan]?.quota?.period else { continue }
                 limiter.seed(try store.quotaUsage(keyId: key.id, period: period), period: period)
             }
             startLoop()

@@ -4,6 +4,7 @@
 //
 //   swift run -c release policy-bench
 import Foundation
+import GatewayCore
 import GatewayPolicies
 
 func cpuNanoseconds() -> UInt64 {
