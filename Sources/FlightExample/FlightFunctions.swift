@@ -3,12 +3,13 @@ import GatewayCore
 import GatewayFunctions
 
 /// The example API's functions: `flights.create`, `flights.notify` and `alerts.list`, sharing one
-/// `FlightStore`.
+/// `FlightStore`, and the authorizer `airlines.authorize`.
 public enum FlightFunctions {
     public static func register(into registry: inout FunctionRegistry, store: FlightStore = FlightStore()) {
         registry.register("flights.create", CreateFlight(store: store))
         registry.register("flights.notify", NotifyFlight(store: store))
         registry.register("alerts.list", ListAlerts(store: store))
+        registry.registerAuthorizer("airlines.authorize", AirlineAuthorizer())
     }
 
     static func badRequest(_ message: String) -> FunctionResult {
@@ -99,13 +100,21 @@ public struct NotifyFlight: GatewayFunction {
 }
 
 /// `GET /alerts?flightId=…`: the alerts recorded for a flight. Returns a bare JSON value, which
-/// the 2.0 format turns into a 200 JSON response.
+/// the 2.0 format turns into a 200 JSON response. When an authorizer named the caller's airline
+/// (`requestContext.authorizer.lambda.airline`), only that airline's flights are shown.
 public struct ListAlerts: GatewayFunction {
     let store: FlightStore
 
     public func handle(_ event: FunctionEvent, context: FunctionContext) async throws -> FunctionResult {
         let flightId = event.queryStringParameters?["flightId"]
-        let alerts = await store.alerts(flightId: flightId)
+        var alerts = await store.alerts(flightId: flightId)
+        if let airline = event.requestContext.authorizer?["lambda"]?["airline"]?.stringValue {
+            var flights: [String: Bool] = [:]
+            for alert in alerts where flights[alert.flightId] == nil {
+                flights[alert.flightId] = await store.flight(alert.flightId)?.flightNumber.hasPrefix(airline) ?? false
+            }
+            alerts = alerts.filter { flights[$0.flightId] == true }
+        }
         return .value(["alerts": .array(alerts.map(\.json))])
     }
 }
