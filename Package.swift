@@ -6,9 +6,11 @@ import PackageDescription
 //   GatewayPlan         gateway.yaml + OpenAPI documents -> immutable Plan, Router (OpenAPIKit, Yams)
 //   GatewayFunctions    the local-function protocol, AWS HTTP API 2.0 event/response, registry
 //   FlightExample       the example flight-monitoring functions
+//   GatewayAuthorizers  authorizer verdicts, IAM policies, the LRU + single-flight cache, JWT claim checks (pure)
 //   GatewayPolicies     API key format, key snapshot, token buckets and quotas (pure, injected clock)
 //   GatewayStore        the embedded SQLite state store: hashed keys, quota counters (GRDB)
 //   GatewayCertificates the development CA (swift-certificates)
+//   GatewayCallouts     authorizer callouts (AsyncHTTPClient, local functions) and JWT verification (jwt-kit)
 //   GatewayServer       the NIO data plane: TLS, HTTP/1.1 + HTTP/2, phases, upstream pools, dispatch
 //   GatewayCommand      the `gateway` executable (argument parsing only)
 let package = Package(
@@ -31,13 +33,15 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         .target(name: "GatewayCore"),
+        .target(name: "GatewayAuthorizers", dependencies: ["GatewayCore"]),
         .target(
             name: "GatewayPlan",
             dependencies: [
-                "GatewayCore",
+                "GatewayCore", "GatewayAuthorizers",
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
                 .product(name: "OpenAPIKitCompat", package: "OpenAPIKit"),
@@ -63,9 +67,22 @@ let package = Package(
             ]
         ),
         .target(
+            name: "GatewayCallouts",
+            dependencies: [
+                "GatewayCore", "GatewayAuthorizers", "GatewayFunctions",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "GatewayServer",
             dependencies: [
                 "GatewayCore", "GatewayPlan", "GatewayFunctions", "GatewayPolicies", "GatewayStore",
+                "GatewayAuthorizers", "GatewayCallouts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -86,7 +103,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "PolicyBenchmark", dependencies: ["GatewayCore", "GatewayPolicies"]),
-        .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore"]),
+        .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers"]),
+        .testTarget(name: "GatewayAuthorizersTests", dependencies: ["GatewayAuthorizers", "GatewayCore"]),
         .testTarget(name: "GatewayPoliciesTests", dependencies: ["GatewayCore", "GatewayPolicies", "GatewayStore"]),
         .testTarget(
             name: "GatewayServerTests",
@@ -103,6 +121,10 @@ let package = Package(
                 "GatewayCore", "GatewayServer", "GatewayPlan", "GatewayFunctions", "FlightExample", "GatewayCertificates",
                 "GatewayPolicies", "GatewayStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import FlightExample
 import GatewayFunctions
+import GatewayPlan
 
 /// The local functions compiled into this gateway binary. Add yours here.
 enum BuiltinFunctions {
@@ -7,5 +8,10 @@ enum BuiltinFunctions {
         var registry = FunctionRegistry()
         FlightFunctions.register(into: &registry)
         return registry
+    }
+
+    /// A plan compiler that knows the functions and authorizer functions of `registry`.
+    static func compiler(_ registry: FunctionRegistry) -> PlanCompiler {
+        PlanCompiler(functionNames: registry.names, authorizerFunctionNames: registry.authorizerNames)
     }
 }

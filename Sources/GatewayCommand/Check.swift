@@ -12,7 +12,8 @@ struct Check: ParsableCommand {
     func run() throws {
         let plan: GatewayPlan
         do {
-            plan = try PlanCompiler(functionNames: BuiltinFunctions.registry().names).compile(configPath: options.config)
+            let functions = BuiltinFunctions.registry()
+            plan = try BuiltinFunctions.compiler(functions).compile(configPath: options.config)
             if let tls = plan.config.tls, plan.config.https != nil {
                 if FileManager.default.fileExists(atPath: tls.certificate) || FileManager.default.fileExists(atPath: tls.key) {
                     try GatewayServer.checkTLSFiles(tls, configFile: plan.config.file)
@@ -20,7 +21,7 @@ struct Check: ParsableCommand {
                     print("note: \(tls.certificate) and \(tls.key) do not exist; `gateway serve` creates development ones")
                 }
             }
-            _ = try GatewayRuntime(plan: plan, functions: BuiltinFunctions.registry())
+            _ = try GatewayRuntime(plan: plan, functions: functions)
         } catch let errors as ConfigErrors {
             printErrors(errors)
             throw ExitCode(1)

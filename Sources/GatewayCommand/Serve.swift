@@ -28,13 +28,13 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "gateway")
         let functions = BuiltinFunctions.registry()
-        let compiler = PlanCompiler(functionNames: functions.names)
+        let compiler = BuiltinFunctions.compiler(functions)
 
         let server: GatewayServer
         do {
             let plan = try compiler.compile(configPath: options.config)
             try createDevelopmentCertificatesIfAbsent(plan.config)
-            server = try GatewayServer(runtime: try GatewayRuntime(plan: plan, functions: functions),
+            server = try GatewayServer(runtime: try GatewayRuntime(plan: plan, functions: functions, logger: logger),
                                        logger: logger, threads: threads)
             try await server.start()
         } catch let errors as ConfigErrors {
@@ -58,7 +58,7 @@ struct Serve: AsyncParsableCommand {
         signals.onReload = { [options] in
             do {
                 let plan = try compiler.compile(configPath: options.config)
-                try server.reload(try GatewayRuntime(plan: plan, functions: functions))
+                try server.reload(try GatewayRuntime(plan: plan, functions: functions, logger: logger))
                 logger.notice("configuration reloaded", metadata: ["operations": "\(plan.operations.count)"])
             } catch let errors as ConfigErrors {
                 logger.error("reload refused; keeping the running configuration", metadata: ["errors": "\(errors)"])

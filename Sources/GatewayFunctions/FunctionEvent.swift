@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 /// The event a local function receives: AWS API Gateway's HTTP API payload format 2.0.
 public struct FunctionEvent: Sendable, Codable, Equatable {
@@ -31,10 +32,13 @@ public struct FunctionEvent: Sendable, Codable, Equatable {
         public var time: String
         /// Milliseconds since 1970.
         public var timeEpoch: Int64
+        /// What the operation's authorizer allowed: `{principalId, lambda: {...}}` for callouts,
+        /// `{principalId, jwt: {claims, scopes}}` for JWTs.
+        public var authorizer: JSONValue?
 
         public init(accountId: String = "gateway", apiId: String = "gateway", domainName: String,
                     domainPrefix: String, http: HTTP, requestId: String, routeKey: String,
-                    stage: String = "$default", time: String, timeEpoch: Int64) {
+                    stage: String = "$default", time: String, timeEpoch: Int64, authorizer: JSONValue? = nil) {
             self.accountId = accountId
             self.apiId = apiId
             self.domainName = domainName
@@ -45,6 +49,7 @@ public struct FunctionEvent: Sendable, Codable, Equatable {
             self.stage = stage
             self.time = time
             self.timeEpoch = timeEpoch
+            self.authorizer = authorizer
         }
     }
 

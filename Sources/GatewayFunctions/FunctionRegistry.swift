@@ -1,6 +1,7 @@
-/// The local functions compiled into this gateway, by name.
+/// The local functions and authorizer functions compiled into this gateway, by name.
 public struct FunctionRegistry: Sendable {
     private var functions: [String: any GatewayFunction] = [:]
+    private var authorizers: [String: any AuthorizerFunction] = [:]
 
     public init() {}
 
@@ -9,7 +10,16 @@ public struct FunctionRegistry: Sendable {
         functions[name] = function
     }
 
+    public mutating func registerAuthorizer(_ name: String, _ authorizer: any AuthorizerFunction) {
+        precondition(authorizers[name] == nil, "authorizer \(name) registered twice")
+        authorizers[name] = authorizer
+    }
+
     public subscript(name: String) -> (any GatewayFunction)? { functions[name] }
 
+    public func authorizer(_ name: String) -> (any AuthorizerFunction)? { authorizers[name] }
+
     public var names: Set<String> { Set(functions.keys) }
+
+    public var authorizerNames: Set<String> { Set(authorizers.keys) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayAuthorizers
 import GatewayCore
 /// Everything the data plane needs, compiled once from `gateway.yaml` and the API documents.
 /// Immutable: a reload builds a new plan and swaps it in whole.
@@ -6,13 +7,17 @@ public struct GatewayPlan: Sendable {
     public let config: GatewayConfig
     public let operations: [OperationPlan]
     public let router: Router
+    /// The authorizers operations refer to, by `AuthorizerConfig.id`.
+    public let authorizers: [String: AuthorizerConfig]
     /// The API documents the plan was compiled from.
     public let documents: [String]
 
-    public init(config: GatewayConfig, operations: [OperationPlan], router: Router, documents: [String]) {
+    public init(config: GatewayConfig, operations: [OperationPlan], router: Router,
+                authorizers: [String: AuthorizerConfig] = [:], documents: [String]) {
         self.config = config
         self.operations = operations
         self.router = router
+        self.authorizers = authorizers
         self.documents = documents
     }
 
@@ -22,6 +27,15 @@ public struct GatewayPlan: Sendable {
         for op in operations.sorted(by: { ($0.path, $0.method ?? "~") < ($1.path, $1.method ?? "~") }) {
             var policies = ["timeout \(ConfigDuration.describe(op.timeout))"]
             if let key = op.apiKey { policies.append("api key (\(key.location.rawValue) \(key.name)\(key.optional ? ", optional" : ""))") }
+            if let a = op.authorizer, let config = authorizers[a.id] {
+                let what: String
+                switch config.kind {
+                case .callout(let c): what = "authorizer \(config.scheme) (\(c.type.rawValue), \(c.target))"
+                case .jwt(let j): what = "jwt \(config.scheme) (issuer \(j.issuer))"
+                }
+                let scopes = a.scopes.isEmpty ? "" : " scopes \(a.scopes.joined(separator: " "))"
+                policies.append(what + scopes + (a.optional ? ", optional" : ""))
+            }
             if let t = op.throttle { policies.append("throttle \(t.rate)/s burst \(t.burst)") }
             rows.append([op.method ?? "ANY", op.path, op.target.description, policies.joined(separator: ", "), op.document])
         }

@@ -33,6 +33,23 @@ public struct OperationPlan: Sendable {
         }
     }
 
+    /// An authorizer the operation asks for (a callout or the built-in JWT validator), from a
+    /// `securitySchemes` entry with `x-gateway-authorizer` or `x-gateway-jwt`.
+    public struct AuthorizerRequirement: Sendable, Equatable {
+        /// `GatewayPlan.authorizers` key.
+        public var id: String
+        /// Scopes the operation's `security` requirement lists (checked against JWT scopes).
+        public var scopes: [String]
+        /// `security` also lists `{}`: a request without the identity passes unauthorized.
+        public var optional: Bool
+
+        public init(id: String, scopes: [String] = [], optional: Bool = false) {
+            self.id = id
+            self.scopes = scopes
+            self.optional = optional
+        }
+    }
+
     /// Upper-case method, or nil for an `x-gateway-any-method` operation.
     public var method: String?
     /// The full path template, base path included: `/v1/flights/{flightId}`.
@@ -47,13 +64,20 @@ public struct OperationPlan: Sendable {
     /// The template's parameter names, in path order (the greedy one last).
     public var parameterNames: [String]
     public var apiKey: APIKeyRequirement?
+    public var authorizer: AuthorizerRequirement?
+    /// The API's name in authorizer method ARNs: the document's file name without extension.
+    public var api: String
 
     /// AWS's route key: `POST /flights/{flightId}`, or `ANY /path` for any-method operations.
     public var routeKey: String { "\(method ?? "ANY") \(path)" }
 
     public init(method: String?, path: String, operationId: String?, target: Target, timeout: Duration,
-                throttle: GatewayConfig.Throttle? = nil, apiKey: APIKeyRequirement? = nil, document: String) {
+                throttle: GatewayConfig.Throttle? = nil, apiKey: APIKeyRequirement? = nil,
+                authorizer: AuthorizerRequirement? = nil, document: String) {
         self.apiKey = apiKey
+        self.authorizer = authorizer
+        let file = document.split(separator: "/").last.map(String.init) ?? document
+        self.api = file.split(separator: ".").first.map(String.init) ?? file
         self.method = method
         self.path = path
         self.operationId = operationId

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayAuthorizers
 import GatewayCore
 import OpenAPIKit
 import Yams
@@ -8,13 +9,16 @@ import Yams
 public struct PlanCompiler: Sendable {
     /// Names of the local functions compiled into this gateway.
     public var functionNames: Set<String>
+    /// Names of the local authorizer functions compiled into this gateway.
+    public var authorizerFunctionNames: Set<String>
     public var defaultTimeout: Duration = .seconds(29)
 
     static let operationKeys: Set<String> = ["function", "upstream", "timeout", "throttle"]
     static let documentKeys: Set<String> = ["upstream", "timeout"]
 
-    public init(functionNames: Set<String>) {
+    public init(functionNames: Set<String>, authorizerFunctionNames: Set<String> = []) {
         self.functionNames = functionNames
+        self.authorizerFunctionNames = authorizerFunctionNames
     }
 
     /// Loads `configPath` and every API document in its folder.
@@ -33,9 +37,12 @@ public struct PlanCompiler: Sendable {
         var errors = loadErrors
         var operations: [OperationPlan] = []
         var router = Router()
+        var authorizers: [String: AuthorizerConfig] = [:]
         for document in documents {
             do {
-                for op in try compileOperations(document, config: config) {
+                let security = try SecurityCompiler(source: document.source, authorizerFunctions: authorizerFunctionNames)
+                for config in security.authorizers.values { authorizers[config.id] = config }
+                for op in try compileOperations(document, config: config, security: security) {
                     let template: PathTemplate
                     do {
                         template = try PathTemplate(op.plan.path)
@@ -63,7 +70,8 @@ public struct PlanCompiler: Sendable {
             }
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
-        return GatewayPlan(config: config, operations: operations, router: router, documents: documents.map(\.file))
+        return GatewayPlan(config: config, operations: operations, router: router, authorizers: authorizers,
+                           documents: documents.map(\.file))
     }
 
     struct CompiledOperation {
@@ -71,7 +79,8 @@ public struct PlanCompiler: Sendable {
         var line: Int?
     }
 
-    private func compileOperations(_ document: APIDocument, config: GatewayConfig) throws(ConfigError) -> [CompiledOperation] {
+    private func compileOperations(_ document: APIDocument, config: GatewayConfig,
+                                   security: SecurityCompiler) throws(ConfigError) -> [CompiledOperation] {
         let source = document.source
         var docUpstream: String?
         var docTimeout: Duration?
@@ -93,7 +102,7 @@ public struct PlanCompiler: Sendable {
             let line = source.line(at: opPath)
             let name = isAny ? "ANY \(endpoint.path.rawValue)" : "\(endpoint.method.rawValue) \(endpoint.path.rawValue)"
 
-            let apiKey = try apiKeyRequirement(endpoint.security, name: name, file: source.file, line: line)
+            let (apiKey, authorizer) = try security.requirements(endpoint.security, name: name, line: line)
 
             var function: String?
             var upstream = docUpstream
@@ -148,42 +157,11 @@ public struct PlanCompiler: Sendable {
                     plan: OperationPlan(method: isAny ? nil : endpoint.method.rawValue, path: path,
                                         operationId: endpoint.operationId, target: target,
                                         timeout: effectiveTimeout, throttle: throttle, apiKey: apiKey,
-                                        document: source.file),
+                                        authorizer: authorizer, document: source.file),
                     line: line))
             }
         }
         return out
-    }
-
-    /// The API key an operation's `security` asks for. Only `apiKey` schemes can be enforced by
-    /// this version; any other scheme is refused rather than served unprotected.
-    private func apiKeyRequirement(_ security: [DereferencedSecurityRequirement], name: String,
-                                   file: String, line: Int?) throws(ConfigError) -> OperationPlan.APIKeyRequirement? {
-        guard !security.isEmpty else { return nil }
-        var optional = false
-        var found: OperationPlan.APIKeyRequirement?
-        for requirement in security {
-            if requirement.schemes.isEmpty {
-                optional = true
-                continue
-            }
-            guard requirement.schemes.count == 1, let (schemeName, scoped) = requirement.schemes.first else {
-                throw ConfigError(file: file, line: line,
-                    "\(name): a security requirement combining several schemes (\(requirement.schemes.keys.sorted().joined(separator: ", "))) cannot be enforced; refusing to serve it unprotected")
-            }
-            guard case .apiKey(let keyName, let location) = scoped.securityScheme.type else {
-                throw ConfigError(file: file, line: line,
-                    "\(name) requires security scheme '\(schemeName)', which is not of type apiKey and cannot be enforced by this version; refusing to serve it unprotected")
-            }
-            let requirement = OperationPlan.APIKeyRequirement(
-                scheme: schemeName, location: .init(rawValue: location.rawValue) ?? .header, name: keyName, optional: false)
-            if let found, found != requirement {
-                throw ConfigError(file: file, line: line, "\(name) lists two different apiKey schemes; use one")
-            }
-            found = requirement
-        }
-        found?.optional = optional
-        return found
     }
 
     private func nodeAt(_ root: Node, _ path: [String]) -> Node? {

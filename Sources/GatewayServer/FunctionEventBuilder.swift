@@ -12,7 +12,7 @@ enum FunctionEventBuilder {
         let keyHeader = request.operation?.apiKey.flatMap { $0.location == .header ? $0.name : nil }
         for (name, value) in request.head.headers {
             let lower = name.lowercased()
-            if lower == keyHeader || lower == "x-api-key-id" { continue }
+            if lower == keyHeader || lower == "x-api-key-id" || Authorization.hasPrefix(lower) { continue }
             if lower == "cookie" {
                 for c in value.split(separator: ";") {
                     let t = c.trimmingSpaces()
@@ -65,7 +65,8 @@ enum FunctionEventBuilder {
                         protocol: request.protocolName, sourceIp: request.remoteIP,
                         userAgent: request.head.headers.first(name: "user-agent") ?? ""),
             requestId: request.requestId, routeKey: routeKey,
-            time: WallClock.awsTime(milliseconds: request.startWallClock), timeEpoch: request.startWallClock)
+            time: WallClock.awsTime(milliseconds: request.startWallClock), timeEpoch: request.startWallClock,
+            authorizer: request.authorization?.eventValue)
 
         if let id = request.keyId { headers["x-api-key-id"] = id }
         return FunctionEvent(

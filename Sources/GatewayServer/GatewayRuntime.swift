@@ -1,3 +1,4 @@
+import GatewayCallouts
 import GatewayCore
 import GatewayFunctions
 import GatewayPlan
@@ -14,10 +15,17 @@ public struct GatewayRuntime: Sendable {
     let defaultUpstream: Upstream?
     /// Each plan's `RateLimit-Policy` header value.
     let rateLimitPolicies: [String: String]
+    /// The plan's authorizers, each with its cache.
+    public let authorizers: AuthorizerSet
 
-    public init(plan: GatewayPlan, functions: FunctionRegistry) throws {
+    public init(plan: GatewayPlan, functions: FunctionRegistry, logger: Logger = Logger(label: "gateway")) throws {
         self.plan = plan
         self.functions = functions
+        do {
+            self.authorizers = try AuthorizerSet(configs: plan.authorizers, functions: functions, logger: logger)
+        } catch {
+            throw ConfigErrors([ConfigError(file: plan.config.file, "cannot set up authorizer \(error.description)")])
+        }
         var tls: [String: NIOSSLContext] = [:]
         for (name, upstream) in plan.config.upstreams where upstream.targets.contains(where: \.tls) {
             var configuration = TLSConfiguration.makeClientConfiguration()

@@ -51,6 +51,11 @@ enum HeaderRules {
         headers.remove(name: "x-api-key-id")
         if let key = request.operation?.apiKey, key.location == .header { headers.remove(name: key.name) }
         if let id = request.keyId { headers.add(name: "x-api-key-id", value: id) }
+        // An authorizer's verdict reaches the backend as x-authorizer-* headers; a client's copies never do.
+        Authorization.stripForged(&headers)
+        if let authorization = request.authorization {
+            for (name, value) in authorization.headers() { headers.add(name: name, value: value) }
+        }
         let originalHost = headers.first(name: "host")
         headers.replaceOrAdd(name: "host", value: target.authority)
         if let originalHost {

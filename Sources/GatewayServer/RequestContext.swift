@@ -1,3 +1,4 @@
+import GatewayCore
 import GatewayPlan
 import NIOCore
 import NIOHTTP1
@@ -5,6 +6,13 @@ import NIOHTTP1
 /// Everything the gateway knows about one request as it moves through the phases. One typed value
 /// per request; shared configuration lives in `GatewayRuntime`.
 struct RequestContext {
+    /// The consumer's API key, once validated: its id (never the secret) and plan.
+    struct Key {
+        var id: String
+        var planName: String
+        var plan: GatewayConfig.Plan
+    }
+
     let requestId: String
     let head: HTTPRequestHead
     let start: NIODeadline
@@ -22,10 +30,14 @@ struct RequestContext {
     var pathParameters: [(String, String)] = []
     var status: Int = 0
     var target: String = "-"
-    /// The id (never the secret) of the API key the request presented, once validated.
-    var keyId: String?
+    var key: Key?
+    /// What an authorizer allowed, passed on to the backend.
+    var authorization: Authorization?
     /// `RateLimit-Policy` and `RateLimit` for keyed requests, added to whatever answers.
     var rateLimitHeaders: [(String, String)] = []
+
+    /// The id (never the secret) of the API key the request presented, once validated.
+    var keyId: String? { key?.id }
 
     init(head: HTTPRequestHead, requestId: String, remoteIP: String, scheme: String, protocolName: String) {
         self.head = head
@@ -42,5 +54,43 @@ struct RequestContext {
             self.path = head.uri[...]
             self.query = nil
         }
+    }
+
+    /// The API key where the operation's scheme says it is.
+    func value(of requirement: OperationPlan.APIKeyRequirement) -> Substring? {
+        switch requirement.location {
+        case .header: return head.headers.first(name: requirement.name).map { $0[...] }
+        case .query: return queryValue(requirement.name).map { $0[...] }
+        case .cookie: return cookieValue(requirement.name)
+        }
+    }
+
+    /// The first value of a query parameter, form-decoded.
+    func queryValue(_ name: String) -> String? {
+        guard let query else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if FunctionEventBuilder.formDecoded(parts[0]) == name {
+                return parts.count == 2 ? FunctionEventBuilder.formDecoded(parts[1]) : ""
+            }
+        }
+        return nil
+    }
+
+    /// A cookie's value, as sent.
+    func cookieValue(_ name: String) -> Substring? {
+        for header in head.headers[canonicalForm: "cookie"] {
+            for c in header.split(separator: ";") {
+                let t = c.drop(while: { $0 == " " })
+                if t.hasPrefix(name + "=") { return t.dropFirst(name.count + 1) }
+            }
+        }
+        return nil
+    }
+
+    /// A path parameter, percent-decoded.
+    func pathParameter(_ name: String) -> String? {
+        guard let raw = pathParameters.first(where: { $0.0 == name })?.1 else { return nil }
+        return PathTemplate.percentDecoded(raw) ?? raw
     }
 }

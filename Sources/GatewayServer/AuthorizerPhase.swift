@@ -1,0 +1,154 @@
+import Foundation
+import GatewayAuthorizers
+import GatewayCallouts
+import GatewayCore
+import GatewayFunctions
+import GatewayPlan
+import NIOCore
+
+/// Phase 3: asks the operation's authorizer whether the request may pass. A missing identity is
+/// a 401 without any callout; a cached verdict answers at once; otherwise the request waits for
+/// the (single-flight) callout. Failures of the authorizer are 500s: the gateway fails closed.
+enum AuthorizerPhase {
+    enum Start {
+        case done(PhaseOutcome)
+        case suspended(EventLoopFuture<Authorizer.Outcome>)
+    }
+
+    static let denied = GatewayError(status: 403, message: "User is not authorized to access this resource")
+    static let explicitlyDenied = GatewayError(status: 403, message: "User is not authorized to access this resource with an explicit deny")
+
+    static func start(_ request: inout RequestContext, runtime: GatewayRuntime, on loop: any EventLoop) -> Start {
+        guard let requirement = request.operation?.authorizer, let authorizer = runtime.authorizers[requirement.id] else {
+            return .done(.proceed)
+        }
+        let config = authorizer.config
+        var values: [String] = []
+        values.reserveCapacity(config.identitySources.count)
+        for source in config.identitySources {
+            guard let value = identity(source, request), !value.isEmpty else {
+                return .done(requirement.optional ? .proceed : .answer(unauthorized(config, reason: nil)))
+            }
+            values.append(value)
+        }
+        var jwtToken: String?
+        if case .jwt = config.kind {
+            guard let token = bearerToken(values[0]) else {
+                return .done(requirement.optional ? .proceed : .answer(unauthorized(config, reason: nil)))
+            }
+            jwtToken = token
+        }
+        var key = config.id
+        for value in values {
+            key.append("\u{0}")
+            key.append(value)
+        }
+        let snapshot = request
+        let start = authorizer.authorize(key: key, requestId: request.requestId, on: loop,
+                                         now: NIODeadline.now().uptimeNanoseconds) {
+            if let jwtToken { return .string(jwtToken) }
+            return event(for: snapshot, config: config, identity: values)
+        }
+        switch start {
+        case .cached(let outcome):
+            return .done(apply(.success(outcome), to: &request, runtime: runtime))
+        case .pending(let future):
+            return .suspended(future)
+        }
+    }
+
+    /// Applies an authorizer's outcome to the request.
+    static func apply(_ outcome: Authorizer.Outcome, to request: inout RequestContext, runtime: GatewayRuntime) -> PhaseOutcome {
+        guard let requirement = request.operation?.authorizer, let config = runtime.authorizers[requirement.id]?.config else {
+            return .answer(.internalServerError)
+        }
+        switch outcome {
+        case .failure:
+            return .answer(.internalServerError)
+        case .success(.unauthorized(let reason)):
+            return .answer(unauthorized(config, reason: reason))
+        case .success(.verdict(let verdict)):
+            let decision: AuthorizerDecision
+            if case .policy = verdict.grant {
+                decision = verdict.decision(methodArn: AuthorizerEvent.methodArn(
+                    api: request.operation?.api ?? "gateway", method: request.head.method.rawValue, path: request.path))
+            } else {
+                decision = verdict.decision(methodArn: "")
+            }
+            switch decision {
+            case .allow:
+                request.authorization = .callout(verdict)
+                return .proceed
+            case .deny:
+                return .answer(denied)
+            case .explicitDeny:
+                return .answer(explicitlyDenied)
+            }
+        case .success(.token(let claims)):
+            guard case .jwt(let settings) = config.kind else { return .answer(.internalServerError) }
+            do {
+                try claims.check(issuer: settings.issuer, audiences: settings.audiences,
+                                 now: Double(request.startWallClock) / 1000,
+                                 leeway: Double(settings.leeway.components.seconds))
+            } catch {
+                return .answer(unauthorized(config, reason: error.description))
+            }
+            let missing = claims.missingScopes(requirement.scopes)
+            guard missing.isEmpty else {
+                return .answer(GatewayError(status: 403, message: "Forbidden", headers: [
+                    ("www-authenticate", "Bearer error=\"insufficient_scope\", scope=\"\(requirement.scopes.joined(separator: " "))\""),
+                ]))
+            }
+            request.authorization = .jwt(claims)
+            return .proceed
+        }
+    }
+
+    /// 401; for JWT authorizers with RFC 6750's `WWW-Authenticate` (`invalid_token` when a token
+    /// was presented).
+    static func unauthorized(_ config: AuthorizerConfig, reason: String?) -> GatewayError {
+        guard case .jwt = config.kind else { return .unauthorized }
+        var challenge = "Bearer"
+        if let reason {
+            challenge += " error=\"invalid_token\", error_description=\"\(reason.replacingOccurrences(of: "\"", with: "'"))\""
+        }
+        return GatewayError(status: 401, message: "Unauthorized", headers: [("www-authenticate", challenge)])
+    }
+
+    static func bearerToken(_ value: String) -> String? {
+        guard value.count > 7, value.prefix(7).lowercased() == "bearer " else { return nil }
+        let token = value.dropFirst(7).drop(while: { $0 == " " })
+        return token.isEmpty ? nil : String(token)
+    }
+
+    static func identity(_ source: IdentitySource, _ request: RequestContext) -> String? {
+        switch source {
+        case .header(let name): return request.head.headers.first(name: name)
+        case .query(let name): return request.queryValue(name)
+        case .cookie(let name): return request.cookieValue(name).map(String.init)
+        case .path(let name): return request.pathParameter(name)
+        case .context(.routeKey): return request.operation?.routeKey ?? "$default"
+        case .context(.httpMethod): return request.head.method.rawValue
+        case .context(.path): return String(request.path)
+        case .context(.sourceIp): return request.remoteIP
+        }
+    }
+
+    /// The callout's event (cold path: built only on a cache miss).
+    static func event(for request: RequestContext, config: AuthorizerConfig, identity: [String]) -> JSONValue {
+        let methodArn = AuthorizerEvent.methodArn(api: request.operation?.api ?? "gateway",
+                                                  method: request.head.method.rawValue, path: request.path)
+        guard case .callout(let callout) = config.kind, callout.type == .request else {
+            return AuthorizerEvent.token(identity.first ?? "", methodArn: methodArn)
+        }
+        let base = FunctionEventBuilder.event(for: request, body: nil)
+        var context: JSONValue = .object([:])
+        if let data = try? JSONEncoder().encode(base.requestContext), let value = try? JSONValue.parse(data) {
+            context = value
+        }
+        return AuthorizerEvent.request(.init(
+            routeKey: base.routeKey, methodArn: methodArn, rawPath: base.rawPath, rawQueryString: base.rawQueryString,
+            cookies: base.cookies ?? [], headers: base.headers, queryStringParameters: base.queryStringParameters ?? [:],
+            pathParameters: base.pathParameters ?? [:], requestContext: context, identitySource: identity))
+    }
+}
