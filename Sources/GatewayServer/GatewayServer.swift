@@ -151,8 +151,9 @@ public final class GatewayServer: Sendable {
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
         try sync.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: true,
+            withPipeliningAssistance: true, withErrorHandling: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
+        try sync.addHandler(ProtocolErrorResponder())
         try sync.addHandler(GatewayHandler(shared: shared, connection: .init(scheme: scheme, isHTTP2: false)))
     }
 

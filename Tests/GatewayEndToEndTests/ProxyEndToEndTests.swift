@@ -173,7 +173,12 @@ import Testing
             let port = gateway.server.httpPort!
             let reply = try await RawTCP.exchange(port: port, send: "GET / HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n")
             #expect(reply.hasPrefix("HTTP/1.1 400"))
+            #expect(reply.lowercased().contains("x-request-id: "))
+            #expect(reply.hasSuffix(#"{"message":"Bad Request"}"#), "the error contract's JSON body")
             #expect(legacy.requests == 0)
+            let huge = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 40_000) + "\r\n\r\n"
+            let tooBig = try await RawTCP.exchange(port: port, send: huge)
+            #expect(tooBig.hasPrefix("HTTP/1.1 400"), "a head over limits.maxHeaderBytes")
         }
     }
 }
