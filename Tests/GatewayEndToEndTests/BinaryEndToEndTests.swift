@@ -13,6 +13,38 @@ import Testing
         #expect(result.stdout.contains("POST    /flights "))
         #expect(result.stdout.contains("function flights.create"))
         #expect(result.stdout.contains("(anything else)"))
+        #expect(result.stdout.contains("authorizer airlineDesk (token, function airlines.authorize)"))
+    }
+
+    @Test(arguments: [
+        ("x-gateway-authorizer: {function: nobody.knows}", "authorizer function 'nobody.knows' is not registered"),
+        ("x-gateway-authorizer: {url: 'http://127.0.0.1:9/a', ttl: 2h}", "ttl must be at most 3600s"),
+        ("x-gateway-authorizer: {url: 'http://127.0.0.1:9/a', cache: yes}", "unknown key 'cache'"),
+        ("x-gateway-authorizer: {url: 'ftp://x/a'}", "must be an http:// or https:// URL"),
+        ("x-gateway-authorizer: {url: 'http://127.0.0.1:9/a', type: token, identitySources: [query.t]}", "exactly one header identity source"),
+        ("x-gateway-jwt: {issuer: 'https://i', jwks: /nonexistent/jwks.json}", "cannot read the file"),
+    ])
+    func checkRefusesBrokenAuthorizers(scheme: String, reason: String) throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        try folder.write("gateway.yaml", "listen: {http: 127.0.0.1:0}\n")
+        try folder.write("api.yaml", """
+        openapi: 3.1.0
+        info: {title: t, version: '1'}
+        components:
+          securitySchemes:
+            auth:
+              type: http
+              scheme: bearer
+              \(scheme)
+        paths:
+          /a:
+            get: {security: [{auth: []}], x-gateway: {function: alerts.list}, responses: {'200': {description: ok}}}
+        """)
+        let result = try GatewayBinary.run(["check", "--config", folder.config])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("api.yaml:"), "\(result.stderr)")
+        #expect(result.stderr.contains(reason), "\(result.stderr)")
     }
 
     @Test(arguments: [
@@ -75,6 +107,18 @@ import Testing
         #expect(result.stdout.contains("AF1-"))
         let unknown = try GatewayBinary.run(["invoke", "nope", "--event", folder.path + "/event.json"])
         #expect(unknown.status == 1)
+    }
+
+    @Test func invokeRunsAnAuthorizerFunction() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let event = #"{"type":"TOKEN","authorizationToken":"Bearer demo-LH","methodArn":"arn:aws:execute-api:gateway:local:flights/$default/GET/alerts"}"#
+        try event.write(toFile: folder.path + "/event.json", atomically: true, encoding: .utf8)
+        let result = try GatewayBinary.run(["invoke", "airlines.authorize", "--event", folder.path + "/event.json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let answer = try JSONValue.parse(Data(result.stdout.utf8))
+        #expect(answer["principalId"] == "LH")
+        #expect(answer["context"]?["airline"] == "LH")
     }
 
     @Test func streams100MBEachWayWithBoundedMemory() async throws {
