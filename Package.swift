@@ -102,7 +102,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "PolicyBenchmark", dependencies: ["GatewayCore", "GatewayPolicies"]),
+        .executableTarget(
+            name: "PolicyBenchmark",
+            dependencies: [
+                "GatewayCore", "GatewayPolicies", "GatewayAuthorizers", "GatewayCallouts", "GatewayFunctions",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers"]),
         .testTarget(name: "GatewayAuthorizersTests", dependencies: ["GatewayAuthorizers", "GatewayCore"]),
         .testTarget(name: "GatewayPoliciesTests", dependencies: ["GatewayCore", "GatewayPolicies", "GatewayStore"]),

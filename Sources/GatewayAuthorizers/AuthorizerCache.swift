@@ -9,7 +9,7 @@ public struct AuthorizerCache<Value, Waiter> {
     public enum Lookup {
         /// A live entry: use it.
         case hit(Value)
-        /// A callout for this key is in flight; the waiter is resumed by `complete`.
+        /// A callout for this key is in flight; the waiter (made now) is returned by `complete`.
         case wait
         /// Nothing cached or in flight: the caller must call out, then `complete` the key.
         case miss
@@ -55,7 +55,8 @@ public struct AuthorizerCache<Value, Waiter> {
     /// Keys with a callout in flight.
     public var pendingCount: Int { inFlight.count }
 
-    public mutating func lookup(_ key: String, now: UInt64, waiter: Waiter) -> Lookup {
+    /// `waiter` is called only when the lookup has to wait for a callout in flight.
+    public mutating func lookup(_ key: String, now: UInt64, waiter: () -> Waiter) -> Lookup {
         if let i = index[key] {
             if slots[i].expires > now, let value = slots[i].value {
                 moveToFront(i)
@@ -65,7 +66,7 @@ public struct AuthorizerCache<Value, Waiter> {
             remove(i)
         }
         if inFlight[key] != nil {
-            inFlight[key]!.append(waiter)
+            inFlight[key]!.append(waiter())
             stats.coalesced += 1
             return .wait
         }

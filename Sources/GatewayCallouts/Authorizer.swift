@@ -48,15 +48,22 @@ public final class Authorizer: Sendable {
         guard config.ttl > .zero else {
             return .pending(call(event(), requestId: requestId, on: loop))
         }
-        let promise = loop.makePromise(of: Outcome.self)
-        let lookup = cache.withLockedValue { $0.lookup(key, now: now, waiter: promise) }
+        // The promise a waiting request resumes on is only made when it has to wait.
+        var waiter: EventLoopPromise<Outcome>?
+        let lookup = cache.withLockedValue { cache in
+            cache.lookup(key, now: now) {
+                let promise = loop.makePromise(of: Outcome.self)
+                waiter = promise
+                return promise
+            }
+        }
         switch lookup {
         case .hit(let outcome):
-            promise.succeed(.success(outcome))
             return .cached(outcome)
         case .wait:
-            return .pending(promise.futureResult)
+            return .pending(waiter!.futureResult)
         case .miss:
+            let promise = loop.makePromise(of: Outcome.self)
             call(event(), requestId: requestId, on: loop).whenComplete { [self] result in
                 let outcome: Outcome
                 switch result {

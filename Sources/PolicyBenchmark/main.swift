@@ -1,11 +1,19 @@
 // Measures the hot-path cost of the API key phase and the rate limiter, per request:
 // key shape + checksum, SHA-256, snapshot lookup, then one admission over the gateway, key,
-// key+operation and operation buckets and the quota. Prints ns/request (CPU time, one thread).
+// key+operation and operation buckets and the quota; and an authorizer cache hit (cache key
+// from the identity, locked LRU lookup, verdict applied to the request's method ARN).
+// Prints ns/request (CPU time, one thread).
 //
 //   swift run -c release policy-bench
 import Foundation
+import GatewayAuthorizers
+import GatewayCallouts
 import GatewayCore
+import GatewayFunctions
 import GatewayPolicies
+import Logging
+import NIOCore
+import NIOPosix
 
 func cpuNanoseconds() -> UInt64 {
     var ts = timespec()
@@ -58,3 +66,41 @@ run("both, as the gateway does per keyed request") { i in
     if case .admitted = limiter.admit(r, now: UInt64(i) * 1000, wallClock: now) { return true }
     return false
 }
+
+// Authorizer cache hits: one simple verdict, one IAM policy evaluated against the method ARN.
+var functions = FunctionRegistry()
+functions.registerAuthorizer("simple", ClosureAuthorizer { _, _ in ["isAuthorized": true, "context": ["tenant": "t1"]] })
+functions.registerAuthorizer("policy", ClosureAuthorizer { _, _ in
+    ["principalId": "u1", "policyDocument": ["Statement": [
+        ["Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:*:*:flights/*/GET/flights/*"],
+    ]]]
+})
+func authorizerConfig(_ function: String) -> AuthorizerConfig {
+    AuthorizerConfig(id: function, scheme: function, kind: .callout(.init(
+        target: .function(function), type: .token, identitySources: [.header("authorization")], timeout: .seconds(1))))
+}
+let authorizers = try AuthorizerSet(configs: ["simple": authorizerConfig("simple"), "policy": authorizerConfig("policy")],
+                                    functions: functions, logger: Logger(label: "bench"))
+let loop = MultiThreadedEventLoopGroup.singleton.next()
+let tokens = (0..<1000).map { "Bearer token-\($0)" }
+for name in ["simple", "policy"] {
+    for token in tokens {
+        if case .pending(let future) = authorizers[name]!.authorize(key: name + "\u{0}" + token, requestId: "warm", on: loop,
+                                                                     now: NIODeadline.now().uptimeNanoseconds, event: { .string(token) }) {
+            _ = try future.wait()
+        }
+    }
+}
+func hit(_ name: String, _ i: Int) -> Bool {
+    var key = name
+    key.append("\u{0}")
+    key.append(tokens[i % tokens.count])
+    guard case .cached(.verdict(let verdict)) = authorizers[name]!.authorize(
+        key: key, requestId: "r", on: loop, now: NIODeadline.now().uptimeNanoseconds, event: { .null }) else { return false }
+    if case .policy = verdict.grant {
+        return verdict.decision(methodArn: AuthorizerEvent.methodArn(api: "flights", method: "GET", path: "/flights/LH123-\(i % 7)")) == .allow
+    }
+    return verdict.decision(methodArn: "") == .allow
+}
+run("authorizer cache hit, simple verdict") { i in hit("simple", i) }
+run("authorizer cache hit, IAM policy matched to the route") { i in hit("policy", i) }
