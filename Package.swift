@@ -6,6 +6,7 @@ import PackageDescription
 //   GatewayPlan         gateway.yaml + OpenAPI documents -> immutable Plan, Router (OpenAPIKit, Yams)
 //   GatewayFunctions    the local-function protocol, AWS HTTP API 2.0 event/response, registry
 //   FlightExample       the example flight-monitoring functions
+//   GatewayValidation   JSON Schema (2020-12 and the OpenAPI 3.0 schema object) compiled once into validators
 //   GatewayPolicies     API key format, key snapshot, token buckets and quotas (pure, injected clock)
 //   GatewayStore        the embedded SQLite state store: hashed keys, quota counters (GRDB)
 //   GatewayCertificates the development CA (swift-certificates)
@@ -17,6 +18,7 @@ let package = Package(
     products: [
         .executable(name: "gateway", targets: ["GatewayCommand"]),
         .executable(name: "policy-bench", targets: ["PolicyBenchmark"]),
+        .executable(name: "validation-bench", targets: ["ValidationBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -44,6 +46,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(name: "GatewayValidation", dependencies: ["GatewayCore"]),
         .target(
             name: "GatewayPolicies",
             dependencies: ["GatewayCore", .product(name: "Crypto", package: "swift-crypto")]
@@ -86,6 +89,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "PolicyBenchmark", dependencies: ["GatewayCore", "GatewayPolicies"]),
+        .executableTarget(name: "ValidationBenchmark", dependencies: ["GatewayCore", "GatewayValidation"]),
+        .testTarget(name: "GatewayValidationTests", dependencies: ["GatewayCore", "GatewayValidation"]),
         .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore"]),
         .testTarget(name: "GatewayPoliciesTests", dependencies: ["GatewayCore", "GatewayPolicies", "GatewayStore"]),
         .testTarget(
