@@ -27,6 +27,7 @@ public final class SchemaLibrary {
     public func validator(at pointer: String) throws(SchemaCompileError) -> SchemaValidator {
         let location = SchemaLocation(document: documentIndex, pointer: pointer)
         let root = try compiler.node(at: location)
+        try compiler.checkForInfiniteLoops()
         return SchemaValidator(root: root, graph: graph, tracksScope: compiler.usesDynamicScope,
                                regexStepLimit: compiler.options.regexStepLimit, typeHint: compiler.typeHint(at: location))
     }

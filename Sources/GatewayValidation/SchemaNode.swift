@@ -71,6 +71,10 @@ class Keyword: @unchecked Sendable {
 
     init(_ at: KeywordLocation) { self.at = at }
 
+    /// Subschemas applied to the same instance location (for detecting reference cycles that
+    /// would never terminate).
+    var inPlaceSubschemas: [SchemaNode] { [] }
+
     /// Whether `instance` passes; records errors into `state` when collecting.
     func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         true

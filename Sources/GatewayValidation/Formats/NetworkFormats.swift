@@ -62,12 +62,21 @@ enum NetworkFormats {
                 let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D
                 if !ok { return false }
             }
-            if label.count >= 4, label[label.startIndex + 2] == 0x2D, label[label.startIndex + 3] == 0x2D {
-                let prefix = String(decoding: label.prefix(2), as: UTF8.self).lowercased()
-                guard prefix == "xn", Punycode.decode(Array(label.dropFirst(4))) != nil else { return false }
+            if label.count >= 4, String(decoding: label.prefix(4), as: UTF8.self).lowercased() == "xn--" {
+                guard isALabel(Array(label.dropFirst(4))) else { return false }
             }
         }
         return true
+    }
+
+    /// An `xn--` label: decodable Punycode, not all ASCII, not starting with a combining mark.
+    private static func isALabel(_ encoded: [UInt8]) -> Bool {
+        guard let decoded = Punycode.decode(encoded), let first = decoded.first.flatMap(Unicode.Scalar.init) else { return false }
+        guard decoded.contains(where: { $0 >= 0x80 }) else { return false }
+        switch first.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return false
+        default: return true
+        }
     }
 
     /// RFC 5321 mailbox: dot-atom or quoted local part; host name or address literal domain.

@@ -9,6 +9,8 @@ final class AllOfKeyword: Keyword {
         super.init(at)
     }
 
+    override var inPlaceSubschemas: [SchemaNode] { nodes }
+
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var valid = true
         for node in nodes where !node.validate(instance, &state, &evaluated) {
@@ -27,6 +29,8 @@ final class AnyOfKeyword: Keyword {
         self.nodes = nodes
         super.init(at)
     }
+
+    override var inPlaceSubschemas: [SchemaNode] { nodes }
 
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var valid = false
@@ -51,6 +55,8 @@ final class OneOfKeyword: Keyword {
         self.nodes = nodes
         super.init(at)
     }
+
+    override var inPlaceSubschemas: [SchemaNode] { nodes }
 
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var matched: Int?
@@ -84,6 +90,8 @@ final class NotKeyword: Keyword {
         super.init(at)
     }
 
+    override var inPlaceSubschemas: [SchemaNode] { [node] }
+
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var local = Evaluated.off
         if state.quietly({ node.validate(instance, &$0, &local) }) {
@@ -106,6 +114,8 @@ final class IfThenElseKeyword: Keyword {
         self.otherwise = otherwise
         super.init(at)
     }
+
+    override var inPlaceSubschemas: [SchemaNode] { [condition] + [then, otherwise].compactMap { $0 } }
 
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var local = evaluated.child

@@ -148,6 +148,8 @@ final class DependentSchemasKeyword: Keyword {
         super.init(at)
     }
 
+    override var inPlaceSubschemas: [SchemaNode] { dependencies.map(\.1) }
+
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .object(let members) = instance else { return true }
         var valid = true

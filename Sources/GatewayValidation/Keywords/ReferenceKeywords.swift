@@ -9,6 +9,8 @@ final class RefKeyword: Keyword {
         super.init(at)
     }
 
+    override var inPlaceSubschemas: [SchemaNode] { [target] }
+
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         target.validate(instance, &state, &evaluated)
     }
@@ -25,6 +27,8 @@ final class DynamicRefKeyword: Keyword {
         self.anchor = anchor
         super.init(at)
     }
+
+    override var inPlaceSubschemas: [SchemaNode] { [target] }
 
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var node = target
