@@ -59,6 +59,8 @@ struct JSONReader {
     var index = 0
     var depth = 0
     var scratch: [UInt8] = []
+    /// Members of the objects being parsed, so each dictionary is created at its final size.
+    var pendingMembers: [(String, JSONValue)] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
@@ -119,13 +121,13 @@ struct JSONReader {
     mutating func parseObject() throws(JSONParseError) -> JSONValue {
         try enter()
         index += 1
-        var members: [String: JSONValue] = [:]
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
             depth -= 1
-            return .object(members)
+            return .object([:])
         }
+        let base = pendingMembers.count
         while true {
             guard index < bytes.count else { throw fail("unexpected end of input in object") }
             guard bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -134,7 +136,7 @@ struct JSONReader {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after key") }
             index += 1
             skipWhitespace()
-            members[key] = try parseValue()
+            pendingMembers.append((key, try parseValue()))
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input in object") }
             let byte = bytes[index]
@@ -147,6 +149,9 @@ struct JSONReader {
             throw fail("expected ',' or '}' in object", at: index - 1)
         }
         depth -= 1
+        var members = [String: JSONValue](minimumCapacity: pendingMembers.count - base)
+        for i in base..<pendingMembers.count { members[pendingMembers[i].0] = pendingMembers[i].1 }
+        pendingMembers.removeSubrange(base...)
         return .object(members)
     }
 

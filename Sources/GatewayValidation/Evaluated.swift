@@ -1,16 +1,17 @@
 /// Annotations collected for `unevaluatedProperties` / `unevaluatedItems`: which properties and
 /// items of the current instance some keyword has evaluated. Only tracked when `tracking` is set,
-/// that is below a schema that uses one of the two keywords; otherwise every method is a no-op.
+/// that is below a schema that uses one of the two keywords; otherwise every method is a no-op and
+/// nothing is allocated.
 struct Evaluated {
     let tracking: Bool
     var allProperties = false
-    var properties: Set<String> = []
+    var properties: Set<String>?
     var allItems = false
     /// Items `0..<itemPrefix` were evaluated.
     var itemPrefix = 0
-    var itemIndices: Set<Int> = []
+    var itemIndices: Set<Int>?
 
-    static let off = Evaluated(tracking: false)
+    static var off: Evaluated { Evaluated(tracking: false) }
 
     init(tracking: Bool) { self.tracking = tracking }
 
@@ -18,7 +19,11 @@ struct Evaluated {
     var child: Evaluated { Evaluated(tracking: tracking) }
 
     @inline(__always) mutating func addProperty(_ name: String) {
-        if tracking && !allProperties { properties.insert(name) }
+        if tracking && !allProperties { properties = (properties ?? []).union([name]) }
+    }
+
+    mutating func addItem(_ index: Int) {
+        if tracking { itemIndices = (itemIndices ?? []).union([index]) }
     }
 
     mutating func addItems(upTo count: Int) {
@@ -29,20 +34,20 @@ struct Evaluated {
         guard tracking else { return }
         if other.allProperties {
             allProperties = true
-            properties = []
-        } else if !allProperties && !other.properties.isEmpty {
-            properties.formUnion(other.properties)
+            properties = nil
+        } else if !allProperties, let names = other.properties {
+            properties = properties?.union(names) ?? names
         }
         if other.allItems { allItems = true }
         itemPrefix = max(itemPrefix, other.itemPrefix)
-        if !other.itemIndices.isEmpty { itemIndices.formUnion(other.itemIndices) }
+        if let indices = other.itemIndices { itemIndices = itemIndices?.union(indices) ?? indices }
     }
 
     func isPropertyEvaluated(_ name: String) -> Bool {
-        allProperties || properties.contains(name)
+        allProperties || properties?.contains(name) == true
     }
 
     func isItemEvaluated(_ index: Int) -> Bool {
-        allItems || index < itemPrefix || itemIndices.contains(index)
+        allItems || index < itemPrefix || itemIndices?.contains(index) == true
     }
 }

@@ -3,7 +3,7 @@ import GatewayCore
 /// RFC 6901 JSON pointers: escaping, parsing (with the URI fragment's percent-decoding) and lookup.
 enum JSONPointer {
     static func escape(_ token: String) -> String {
-        guard token.contains("~") || token.contains("/") else { return token }
+        guard token.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return token }
         return token.replacingOccurrences("~", "~0").replacingOccurrences("/", "~1")
     }
 

@@ -44,7 +44,8 @@ public final class SchemaValidator: Sendable {
         return try library.validator(at: pointer)
     }
 
-    /// The errors of `instance`, at most `maxErrors`; empty when it is valid.
+    /// The errors of `instance`, at most `maxErrors`, ordered by instance pointer; empty when it
+    /// is valid. (Which errors make the cut when there are more follows the instance's key order.)
     public func validate(_ instance: JSONValue, maxErrors: Int = 20) -> [ValidationError] {
         if isValid(instance) { return [] }
         var state = ValidationState(collecting: true, maxErrors: maxErrors, tracksScope: tracksScope, regexStepLimit: regexStepLimit)
@@ -53,7 +54,7 @@ public final class SchemaValidator: Sendable {
             // Valid when collecting but not on the fast path cannot happen; report something anyway.
             return state.errors.isEmpty ? [ValidationError(instancePointer: "", schemaLocation: location, keyword: "", message: "is invalid")] : state.errors
         }
-        return state.errors
+        return state.errors.sorted { $0.instancePointer < $1.instancePointer }
     }
 
     /// Whether `instance` is valid, without building any error.

@@ -93,7 +93,10 @@ extension KeywordContext {
             guard case .array(let items) = value, let names = Self.strings(items) else {
                 throw error("required", "required must be an array of strings")
             }
-            if !names.isEmpty { keywords.append(RequiredKeyword(at("required"), names: names)) }
+            let properties = keywords.lazy.compactMap { $0 as? PropertiesKeyword }.first
+            if !names.isEmpty && properties?.adoptRequired(names, at: at("required")) != true {
+                keywords.append(RequiredKeyword(at("required"), names: names))
+            }
         }
         let keyword = dialect.isDraft4 ? "dependencies" : "dependentRequired"
         guard case .object(let entries)? = members[keyword] else { return }

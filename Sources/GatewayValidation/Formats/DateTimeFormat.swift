@@ -2,13 +2,17 @@
 /// 23:59:60 UTC.
 enum DateTimeFormat {
     static func isDateTime(_ s: String) -> Bool {
-        let bytes = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { isDateTime($0) }
+    }
+
+    static func isDateTime(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count > 11, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") else { return false }
         return isDate(bytes[0..<10]) && isTime(bytes[11...])
     }
 
-    static func isDate(_ bytes: ArraySlice<UInt8>) -> Bool {
-        let b = Array(bytes)
+    static func isDate(_ bytes: UTF8Bytes) -> Bool {
+        let b = UnsafeBufferPointer(rebasing: bytes)
         guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
               let year = number(b[0..<4]), let month = number(b[5..<7]), let day = number(b[8..<10]) else { return false }
         guard (1...12).contains(month), day >= 1 else { return false }
@@ -24,8 +28,8 @@ enum DateTimeFormat {
     }
 
     /// `hh:mm:ss[.frac](Z|±hh:mm)`.
-    static func isTime(_ bytes: ArraySlice<UInt8>) -> Bool {
-        let b = Array(bytes)
+    static func isTime(_ bytes: UTF8Bytes) -> Bool {
+        let b = UnsafeBufferPointer(rebasing: bytes)
         guard b.count >= 9, b[2] == UInt8(ascii: ":"), b[5] == UInt8(ascii: ":"),
               let hour = number(b[0..<2]), let minute = number(b[3..<5]), let second = number(b[6..<8]) else { return false }
         var i = 8
@@ -55,7 +59,7 @@ enum DateTimeFormat {
 
     private static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
-    private static func number(_ digits: ArraySlice<UInt8>) -> Int? {
+    private static func number(_ digits: UTF8Bytes) -> Int? {
         var value = 0
         for d in digits {
             guard isDigit(d) else { return nil }

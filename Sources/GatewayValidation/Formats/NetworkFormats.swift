@@ -1,7 +1,7 @@
 /// `ipv4`, `ipv6`, `hostname` and `email`.
 enum NetworkFormats {
     /// Dotted quad, decimal octets 0-255 without leading zeros.
-    static func isIPv4(_ bytes: ArraySlice<UInt8>) -> Bool {
+    static func isIPv4(_ bytes: UTF8Bytes) -> Bool {
         let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 4 else { return false }
         for part in parts {
@@ -16,7 +16,11 @@ enum NetworkFormats {
 
     /// RFC 4291 text form: up to eight hex groups, one `::`, an optional trailing IPv4.
     static func isIPv6(_ s: String) -> Bool {
-        let bytes = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { isIPv6($0) }
+    }
+
+    static func isIPv6(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count >= 2, bytes.allSatisfy({ $0 < 0x80 }) else { return false }
         var groups = 0
         var compressed = false
@@ -54,17 +58,27 @@ enum NetworkFormats {
 
     /// RFC 1123 host names; `xn--` labels must be decodable Punycode.
     static func isHostname(_ s: String) -> Bool {
-        let bytes = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { isHostname($0[...]) }
+    }
+
+    static func isHostname(_ bytes: UTF8Bytes) -> Bool {
         guard !bytes.isEmpty, bytes.count <= 253 else { return false }
-        for label in bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
-            guard !label.isEmpty, label.count <= 63, label.first != 0x2D, label.last != 0x2D else { return false }
-            for b in label {
+        var labelStart = bytes.startIndex
+        for i in bytes.startIndex...bytes.endIndex {
+            guard i == bytes.endIndex || bytes[i] == UInt8(ascii: ".") else {
+                let b = bytes[i]
                 let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D
                 if !ok { return false }
+                continue
             }
-            if label.count >= 4, String(decoding: label.prefix(4), as: UTF8.self).lowercased() == "xn--" {
+            let label = bytes[labelStart..<i]
+            guard !label.isEmpty, label.count <= 63, label.first != 0x2D, label.last != 0x2D else { return false }
+            if label.count >= 4, label[labelStart + 2] == 0x2D, label[labelStart + 3] == 0x2D,
+               label[labelStart] | 0x20 == UInt8(ascii: "x"), label[labelStart + 1] | 0x20 == UInt8(ascii: "n") {
                 guard isALabel(Array(label.dropFirst(4))) else { return false }
             }
+            labelStart = i + 1
         }
         return true
     }
@@ -81,7 +95,13 @@ enum NetworkFormats {
 
     /// RFC 5321 mailbox: dot-atom or quoted local part; host name or address literal domain.
     static func isEmail(_ s: String) -> Bool {
-        let bytes = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { isEmail($0) }
+    }
+
+    private static let atext = Array("!#$%&'*+-/=?^_`{|}~".utf8)
+
+    static func isEmail(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), at > 0, at < bytes.count - 1 else { return false }
         let local = bytes[..<at]
         let domain = bytes[(at + 1)...]
@@ -95,7 +115,6 @@ enum NetworkFormats {
             }
             if escaped { return false }
         } else {
-            let atext = Array("!#$%&'*+-/=?^_`{|}~".utf8)
             var previousDot = true
             for b in local {
                 if b == UInt8(ascii: ".") {
@@ -112,10 +131,9 @@ enum NetworkFormats {
         if domain.first == UInt8(ascii: "[") {
             guard domain.last == UInt8(ascii: "]") else { return false }
             let literal = domain.dropFirst().dropLast()
-            let ipv6Prefix = Array("IPv6:".utf8)
-            if literal.starts(with: ipv6Prefix) { return isIPv6(String(decoding: literal.dropFirst(5), as: UTF8.self)) }
+            if literal.starts(with: "IPv6:".utf8) { return isIPv6(UnsafeBufferPointer(rebasing: literal.dropFirst(5))) }
             return isIPv4(literal)
         }
-        return isHostname(String(decoding: domain, as: UTF8.self))
+        return isHostname(domain)
     }
 }

@@ -1,5 +1,8 @@
 import GatewayCore
 
+/// A part of a string's UTF-8 bytes, as the format checks read them (no copies).
+typealias UTF8Bytes = Slice<UnsafeBufferPointer<UInt8>>
+
 /// The `format` values asserted when format assertion is on. Unknown formats are not compiled
 /// (they pass). String formats ignore non-strings; the OpenAPI numeric formats ignore non-numbers.
 enum StringFormat: String, Sendable, CaseIterable {
@@ -20,19 +23,24 @@ enum StringFormat: String, Sendable, CaseIterable {
     }
 
     func accepts(_ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { accepts($0) }
+    }
+
+    func accepts(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
         switch self {
         case .dateTime: return DateTimeFormat.isDateTime(s)
-        case .date: return DateTimeFormat.isDate(Array(s.utf8)[...])
-        case .time: return DateTimeFormat.isTime(Array(s.utf8)[...])
+        case .date: return DateTimeFormat.isDate(s[...])
+        case .time: return DateTimeFormat.isTime(s[...])
         case .email: return NetworkFormats.isEmail(s)
         case .uuid: return Self.isUUID(s)
-        case .uri: return URIFormat.isValid(s, requireScheme: true)
-        case .uriReference: return URIFormat.isValid(s, requireScheme: false)
-        case .ipv4: return NetworkFormats.isIPv4(Array(s.utf8)[...])
+        case .uri: return URIFormat.isValid(Array(s), requireScheme: true)
+        case .uriReference: return URIFormat.isValid(Array(s), requireScheme: false)
+        case .ipv4: return NetworkFormats.isIPv4(s[...])
         case .ipv6: return NetworkFormats.isIPv6(s)
-        case .hostname: return NetworkFormats.isHostname(s)
+        case .hostname: return NetworkFormats.isHostname(s[...])
         case .byte: return Self.isBase64(s)
-        case .regex: return (try? ECMARegex(s)) != nil
+        case .regex: return (try? ECMARegex(String(decoding: s, as: UTF8.self))) != nil
         case .int32, .int64, .float, .double: return true
         }
     }
@@ -48,8 +56,7 @@ enum StringFormat: String, Sendable, CaseIterable {
         }
     }
 
-    static func isUUID(_ s: String) -> Bool {
-        let bytes = Array(s.utf8)
+    static func isUUID(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count == 36 else { return false }
         for (i, b) in bytes.enumerated() {
             if i == 8 || i == 13 || i == 18 || i == 23 {
@@ -66,8 +73,7 @@ enum StringFormat: String, Sendable, CaseIterable {
     }
 
     /// RFC 4648 base64 with padding (OpenAPI's `byte`).
-    static func isBase64(_ s: String) -> Bool {
-        let bytes = Array(s.utf8)
+    static func isBase64(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count % 4 == 0 else { return false }
         var padding = 0
         for (i, b) in bytes.enumerated() {

@@ -1,7 +1,6 @@
 /// RFC 3986 syntax for `uri` (absolute, with scheme) and `uri-reference`.
 enum URIFormat {
-    static func isValid(_ s: String, requireScheme: Bool) -> Bool {
-        let bytes = Array(s.utf8)
+    static func isValid(_ bytes: [UInt8], requireScheme: Bool) -> Bool {
         var rest = bytes[...]
         if let hash = rest.firstIndex(of: UInt8(ascii: "#")) {
             guard isComponent(rest[(hash + 1)...], extra: "/?:@") else { return false }

@@ -66,7 +66,7 @@ final class ContainsKeyword: Keyword {
             let ok = state.quietly { node.validate(item, &$0, &off) }
             if ok {
                 matches += 1
-                if evaluated.tracking { evaluated.itemIndices.insert(i) }
+                evaluated.addItem(i)
                 if !needsAll && matches >= minimum { return true }
             }
         }

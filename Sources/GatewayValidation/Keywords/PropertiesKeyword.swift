@@ -1,46 +1,73 @@
 import GatewayCore
 
 /// `properties`, `patternProperties` and `additionalProperties` together, since the last depends
-/// on the other two.
+/// on the other two; also the schema's `required` names that are declared properties, checked
+/// with a bit set while walking the instance (no hashing).
 final class PropertiesKeyword: Keyword {
-    let properties: [String: SchemaNode]
+    let names: [String]
+    /// Length and first and last byte of each name: most mismatches are decided without
+    /// comparing strings.
+    let signatures: [UInt32]
+    let nodes: [SchemaNode]
+    /// For many properties; a handful are found faster by comparing names.
+    let index: [String: Int]?
     let patterns: [(ECMARegex, SchemaNode)]
     let additional: SchemaNode?
-    /// When only `properties` is present: walk the schema's names rather than the instance's keys.
-    let propertyList: [(String, SchemaNode)]
+    /// Bit i: `names[i]` is required.
+    private(set) var requiredMask: UInt64 = 0
+    private(set) var requiredAt: KeywordLocation?
 
     init(_ at: KeywordLocation, properties: [String: SchemaNode], patterns: [(ECMARegex, SchemaNode)], additional: SchemaNode?) {
-        self.properties = properties
+        let sorted = properties.sorted { $0.key < $1.key }
+        names = sorted.map(\.key)
+        nodes = sorted.map(\.value)
+        signatures = names.map(Self.signature)
+        index = names.count > 12 ? Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, $0.offset) }) : nil
         self.patterns = patterns
         self.additional = additional
-        propertyList = properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         super.init(at)
+    }
+
+    /// Takes over the `required` check when every required name is a declared property; returns
+    /// whether it did.
+    func adoptRequired(_ required: [String], at: KeywordLocation) -> Bool {
+        guard names.count <= 64 else { return false }
+        var mask: UInt64 = 0
+        for name in required {
+            guard let i = names.firstIndex(of: name) else { return false }
+            mask |= 1 << UInt64(i)
+        }
+        requiredMask = mask
+        requiredAt = at
+        return true
+    }
+
+    @inline(__always)
+    private static func signature(_ name: String) -> UInt32 {
+        let utf8 = name.utf8
+        return UInt32(truncatingIfNeeded: utf8.count) << 16 | UInt32(utf8.first ?? 0) << 8 | UInt32(utf8.last ?? 0)
+    }
+
+    @inline(__always)
+    private func position(of name: String) -> Int? {
+        if let index { return index[name] }
+        let signature = Self.signature(name)
+        for i in signatures.indices where signatures[i] == signature && names[i] == name { return i }
+        return nil
     }
 
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .object(let members) = instance else { return true }
         var valid = true
         var off = Evaluated.off
-        if patterns.isEmpty && additional == nil && members.count >= propertyList.count {
-            for (name, node) in propertyList {
-                guard let value = members[name] else { continue }
-                evaluated.addProperty(name)
-                state.push(name)
-                let ok = node.validate(value, &state, &off)
-                state.pop()
-                if !ok {
-                    valid = false
-                    if !state.collecting || state.isFull { return false }
-                }
-            }
-            return valid
-        }
+        var seen: UInt64 = 0
         for (name, value) in members {
             var matched = false
-            if let node = properties[name] {
+            if let i = position(of: name) {
                 matched = true
+                if i < 64 { seen |= 1 << UInt64(i) }
                 state.push(name)
-                let ok = node.validate(value, &state, &off)
+                let ok = nodes[i].validate(value, &state, &off)
                 state.pop()
                 if !ok {
                     valid = false
@@ -68,6 +95,13 @@ final class PropertiesKeyword: Keyword {
                 }
             }
             if matched { evaluated.addProperty(name) }
+        }
+        if seen & requiredMask != requiredMask, let requiredAt {
+            guard state.collecting else { return false }
+            for i in names.indices where requiredMask & (1 << UInt64(i)) != 0 && seen & (1 << UInt64(i)) == 0 {
+                state.fail(requiredAt, child: .key(names[i]), "is required")
+            }
+            return false
         }
         return valid
     }

@@ -8,6 +8,8 @@ public struct ECMARegex: Sendable {
     let groupCount: Int
     /// Whether the pattern starts with `^` in every alternative: only position 0 is tried.
     let anchoredAtStart: Bool
+    /// Set when the pattern is a plain sequence of repeated character classes.
+    let simple: SimplePattern?
 
     public init(_ source: String) throws(RegexSyntaxError) {
         var parser = RegexParser(source)
@@ -15,6 +17,7 @@ public struct ECMARegex: Sendable {
         groupCount = parser.groupCount
         self.source = source
         anchoredAtStart = root.isAnchoredAtStart
+        simple = SimplePattern(root)
     }
 
     /// Whether the pattern matches somewhere in `text` (patterns are not implicitly anchored).
@@ -28,6 +31,7 @@ public struct ECMARegex: Sendable {
     }
 
     private func search(_ input: UnsafeBufferPointer<UInt8>, stepLimit: Int) -> Bool {
+        if let simple { return simple.firstMatch(input, stepLimit: stepLimit) }
         var matcher = RegexMatcher(input: input, groupCount: groupCount, stepLimit: stepLimit)
         var start = 0
         while true {
