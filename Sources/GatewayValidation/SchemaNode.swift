@@ -51,14 +51,14 @@ final class SchemaNode: @unchecked Sendable {
             var local = Evaluated(tracking: true)
             for keyword in keywords where !keyword.validate(instance, &state, &local) {
                 valid = false
-                if !state.collecting || state.isFull { return false }
+                if state.stopsAfterFailure { return false }
             }
             if valid { evaluated.merge(local) }
             return valid
         }
         for keyword in keywords where !keyword.validate(instance, &state, &evaluated) {
             valid = false
-            if !state.collecting || state.isFull { return false }
+            if state.stopsAfterFailure { return false }
         }
         return valid
     }

@@ -76,14 +76,14 @@ extension KeywordContext {
     var options: ValidationOptions { compiler.options }
 
     mutating func compileCountKeywords() throws(SchemaCompileError) {
-        if let limit = try count("minItems"), limit > 0 { keywords.append(ItemCountKeyword(at("minItems"), limit: limit, isMinimum: true)) }
-        if let limit = try count("maxItems") { keywords.append(ItemCountKeyword(at("maxItems"), limit: limit, isMinimum: false)) }
+        if let limit = try count("minItems"), limit > 0 { keywords.append(CountKeyword(at("minItems"), counted: .items, limit: limit, isMinimum: true)) }
+        if let limit = try count("maxItems") { keywords.append(CountKeyword(at("maxItems"), counted: .items, limit: limit, isMinimum: false)) }
         if members["uniqueItems"] == .bool(true) { keywords.append(UniqueItemsKeyword(at("uniqueItems"))) }
         if let limit = try count("minProperties"), limit > 0 {
-            keywords.append(PropertyCountKeyword(at("minProperties"), limit: limit, isMinimum: true))
+            keywords.append(CountKeyword(at("minProperties"), counted: .properties, limit: limit, isMinimum: true))
         }
         if let limit = try count("maxProperties") {
-            keywords.append(PropertyCountKeyword(at("maxProperties"), limit: limit, isMinimum: false))
+            keywords.append(CountKeyword(at("maxProperties"), counted: .properties, limit: limit, isMinimum: false))
         }
     }
 

@@ -17,7 +17,6 @@ final class ItemsKeyword: Keyword {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .array(let items) = instance else { return true }
         var valid = true
-        var off = Evaluated.off
         for (i, item) in items.enumerated() {
             let node: SchemaNode
             if i < prefix.count {
@@ -27,12 +26,9 @@ final class ItemsKeyword: Keyword {
             } else {
                 break
             }
-            state.push(i)
-            let ok = node.validate(item, &state, &off)
-            state.pop()
-            if !ok {
+            if !node.validate(item, index: i, &state) {
                 valid = false
-                if !state.collecting || state.isFull { return false }
+                if state.stopsAfterFailure { return false }
             }
         }
         if rest != nil && items.count > prefix.count {
@@ -86,22 +82,35 @@ final class ContainsKeyword: Keyword {
     }
 }
 
-/// `minItems` and `maxItems`.
-final class ItemCountKeyword: Keyword {
+/// `minItems`/`maxItems` and `minProperties`/`maxProperties`.
+final class CountKeyword: Keyword {
+    enum Counted {
+        case items, properties
+    }
+
+    let counted: Counted
     let limit: Int
     let isMinimum: Bool
+    let message: String
 
-    init(_ at: KeywordLocation, limit: Int, isMinimum: Bool) {
+    init(_ at: KeywordLocation, counted: Counted, limit: Int, isMinimum: Bool) {
+        self.counted = counted
         self.limit = limit
         self.isMinimum = isMinimum
+        let noun = counted == .items ? (limit == 1 ? "item" : "items") : (limit == 1 ? "property" : "properties")
+        message = "must have \(isMinimum ? "at least" : "at most") \(limit) \(noun)"
         super.init(at)
     }
 
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
-        guard case .array(let items) = instance else { return true }
-        if isMinimum ? items.count >= limit : items.count <= limit { return true }
-        let noun = limit == 1 ? "item" : "items"
-        state.fail(at, isMinimum ? "must have at least \(limit) \(noun)" : "must have at most \(limit) \(noun)")
+        let count: Int
+        switch (counted, instance) {
+        case (.items, .array(let items)): count = items.count
+        case (.properties, .object(let members)): count = members.count
+        default: return true
+        }
+        if isMinimum ? count >= limit : count <= limit { return true }
+        state.fail(at, message)
         return false
     }
 }
@@ -135,26 +144,13 @@ final class UniqueItemsKeyword: Keyword {
 }
 
 /// `unevaluatedItems`: applies to the items no adjacent keyword (nor in-place subschema) evaluated.
-final class UnevaluatedItemsKeyword: Keyword {
-    let node: SchemaNode
-
-    init(_ at: KeywordLocation, node: SchemaNode) {
-        self.node = node
-        super.init(at)
-    }
-
+final class UnevaluatedItemsKeyword: SingleApplicatorKeyword {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .array(let items) = instance, !evaluated.allItems else { return true }
         var valid = true
-        var off = Evaluated.off
-        for (i, item) in items.enumerated() where !evaluated.isItemEvaluated(i) {
-            state.push(i)
-            let ok = node.validate(item, &state, &off)
-            state.pop()
-            if !ok {
-                valid = false
-                if !state.collecting || state.isFull { return false }
-            }
+        for (i, item) in items.enumerated() where !evaluated.isItemEvaluated(i) && !node.validate(item, index: i, &state) {
+            valid = false
+            if state.stopsAfterFailure { return false }
         }
         if valid { evaluated.allItems = true }
         return valid

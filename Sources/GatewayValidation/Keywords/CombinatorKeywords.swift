@@ -1,37 +1,19 @@
 import GatewayCore
 
 /// `allOf`: every subschema's errors are reported as they are.
-final class AllOfKeyword: Keyword {
-    let nodes: [SchemaNode]
-
-    init(_ at: KeywordLocation, nodes: [SchemaNode]) {
-        self.nodes = nodes
-        super.init(at)
-    }
-
-    override var inPlaceSubschemas: [SchemaNode] { nodes }
-
+final class AllOfKeyword: ListApplicatorKeyword {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var valid = true
         for node in nodes where !node.validate(instance, &state, &evaluated) {
             valid = false
-            if !state.collecting || state.isFull { return false }
+            if state.stopsAfterFailure { return false }
         }
         return valid
     }
 }
 
 /// `anyOf`: one message when no subschema matches.
-final class AnyOfKeyword: Keyword {
-    let nodes: [SchemaNode]
-
-    init(_ at: KeywordLocation, nodes: [SchemaNode]) {
-        self.nodes = nodes
-        super.init(at)
-    }
-
-    override var inPlaceSubschemas: [SchemaNode] { nodes }
-
+final class AnyOfKeyword: ListApplicatorKeyword {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var valid = false
         for node in nodes {
@@ -48,16 +30,7 @@ final class AnyOfKeyword: Keyword {
 }
 
 /// `oneOf`: one message when none or several subschemas match.
-final class OneOfKeyword: Keyword {
-    let nodes: [SchemaNode]
-
-    init(_ at: KeywordLocation, nodes: [SchemaNode]) {
-        self.nodes = nodes
-        super.init(at)
-    }
-
-    override var inPlaceSubschemas: [SchemaNode] { nodes }
-
+final class OneOfKeyword: ListApplicatorKeyword {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var matched: Int?
         var matchedAnnotations = evaluated.child
@@ -82,14 +55,7 @@ final class OneOfKeyword: Keyword {
 }
 
 /// `not`.
-final class NotKeyword: Keyword {
-    let node: SchemaNode
-
-    init(_ at: KeywordLocation, node: SchemaNode) {
-        self.node = node
-        super.init(at)
-    }
-
+final class NotKeyword: SingleApplicatorKeyword {
     override var inPlaceSubschemas: [SchemaNode] { [node] }
 
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {

@@ -59,39 +59,29 @@ final class PropertiesKeyword: Keyword {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .object(let members) = instance else { return true }
         var valid = true
-        var off = Evaluated.off
         var seen: UInt64 = 0
         for (name, value) in members {
             var matched = false
             if let i = position(of: name) {
                 matched = true
                 if i < 64 { seen |= 1 << UInt64(i) }
-                state.push(name)
-                let ok = nodes[i].validate(value, &state, &off)
-                state.pop()
-                if !ok {
+                if !nodes[i].validate(value, key: name, &state) {
                     valid = false
-                    if !state.collecting || state.isFull { return false }
+                    if state.stopsAfterFailure { return false }
                 }
             }
             for (regex, node) in patterns where regex.firstMatch(in: name, stepLimit: state.regexStepLimit) {
                 matched = true
-                state.push(name)
-                let ok = node.validate(value, &state, &off)
-                state.pop()
-                if !ok {
+                if !node.validate(value, key: name, &state) {
                     valid = false
-                    if !state.collecting || state.isFull { return false }
+                    if state.stopsAfterFailure { return false }
                 }
             }
             if !matched, let additional {
                 matched = true
-                state.push(name)
-                let ok = additional.validate(value, &state, &off)
-                state.pop()
-                if !ok {
+                if !additional.validate(value, key: name, &state) {
                     valid = false
-                    if !state.collecting || state.isFull { return false }
+                    if state.stopsAfterFailure { return false }
                 }
             }
             if matched { evaluated.addProperty(name) }
@@ -126,26 +116,6 @@ final class RequiredKeyword: Keyword {
             if state.isFull { return false }
         }
         return valid
-    }
-}
-
-/// `minProperties` and `maxProperties`.
-final class PropertyCountKeyword: Keyword {
-    let limit: Int
-    let isMinimum: Bool
-
-    init(_ at: KeywordLocation, limit: Int, isMinimum: Bool) {
-        self.limit = limit
-        self.isMinimum = isMinimum
-        super.init(at)
-    }
-
-    override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
-        guard case .object(let members) = instance else { return true }
-        if isMinimum ? members.count >= limit : members.count <= limit { return true }
-        let noun = limit == 1 ? "property" : "properties"
-        state.fail(at, isMinimum ? "must have at least \(limit) \(noun)" : "must have at most \(limit) \(noun)")
-        return false
     }
 }
 
@@ -190,7 +160,7 @@ final class DependentSchemasKeyword: Keyword {
         for (trigger, node) in dependencies where members[trigger] != nil {
             if !node.validate(instance, &state, &evaluated) {
                 valid = false
-                if !state.collecting || state.isFull { return false }
+                if state.stopsAfterFailure { return false }
             }
         }
         return valid
@@ -198,14 +168,7 @@ final class DependentSchemasKeyword: Keyword {
 }
 
 /// `propertyNames`.
-final class PropertyNamesKeyword: Keyword {
-    let node: SchemaNode
-
-    init(_ at: KeywordLocation, node: SchemaNode) {
-        self.node = node
-        super.init(at)
-    }
-
+final class PropertyNamesKeyword: SingleApplicatorKeyword {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .object(let members) = instance else { return true }
         var valid = true
@@ -225,26 +188,13 @@ final class PropertyNamesKeyword: Keyword {
 
 /// `unevaluatedProperties`: applies to the properties no adjacent keyword (nor in-place
 /// subschema) evaluated.
-final class UnevaluatedPropertiesKeyword: Keyword {
-    let node: SchemaNode
-
-    init(_ at: KeywordLocation, node: SchemaNode) {
-        self.node = node
-        super.init(at)
-    }
-
+final class UnevaluatedPropertiesKeyword: SingleApplicatorKeyword {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .object(let members) = instance, !evaluated.allProperties else { return true }
         var valid = true
-        var off = Evaluated.off
-        for (name, value) in members where !evaluated.isPropertyEvaluated(name) {
-            state.push(name)
-            let ok = node.validate(value, &state, &off)
-            state.pop()
-            if !ok {
-                valid = false
-                if !state.collecting || state.isFull { return false }
-            }
+        for (name, value) in members where !evaluated.isPropertyEvaluated(name) && !node.validate(value, key: name, &state) {
+            valid = false
+            if state.stopsAfterFailure { return false }
         }
         if valid { evaluated.allProperties = true }
         return valid

@@ -19,29 +19,12 @@ struct RegexMatcher {
 
     // MARK: UTF-8 stepping
 
-    /// The scalar at byte offset `i` and the offset after it.
     @inline(__always)
-    func decode(_ i: Int) -> (UInt32, Int) {
-        let b0 = UInt32(input[i])
-        if b0 < 0x80 { return (b0, i + 1) }
-        if b0 < 0xE0 { return ((b0 & 0x1F) << 6 | UInt32(input[i + 1] & 0x3F), i + 2) }
-        if b0 < 0xF0 {
-            return ((b0 & 0x0F) << 12 | UInt32(input[i + 1] & 0x3F) << 6 | UInt32(input[i + 2] & 0x3F), i + 3)
-        }
-        return ((b0 & 0x07) << 18 | UInt32(input[i + 1] & 0x3F) << 12 | UInt32(input[i + 2] & 0x3F) << 6 | UInt32(input[i + 3] & 0x3F), i + 4)
-    }
+    func decode(_ i: Int) -> (UInt32, Int) { input.scalar(at: i) }
 
-    func next(_ i: Int) -> Int {
-        var j = i + 1
-        while j < input.count, input[j] & 0xC0 == 0x80 { j += 1 }
-        return j
-    }
+    func next(_ i: Int) -> Int { input.scalarStart(after: i) }
 
-    func previous(_ i: Int) -> Int {
-        var j = i - 1
-        while j > 0, input[j] & 0xC0 == 0x80 { j -= 1 }
-        return j
-    }
+    func previous(_ i: Int) -> Int { input.scalarStart(before: i) }
 
     @inline(__always)
     func matchOne(_ node: RegexNode, _ i: Int) -> Int? {

@@ -48,8 +48,7 @@ struct SimplePattern: Sendable {
             while true {
                 if search.match(0, start) { return true }
                 if anchoredStart || start >= input.count || search.stepsLeft <= 0 { return false }
-                start += 1
-                while start < input.count, input[start] & 0xC0 == 0x80 { start += 1 }
+                start = input.scalarStart(after: start)
             }
         }
     }
@@ -68,7 +67,7 @@ struct SimplePattern: Sendable {
             var count = 0
             var j = i
             while count < max, j < input.count {
-                let (scalar, next) = decode(j)
+                let (scalar, next) = input.scalar(at: j)
                 guard items[k].set.contains(scalar) else { break }
                 j = next
                 count += 1
@@ -78,21 +77,10 @@ struct SimplePattern: Sendable {
                 if stepsLeft <= 0 { return false }
                 if match(k + 1, j) { return true }
                 if count == min { return false }
-                repeat { j -= 1 } while j > i && input[j] & 0xC0 == 0x80
+                j = input.scalarStart(before: j, floor: i)
                 count -= 1
             }
             return false
-        }
-
-        @inline(__always)
-        func decode(_ i: Int) -> (UInt32, Int) {
-            let b0 = UInt32(input[i])
-            if b0 < 0x80 { return (b0, i + 1) }
-            if b0 < 0xE0 { return ((b0 & 0x1F) << 6 | UInt32(input[i + 1] & 0x3F), i + 2) }
-            if b0 < 0xF0 {
-                return ((b0 & 0x0F) << 12 | UInt32(input[i + 1] & 0x3F) << 6 | UInt32(input[i + 2] & 0x3F), i + 3)
-            }
-            return ((b0 & 0x07) << 18 | UInt32(input[i + 1] & 0x3F) << 12 | UInt32(input[i + 2] & 0x3F) << 6 | UInt32(input[i + 3] & 0x3F), i + 4)
         }
     }
 }
