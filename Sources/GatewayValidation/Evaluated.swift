@@ -19,11 +19,13 @@ struct Evaluated {
     var child: Evaluated { Evaluated(tracking: tracking) }
 
     @inline(__always) mutating func addProperty(_ name: String) {
-        if tracking && !allProperties { properties = (properties ?? []).union([name]) }
+        guard tracking && !allProperties else { return }
+        if properties == nil { properties = [name] } else { properties!.insert(name) }
     }
 
     mutating func addItem(_ index: Int) {
-        if tracking { itemIndices = (itemIndices ?? []).union([index]) }
+        guard tracking else { return }
+        if itemIndices == nil { itemIndices = [index] } else { itemIndices!.insert(index) }
     }
 
     mutating func addItems(upTo count: Int) {
