@@ -7,6 +7,7 @@ import PackageDescription
 //   GatewayFunctions    the local-function protocol, AWS HTTP API 2.0 event/response, registry
 //   FlightExample       the example flight-monitoring functions
 //   GatewayAuthorizers  authorizer verdicts, IAM policies, the LRU + single-flight cache, JWT claim checks (pure)
+//   GatewayValidation   JSON Schema (2020-12 and the OpenAPI 3.0 schema object) compiled once into validators
 //   GatewayPolicies     API key format, key snapshot, token buckets and quotas (pure, injected clock)
 //   GatewayStore        the embedded SQLite state store: hashed keys, quota counters (GRDB)
 //   GatewayCertificates the development CA (swift-certificates)
@@ -19,6 +20,7 @@ let package = Package(
     products: [
         .executable(name: "gateway", targets: ["GatewayCommand"]),
         .executable(name: "policy-bench", targets: ["PolicyBenchmark"]),
+        .executable(name: "validation-bench", targets: ["ValidationBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -48,6 +50,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(name: "GatewayValidation", dependencies: ["GatewayCore"]),
         .target(
             name: "GatewayPolicies",
             dependencies: ["GatewayCore", .product(name: "Crypto", package: "swift-crypto")]
@@ -113,6 +116,8 @@ let package = Package(
         ),
         .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers"]),
         .testTarget(name: "GatewayAuthorizersTests", dependencies: ["GatewayAuthorizers", "GatewayCore"]),
+        .executableTarget(name: "ValidationBenchmark", dependencies: ["GatewayCore", "GatewayValidation"]),
+        .testTarget(name: "GatewayValidationTests", dependencies: ["GatewayCore", "GatewayValidation"]),
         .testTarget(name: "GatewayPoliciesTests", dependencies: ["GatewayCore", "GatewayPolicies", "GatewayStore"]),
         .testTarget(
             name: "GatewayServerTests",

@@ -1,0 +1,202 @@
+import GatewayCore
+
+/// `properties`, `patternProperties` and `additionalProperties` together, since the last depends
+/// on the other two; also the schema's `required` names that are declared properties, checked
+/// with a bit set while walking the instance (no hashing).
+final class PropertiesKeyword: Keyword {
+    let names: [String]
+    /// Length and first and last byte of each name: most mismatches are decided without
+    /// comparing strings.
+    let signatures: [UInt32]
+    let nodes: [SchemaNode]
+    /// For many properties; a handful are found faster by comparing names.
+    let index: [String: Int]?
+    let patterns: [(ECMARegex, SchemaNode)]
+    let additional: SchemaNode?
+    /// Bit i: `names[i]` is required.
+    private(set) var requiredMask: UInt64 = 0
+    private(set) var requiredAt: KeywordLocation?
+
+    init(_ at: KeywordLocation, properties: [String: SchemaNode], patterns: [(ECMARegex, SchemaNode)], additional: SchemaNode?) {
+        let sorted = properties.sorted { $0.key < $1.key }
+        names = sorted.map(\.key)
+        nodes = sorted.map(\.value)
+        signatures = names.map(Self.signature)
+        index = names.count > 12 ? Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, $0.offset) }) : nil
+        self.patterns = patterns
+        self.additional = additional
+        super.init(at)
+    }
+
+    /// Takes over the `required` check when every required name is a declared property; returns
+    /// whether it did.
+    func adoptRequired(_ required: [String], at: KeywordLocation) -> Bool {
+        guard names.count <= 64 else { return false }
+        var mask: UInt64 = 0
+        for name in required {
+            guard let i = names.firstIndex(of: name) else { return false }
+            mask |= 1 << UInt64(i)
+        }
+        requiredMask = mask
+        requiredAt = at
+        return true
+    }
+
+    @inline(__always)
+    private static func signature(_ name: String) -> UInt32 {
+        let utf8 = name.utf8
+        return UInt32(truncatingIfNeeded: utf8.count) << 16 | UInt32(utf8.first ?? 0) << 8 | UInt32(utf8.last ?? 0)
+    }
+
+    @inline(__always)
+    private func position(of name: String) -> Int? {
+        if let index { return index[name] }
+        let signature = Self.signature(name)
+        for i in signatures.indices where signatures[i] == signature && names[i] == name { return i }
+        return nil
+    }
+
+    override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
+        guard case .object(let members) = instance else { return true }
+        var valid = true
+        var seen: UInt64 = 0
+        for (name, value) in members {
+            var matched = false
+            if let i = position(of: name) {
+                matched = true
+                if i < 64 { seen |= 1 << UInt64(i) }
+                if !nodes[i].validate(value, key: name, &state) {
+                    valid = false
+                    if state.stopsAfterFailure { return false }
+                }
+            }
+            for (regex, node) in patterns where regex.firstMatch(in: name, stepLimit: state.regexStepLimit) {
+                matched = true
+                if !node.validate(value, key: name, &state) {
+                    valid = false
+                    if state.stopsAfterFailure { return false }
+                }
+            }
+            if !matched, let additional {
+                matched = true
+                if !additional.validate(value, key: name, &state) {
+                    valid = false
+                    if state.stopsAfterFailure { return false }
+                }
+            }
+            if matched { evaluated.addProperty(name) }
+        }
+        if seen & requiredMask != requiredMask, let requiredAt {
+            guard state.collecting else { return false }
+            for i in names.indices where requiredMask & (1 << UInt64(i)) != 0 && seen & (1 << UInt64(i)) == 0 {
+                state.fail(requiredAt, child: .key(names[i]), "is required")
+            }
+            return false
+        }
+        return valid
+    }
+}
+
+/// `required`: the error is reported at the missing property's pointer.
+final class RequiredKeyword: Keyword {
+    let names: [String]
+
+    init(_ at: KeywordLocation, names: [String]) {
+        self.names = names
+        super.init(at)
+    }
+
+    override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
+        guard case .object(let members) = instance else { return true }
+        var valid = true
+        for name in names where members[name] == nil {
+            valid = false
+            guard state.collecting else { return false }
+            state.fail(at, child: .key(name), "is required")
+            if state.isFull { return false }
+        }
+        return valid
+    }
+}
+
+/// `dependentRequired` (and draft-04 `dependencies` with arrays).
+final class DependentRequiredKeyword: Keyword {
+    let dependencies: [(String, [String])]
+
+    init(_ at: KeywordLocation, dependencies: [(String, [String])]) {
+        self.dependencies = dependencies
+        super.init(at)
+    }
+
+    override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
+        guard case .object(let members) = instance else { return true }
+        var valid = true
+        for (trigger, required) in dependencies where members[trigger] != nil {
+            for name in required where members[name] == nil {
+                valid = false
+                guard state.collecting else { return false }
+                state.fail(at, child: .key(name), "is required when \(trigger) is present")
+                if state.isFull { return false }
+            }
+        }
+        return valid
+    }
+}
+
+/// `dependentSchemas` (and draft-04 `dependencies` with schemas): applied in place.
+final class DependentSchemasKeyword: Keyword {
+    let dependencies: [(String, SchemaNode)]
+
+    init(_ at: KeywordLocation, dependencies: [(String, SchemaNode)]) {
+        self.dependencies = dependencies
+        super.init(at)
+    }
+
+    override var inPlaceSubschemas: [SchemaNode] { dependencies.map(\.1) }
+
+    override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
+        guard case .object(let members) = instance else { return true }
+        var valid = true
+        for (trigger, node) in dependencies where members[trigger] != nil {
+            if !node.validate(instance, &state, &evaluated) {
+                valid = false
+                if state.stopsAfterFailure { return false }
+            }
+        }
+        return valid
+    }
+}
+
+/// `propertyNames`.
+final class PropertyNamesKeyword: SingleApplicatorKeyword {
+    override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
+        guard case .object(let members) = instance else { return true }
+        var valid = true
+        var off = Evaluated.off
+        for name in members.keys {
+            let ok = state.quietly { node.validate(.string(name), &$0, &off) }
+            if !ok {
+                valid = false
+                guard state.collecting else { return false }
+                state.fail(at, child: .key(name), "is not a valid property name")
+                if state.isFull { return false }
+            }
+        }
+        return valid
+    }
+}
+
+/// `unevaluatedProperties`: applies to the properties no adjacent keyword (nor in-place
+/// subschema) evaluated.
+final class UnevaluatedPropertiesKeyword: SingleApplicatorKeyword {
+    override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
+        guard case .object(let members) = instance, !evaluated.allProperties else { return true }
+        var valid = true
+        for (name, value) in members where !evaluated.isPropertyEvaluated(name) && !node.validate(value, key: name, &state) {
+            valid = false
+            if state.stopsAfterFailure { return false }
+        }
+        if valid { evaluated.allProperties = true }
+        return valid
+    }
+}
