@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "GatewayPlan",
             dependencies: [
-                "GatewayCore", "GatewayAuthorizers",
+                "GatewayCore", "GatewayAuthorizers", "GatewayValidation",
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
                 .product(name: "OpenAPIKitCompat", package: "OpenAPIKit"),
@@ -85,7 +85,7 @@ let package = Package(
             name: "GatewayServer",
             dependencies: [
                 "GatewayCore", "GatewayPlan", "GatewayFunctions", "GatewayPolicies", "GatewayStore",
-                "GatewayAuthorizers", "GatewayCallouts",
+                "GatewayAuthorizers", "GatewayCallouts", "GatewayValidation",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

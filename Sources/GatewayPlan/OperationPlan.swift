@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayValidation
 
 /// One compiled operation: where a matched request goes and what applies to it.
 public struct OperationPlan: Sendable {
@@ -65,6 +66,11 @@ public struct OperationPlan: Sendable {
     public var parameterNames: [String]
     public var apiKey: APIKeyRequirement?
     public var authorizer: AuthorizerRequirement?
+    /// Checks parameters and body against the document; nil when there is nothing to check or
+    /// `x-gateway: {validate: false}`.
+    public var validator: OperationValidator?
+    /// The largest body the operation buffers (`x-gateway: {maxBodyBytes}`); nil: `limits.maxBodyBytes`.
+    public var maxBodyBytes: Int?
     /// The API's name in authorizer method ARNs: the document's file name without extension.
     public var api: String
 
@@ -73,9 +79,12 @@ public struct OperationPlan: Sendable {
 
     public init(method: String?, path: String, operationId: String?, target: Target, timeout: Duration,
                 throttle: GatewayConfig.Throttle? = nil, apiKey: APIKeyRequirement? = nil,
-                authorizer: AuthorizerRequirement? = nil, document: String) {
+                authorizer: AuthorizerRequirement? = nil, validator: OperationValidator? = nil,
+                maxBodyBytes: Int? = nil, document: String) {
         self.apiKey = apiKey
         self.authorizer = authorizer
+        self.validator = validator
+        self.maxBodyBytes = maxBodyBytes
         let file = document.split(separator: "/").last.map(String.init) ?? document
         self.api = file.split(separator: ".").first.map(String.init) ?? file
         self.method = method

@@ -13,8 +13,8 @@ public struct PlanCompiler: Sendable {
     public var authorizerFunctionNames: Set<String>
     public var defaultTimeout: Duration = .seconds(29)
 
-    static let operationKeys: Set<String> = ["function", "upstream", "timeout", "throttle"]
-    static let documentKeys: Set<String> = ["upstream", "timeout"]
+    static let operationKeys: Set<String> = ["function", "upstream", "timeout", "throttle", "validate", "maxBodyBytes", "strictQueryParameters"]
+    static let documentKeys: Set<String> = ["upstream", "timeout", "validate"]
 
     public init(functionNames: Set<String>, authorizerFunctionNames: Set<String> = []) {
         self.functionNames = functionNames
@@ -84,16 +84,19 @@ public struct PlanCompiler: Sendable {
         let source = document.source
         var docUpstream: String?
         var docTimeout: Duration?
+        var docValidate = true
         if let node = source.root.mapping?["x-gateway"] {
             let ext = try YAMLMap(node, in: source, context: "x-gateway")
             try ext.requireOnly(Self.documentKeys)
             docUpstream = try ext.string("upstream")
             docTimeout = try ext.duration("timeout")
+            docValidate = try ext.bool("validate") ?? true
             if let name = docUpstream, config.upstreams[name] == nil {
                 throw source.error(ext.node("upstream"), "x-gateway.upstream '\(name)' is not defined in \(config.file)")
             }
         }
 
+        let validation = RequestValidationCompiler(document)
         var out: [CompiledOperation] = []
         for endpoint in document.resolved.endpoints {
             let isAny = endpoint.method == APIDocument.anyMethod
@@ -108,6 +111,9 @@ public struct PlanCompiler: Sendable {
             var upstream = docUpstream
             var timeout = docTimeout
             var throttle: GatewayConfig.Throttle?
+            var validate = docValidate
+            var maxBodyBytes: Int?
+            var strictQuery = false
             var extNode: Node?
             if let opNode = nodeAt(source.root, opPath), let node = opNode.mapping?["x-gateway"] {
                 extNode = node
@@ -118,6 +124,12 @@ public struct PlanCompiler: Sendable {
                 if let u = opUpstream { upstream = u }
                 if let t = try ext.duration("timeout") { timeout = t }
                 if let t = try ext.map("throttle") { throttle = try GatewayConfig.throttle(t) }
+                if let v = try ext.bool("validate") { validate = v }
+                strictQuery = try ext.bool("strictQueryParameters") ?? false
+                if let m = try ext.int("maxBodyBytes") {
+                    guard m > 0 else { throw source.error(ext.node("maxBodyBytes"), "\(name): x-gateway.maxBodyBytes must be a positive integer") }
+                    maxBodyBytes = m
+                }
                 if function != nil && opUpstream != nil {
                     throw source.error(node, "\(name): x-gateway names both a function and an upstream")
                 }
@@ -151,13 +163,19 @@ public struct PlanCompiler: Sendable {
                 effectiveTimeout = defaultTimeout
             }
 
+            let validator = validate
+                ? try validation.validator(path: endpoint.path.rawValue, methodKey: methodKey, name: name, line: line,
+                                           rejectUnknownQuery: strictQuery)
+                : nil
+
             for base in APIDocument.basePaths(endpoint.servers) {
                 let path = base + endpoint.path.rawValue
                 out.append(CompiledOperation(
                     plan: OperationPlan(method: isAny ? nil : endpoint.method.rawValue, path: path,
                                         operationId: endpoint.operationId, target: target,
                                         timeout: effectiveTimeout, throttle: throttle, apiKey: apiKey,
-                                        authorizer: authorizer, document: source.file),
+                                        authorizer: authorizer, validator: validator, maxBodyBytes: maxBodyBytes,
+                                        document: source.file),
                     line: line))
             }
         }

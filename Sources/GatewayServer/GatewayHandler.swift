@@ -44,7 +44,7 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// The phases after route match, in order.
     enum Step: Int {
-        case apiKey, authorizer, admission, dispatch
+        case apiKey, authorizer, admission, validation, dispatch
     }
 
     let shared: ServerShared
@@ -56,6 +56,8 @@ final class GatewayHandler: ChannelDuplexHandler {
     var phase = Phase.idle
     var request: RequestContext?
     var dispatchTarget: Dispatch?
+    /// The body must be read whole and validated (against this `requestBody` entry) before dispatch.
+    var bodyCheck: (entry: Int, form: Bool)?
     var requestEnded = false
     /// Bumped whenever an exchange ends, so late callbacks (connects, timers, callouts) are ignored.
     var exchange: UInt64 = 0
@@ -199,6 +201,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         responseStarted = false
         retried = false
         body = nil
+        bodyCheck = nil
         held.removeAll()
         let runtime = shared.runtime
         self.runtime = runtime
@@ -292,6 +295,11 @@ final class GatewayHandler: ChannelDuplexHandler {
                     respond(error)
                     return
                 }
+            case .validation:
+                if case .answer(let error) = ValidationPhase.run(request!, isHTTP2: connection.isHTTP2, bodyCheck: &bodyCheck) {
+                    respond(error)
+                    return
+                }
             case .dispatch:
                 dispatch()
                 return
@@ -310,8 +318,17 @@ final class GatewayHandler: ChannelDuplexHandler {
             request?.target = "function:\(name)"
             startCollecting(target)
         case .upstream(let upstream, let timeout):
-            startProxy(upstream, timeout: timeout)
+            if bodyCheck != nil {
+                startCollecting(target)
+            } else {
+                startProxy(upstream, timeout: timeout)
+            }
         }
+    }
+
+    /// The largest body this request's operation buffers.
+    var bodyLimit: Int {
+        request?.operation?.maxBodyBytes ?? runtime?.plan.config.limits.maxBufferedBody ?? 0
     }
 
     // MARK: request bodies
@@ -319,8 +336,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     /// Keeps a body part that arrived while an authorizer decides (reads are paused meanwhile, so
     /// this is at most what one read brought).
     private func hold(_ part: ByteBuffer) {
-        let limit = runtime?.plan.config.limits.maxBufferedBody ?? 0
-        if held.reduce(0, { $0 + $1.readableBytes }) + part.readableBytes > max(limit, 1 << 20) {
+        if held.reduce(0, { $0 + $1.readableBytes }) + part.readableBytes > max(bodyLimit, 1 << 20) {
             respond(.payloadTooLarge, close: true)
             return
         }
@@ -329,9 +345,8 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// Starts buffering the body up to `limits.maxBodyBytes` (413 beyond, before it is read to the end).
     private func startCollecting(_ dispatch: Dispatch) {
-        guard let request, let runtime else { return }
-        let limit = runtime.plan.config.limits.maxBufferedBody
-        if let declared = request.head.headers.first(name: "content-length").flatMap(Int.init), declared > limit {
+        guard let request else { return }
+        if let declared = request.head.headers.first(name: "content-length").flatMap(Int.init), declared > bodyLimit {
             respond(.payloadTooLarge, close: true)
             return
         }
@@ -355,8 +370,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     private func collect(_ part: ByteBuffer) {
-        let limit = runtime?.plan.config.limits.maxBufferedBody ?? 0
-        if (body?.readableBytes ?? 0) + part.readableBytes > limit {
+        if (body?.readableBytes ?? 0) + part.readableBytes > bodyLimit {
             respond(.payloadTooLarge, close: true)
         } else if body == nil {
             body = part
@@ -367,6 +381,14 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     private func finishCollecting(_ dispatch: Dispatch) {
+        if let check = bodyCheck, let validator = request?.operation?.validator {
+            let bytes = body ?? ByteBuffer()
+            let failure = bytes.withUnsafeReadableBytes { validator.validateBody($0, entry: check.entry, form: check.form) }
+            if let failure {
+                respond(failure)
+                return
+            }
+        }
         switch dispatch {
         case .function(let name):
             invokeFunction(name)

@@ -1,5 +1,5 @@
 /// A keyword applying one subschema (`not`, `propertyNames`, `unevaluated*`).
-class SingleApplicatorKeyword: Keyword {
+class SingleApplicatorKeyword: Keyword, @unchecked Sendable {
     let node: SchemaNode
 
     init(_ at: KeywordLocation, node: SchemaNode) {
@@ -9,7 +9,7 @@ class SingleApplicatorKeyword: Keyword {
 }
 
 /// A keyword applying a list of subschemas in place (`allOf`, `anyOf`, `oneOf`).
-class ListApplicatorKeyword: Keyword {
+class ListApplicatorKeyword: Keyword, @unchecked Sendable {
     let nodes: [SchemaNode]
 
     init(_ at: KeywordLocation, nodes: [SchemaNode]) {

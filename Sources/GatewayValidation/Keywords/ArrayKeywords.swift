@@ -2,7 +2,7 @@ import GatewayCore
 
 /// `prefixItems` + `items` (2020-12), or draft-04's array-form `items` + `additionalItems` and
 /// object-form `items` (an empty prefix).
-final class ItemsKeyword: Keyword {
+final class ItemsKeyword: Keyword, @unchecked Sendable {
     let prefix: [SchemaNode]
     let rest: SchemaNode?
     let restAt: KeywordLocation
@@ -41,7 +41,7 @@ final class ItemsKeyword: Keyword {
 }
 
 /// `contains` with `minContains`/`maxContains`.
-final class ContainsKeyword: Keyword {
+final class ContainsKeyword: Keyword, @unchecked Sendable {
     let node: SchemaNode
     let minimum: Int
     let maximum: Int?
@@ -83,7 +83,7 @@ final class ContainsKeyword: Keyword {
 }
 
 /// `minItems`/`maxItems` and `minProperties`/`maxProperties`.
-final class CountKeyword: Keyword {
+final class CountKeyword: Keyword, @unchecked Sendable {
     enum Counted {
         case items, properties
     }
@@ -116,7 +116,7 @@ final class CountKeyword: Keyword {
 }
 
 /// `uniqueItems: true`.
-final class UniqueItemsKeyword: Keyword {
+final class UniqueItemsKeyword: Keyword, @unchecked Sendable {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .array(let items) = instance, items.count > 1 else { return true }
         if let (first, second) = Self.duplicate(in: items) {
@@ -144,7 +144,7 @@ final class UniqueItemsKeyword: Keyword {
 }
 
 /// `unevaluatedItems`: applies to the items no adjacent keyword (nor in-place subschema) evaluated.
-final class UnevaluatedItemsKeyword: SingleApplicatorKeyword {
+final class UnevaluatedItemsKeyword: SingleApplicatorKeyword, @unchecked Sendable {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .array(let items) = instance, !evaluated.allItems else { return true }
         var valid = true

@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// `allOf`: every subschema's errors are reported as they are.
-final class AllOfKeyword: ListApplicatorKeyword {
+final class AllOfKeyword: ListApplicatorKeyword, @unchecked Sendable {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var valid = true
         for node in nodes where !node.validate(instance, &state, &evaluated) {
@@ -13,7 +13,7 @@ final class AllOfKeyword: ListApplicatorKeyword {
 }
 
 /// `anyOf`: one message when no subschema matches.
-final class AnyOfKeyword: ListApplicatorKeyword {
+final class AnyOfKeyword: ListApplicatorKeyword, @unchecked Sendable {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var valid = false
         for node in nodes {
@@ -30,7 +30,7 @@ final class AnyOfKeyword: ListApplicatorKeyword {
 }
 
 /// `oneOf`: one message when none or several subschemas match.
-final class OneOfKeyword: ListApplicatorKeyword {
+final class OneOfKeyword: ListApplicatorKeyword, @unchecked Sendable {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         var matched: Int?
         var matchedAnnotations = evaluated.child
@@ -55,7 +55,7 @@ final class OneOfKeyword: ListApplicatorKeyword {
 }
 
 /// `not`.
-final class NotKeyword: SingleApplicatorKeyword {
+final class NotKeyword: SingleApplicatorKeyword, @unchecked Sendable {
     override var inPlaceSubschemas: [SchemaNode] { [node] }
 
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
@@ -69,7 +69,7 @@ final class NotKeyword: SingleApplicatorKeyword {
 }
 
 /// `if`/`then`/`else`: the branch's own errors are reported.
-final class IfThenElseKeyword: Keyword {
+final class IfThenElseKeyword: Keyword, @unchecked Sendable {
     let condition: SchemaNode
     let then: SchemaNode?
     let otherwise: SchemaNode?

@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// `minimum`/`exclusiveMinimum`/`maximum`/`exclusiveMaximum` (and draft-04's boolean forms).
-final class BoundKeyword: Keyword {
+final class BoundKeyword: Keyword, @unchecked Sendable {
     let limit: JSONValue
     let isMinimum: Bool
     let exclusive: Bool
@@ -31,7 +31,7 @@ final class BoundKeyword: Keyword {
     }
 }
 
-final class MultipleOfKeyword: Keyword {
+final class MultipleOfKeyword: Keyword, @unchecked Sendable {
     let divisor: JSONValue
 
     init(_ at: KeywordLocation, divisor: JSONValue) {

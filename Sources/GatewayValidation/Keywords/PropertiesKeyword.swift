@@ -3,7 +3,7 @@ import GatewayCore
 /// `properties`, `patternProperties` and `additionalProperties` together, since the last depends
 /// on the other two; also the schema's `required` names that are declared properties, checked
 /// with a bit set while walking the instance (no hashing).
-final class PropertiesKeyword: Keyword {
+final class PropertiesKeyword: Keyword, @unchecked Sendable {
     let names: [String]
     /// Length and first and last byte of each name: most mismatches are decided without
     /// comparing strings.
@@ -98,7 +98,7 @@ final class PropertiesKeyword: Keyword {
 }
 
 /// `required`: the error is reported at the missing property's pointer.
-final class RequiredKeyword: Keyword {
+final class RequiredKeyword: Keyword, @unchecked Sendable {
     let names: [String]
 
     init(_ at: KeywordLocation, names: [String]) {
@@ -120,7 +120,7 @@ final class RequiredKeyword: Keyword {
 }
 
 /// `dependentRequired` (and draft-04 `dependencies` with arrays).
-final class DependentRequiredKeyword: Keyword {
+final class DependentRequiredKeyword: Keyword, @unchecked Sendable {
     let dependencies: [(String, [String])]
 
     init(_ at: KeywordLocation, dependencies: [(String, [String])]) {
@@ -144,7 +144,7 @@ final class DependentRequiredKeyword: Keyword {
 }
 
 /// `dependentSchemas` (and draft-04 `dependencies` with schemas): applied in place.
-final class DependentSchemasKeyword: Keyword {
+final class DependentSchemasKeyword: Keyword, @unchecked Sendable {
     let dependencies: [(String, SchemaNode)]
 
     init(_ at: KeywordLocation, dependencies: [(String, SchemaNode)]) {
@@ -168,7 +168,7 @@ final class DependentSchemasKeyword: Keyword {
 }
 
 /// `propertyNames`.
-final class PropertyNamesKeyword: SingleApplicatorKeyword {
+final class PropertyNamesKeyword: SingleApplicatorKeyword, @unchecked Sendable {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .object(let members) = instance else { return true }
         var valid = true
@@ -188,7 +188,7 @@ final class PropertyNamesKeyword: SingleApplicatorKeyword {
 
 /// `unevaluatedProperties`: applies to the properties no adjacent keyword (nor in-place
 /// subschema) evaluated.
-final class UnevaluatedPropertiesKeyword: SingleApplicatorKeyword {
+final class UnevaluatedPropertiesKeyword: SingleApplicatorKeyword, @unchecked Sendable {
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .object(let members) = instance, !evaluated.allProperties else { return true }
         var valid = true

@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// `$ref`: the target was compiled once (cycles share nodes).
-final class RefKeyword: Keyword {
+final class RefKeyword: Keyword, @unchecked Sendable {
     let target: SchemaNode
 
     init(_ at: KeywordLocation, target: SchemaNode) {
@@ -18,7 +18,7 @@ final class RefKeyword: Keyword {
 
 /// `$dynamicRef`: resolved against the outermost schema resource in the dynamic scope that
 /// declares the same `$dynamicAnchor`; otherwise like `$ref`.
-final class DynamicRefKeyword: Keyword {
+final class DynamicRefKeyword: Keyword, @unchecked Sendable {
     let target: SchemaNode
     let anchor: String
 

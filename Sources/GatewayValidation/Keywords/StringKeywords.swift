@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// `minLength` and `maxLength`, counted in Unicode code points.
-final class LengthKeyword: Keyword {
+final class LengthKeyword: Keyword, @unchecked Sendable {
     let limit: Int
     let isMinimum: Bool
 
@@ -27,7 +27,7 @@ final class LengthKeyword: Keyword {
 }
 
 /// `pattern`: an ECMA-262 regular expression, not anchored.
-final class PatternKeyword: Keyword {
+final class PatternKeyword: Keyword, @unchecked Sendable {
     let regex: ECMARegex
 
     init(_ at: KeywordLocation, regex: ECMARegex) {
@@ -44,7 +44,7 @@ final class PatternKeyword: Keyword {
 }
 
 /// `format`, when asserting.
-final class FormatKeyword: Keyword {
+final class FormatKeyword: Keyword, @unchecked Sendable {
     let format: StringFormat
 
     init(_ at: KeywordLocation, format: StringFormat) {

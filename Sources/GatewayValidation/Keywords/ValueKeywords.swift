@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// `const`.
-final class ConstKeyword: Keyword {
+final class ConstKeyword: Keyword, @unchecked Sendable {
     let value: JSONValue
 
     init(_ at: KeywordLocation, value: JSONValue) {
@@ -17,7 +17,7 @@ final class ConstKeyword: Keyword {
 }
 
 /// `enum`: strings in a set, anything else compared one by one.
-final class EnumKeyword: Keyword {
+final class EnumKeyword: Keyword, @unchecked Sendable {
     let strings: Set<String>
     let others: [JSONValue]
     let message: String
@@ -50,7 +50,7 @@ final class EnumKeyword: Keyword {
 }
 
 /// `readOnly: true` in a request (or `writeOnly: true` in a response): the value must not be sent.
-final class AccessModeKeyword: Keyword {
+final class AccessModeKeyword: Keyword, @unchecked Sendable {
     let message: String
 
     init(_ at: KeywordLocation, message: String) {

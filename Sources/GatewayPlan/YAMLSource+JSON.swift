@@ -1,0 +1,39 @@
+import GatewayCore
+import Yams
+
+extension YAMLSource {
+    /// The document as a JSON value, scalars resolved as YAML 1.2's core schema says (the same
+    /// rules as `jsonData()`): quoted scalars stay strings; plain ones may be null, booleans or
+    /// numbers. Used to compile schemas, which need the document as written.
+    public func jsonValue() -> JSONValue {
+        Self.jsonValue(root)
+    }
+
+    static func jsonValue(_ node: Node) -> JSONValue {
+        switch node {
+        case .mapping(let mapping):
+            var out: [String: JSONValue] = [:]
+            for (key, value) in mapping {
+                out[key.string ?? "\(key)"] = jsonValue(value)
+            }
+            return .object(out)
+        case .sequence(let sequence):
+            return .array(sequence.map { jsonValue($0) })
+        case .scalar(let scalar):
+            let text = scalar.string
+            if scalar.style != .plain { return .string(text) }
+            switch text {
+            case "null", "Null", "NULL", "~", "": return .null
+            case "true", "True", "TRUE": return .bool(true)
+            case "false", "False", "FALSE": return .bool(false)
+            default: break
+            }
+            if let i = Int64(text) { return .int(i) }
+            if text.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true,
+               let d = Double(text), d.isFinite { return .double(d) }
+            return .string(text)
+        case .alias:
+            return .null
+        }
+    }
+}
