@@ -71,6 +71,12 @@ public struct APIDocument {
         try APIDocument.attachAnyMethodOperations(&document, source: source)
         do {
             self.resolved = try document.locallyDereferenced().resolved()
+        } catch let error as OpenAPIKit.OpenAPI.Components.ReferenceError {
+            var line: Int?
+            if case .missingOnLookup(let name, let key) = error {
+                line = source.firstLine(ofRefEndingWith: "/\(key)/\(name)")
+            }
+            throw ConfigError(file: source.file, line: line, "unresolved $ref: \(error.description)")
         } catch {
             throw APIDocument.describe(error, source: source)
         }

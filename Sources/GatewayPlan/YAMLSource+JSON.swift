@@ -37,3 +37,25 @@ extension YAMLSource {
         }
     }
 }
+
+extension YAMLSource {
+    /// The line of the first `$ref` whose target ends with `suffix`.
+    func firstLine(ofRefEndingWith suffix: String) -> Int? {
+        func search(_ node: Node) -> Int? {
+            switch node {
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    if key.string == "$ref", let target = value.string, target.hasSuffix(suffix) { return key.mark?.line }
+                    if let line = search(value) { return line }
+                }
+                return nil
+            case .sequence(let sequence):
+                for item in sequence { if let line = search(item) { return line } }
+                return nil
+            default:
+                return nil
+            }
+        }
+        return search(root)
+    }
+}

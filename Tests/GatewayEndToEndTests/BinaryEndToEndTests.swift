@@ -109,6 +109,34 @@ import Testing
         #expect(unknown.status == 1)
     }
 
+    @Test(arguments: [
+        ("{type: string, pattern: '(unclosed'}", "/paths/~1a/post/requestBody/content/application~1json/schema"),
+        ("{$ref: '#/components/schemas/Missing'}", "'Missing' was not found in schemas"),
+    ])
+    func checkNamesTheSchemaThatCannotBeCompiled(schema: String, reason: String) throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        try folder.write("gateway.yaml", "listen: {http: 127.0.0.1:0}\n")
+        try folder.write("api.yaml", """
+        openapi: 3.1.0
+        info: {title: t, version: '1'}
+        paths:
+          /a:
+            post:
+              x-gateway: {function: alerts.list}
+              requestBody:
+                content:
+                  application/json:
+                    schema: \(schema)
+              responses: {'200': {description: ok}}
+        """)
+        let result = try GatewayBinary.run(["check", "--config", folder.config])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("api.yaml:"), "\(result.stderr)")
+        #expect(result.stderr.contains("api.yaml:10:"), "the schema's line: \(result.stderr)")
+        #expect(result.stderr.contains(reason), "\(result.stderr)")
+    }
+
     @Test func invokeRunsAnAuthorizerFunction() throws {
         let folder = try TestFolder()
         defer { folder.remove() }
