@@ -16,6 +16,7 @@ public final class GatewayServer: Sendable {
     private let serverTLS: NIOSSLContext?
     private let channels = NIOLockedValueBox<[any Channel]>([])
     private let addresses = NIOLockedValueBox<(https: SocketAddress?, http: SocketAddress?)>((nil, nil))
+    private let authorizerStats: AuthorizerStatsReporter
 
     /// Builds the server (loads the TLS certificate and key). Throws `ConfigErrors` naming the files.
     public init(runtime: GatewayRuntime, logger: Logger, threads: Int? = nil) throws {
@@ -28,6 +29,7 @@ public final class GatewayServer: Sendable {
         let count = threads ?? (config.threads > 0 ? config.threads : System.coreCount)
         group = MultiThreadedEventLoopGroup(numberOfThreads: count)
         shared = ServerShared(runtime: runtime, logger: logger)
+        authorizerStats = AuthorizerStatsReporter(shared: shared)
     }
 
     static func makeServerTLS(_ files: GatewayConfig.TLSFiles, configFile: String) throws -> NIOSSLContext {
@@ -65,6 +67,7 @@ public final class GatewayServer: Sendable {
     /// on the old one. Listen addresses and the server certificate are not changed by a reload.
     public func reload(_ runtime: GatewayRuntime) throws {
         try openPolicyStore(runtime.plan)
+        authorizerStats.report()
         shared.runtime = runtime
     }
 
@@ -94,6 +97,7 @@ public final class GatewayServer: Sendable {
     /// Binds the listeners named in the configuration.
     public func start() async throws {
         try openPolicyStore(shared.runtime.plan)
+        authorizerStats.start(on: group.next())
         let config = shared.runtime.plan.config
         if let https = config.https, let tls = serverTLS {
             let channel = try await bind(https, tls: tls)
@@ -181,6 +185,7 @@ public final class GatewayServer: Sendable {
         }
         shared.closePools()
         shared.policies.stop()
+        authorizerStats.stop()
         try await group.shutdownGracefully()
     }
 
