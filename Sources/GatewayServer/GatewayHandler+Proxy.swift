@@ -132,6 +132,7 @@ extension GatewayHandler: UpstreamDelegate {
         case .head(let head):
             if head.status.code < 200 && head.status.code != 101 { return }
             responseStarted = true
+            responseOpen = true
             upstreamKeepAlive = head.isKeepAlive
             self.request!.status = Int(head.status.code)
             context.write(wrapOutboundOut(.head(HeaderRules.downstreamResponse(head, request: request))), promise: nil)

@@ -50,6 +50,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     let shared: ServerShared
     let connection: Connection
     var context: ChannelHandlerContext?
+    var local: LoopLocal?
     var pool: UpstreamPool?
     var runtime: GatewayRuntime?
 
@@ -65,6 +66,12 @@ final class GatewayHandler: ChannelDuplexHandler {
     var pendingRead = false
     /// Body parts that arrived while an authorizer was deciding.
     var held: [ByteBuffer] = []
+    /// Parts of pipelined HTTP/1.1 requests that arrived before the current response ended; they
+    /// are taken up, in order, when it has. Reads stay paused while any wait.
+    var queued: [HTTPServerRequestPart] = []
+    private var draining = false
+    /// A response head went out and its end has not (for parser errors: too late for a 400).
+    var responseOpen = false
 
     // Function exchange.
     var body: ByteBuffer?
@@ -93,7 +100,9 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.pool = shared.pool(for: context.eventLoop)
+        let local = shared.local(for: context.eventLoop)
+        self.local = local
+        self.pool = local.pool
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -107,7 +116,21 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if !queued.isEmpty || (part.isHead && !isIdle) {
+            queued.append(part)
+            return
+        }
+        process(part, context: context)
+    }
+
+    private var isIdle: Bool {
+        if case .idle = phase { return true }
+        return false
+    }
+
+    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             beginRequest(head, context: context)
         case .body(let part):
@@ -156,6 +179,10 @@ final class GatewayHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
+        if !queued.isEmpty {
+            pendingRead = true
+            return
+        }
         switch phase {
         case .authorizing:
             pendingRead = true
@@ -170,7 +197,7 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// Lets a read held back by `read(context:)` through.
     func resumeHeldRead() {
-        guard pendingRead, let context else { return }
+        guard pendingRead, queued.isEmpty, let context else { return }
         pendingRead = false
         context.read()
     }
@@ -190,8 +217,26 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         shared.logger.debug("connection error", metadata: ["error": "\(error)"])
+        if error is HTTPParserError, !responseOpen {
+            answerMalformedRequest(context: context)
+        }
         abandonExchange()
+        queued.removeAll()
         context.close(promise: nil)
+    }
+
+    /// The error contract's 400 for malformed HTTP/1.1 (or a head over `limits.maxHeaderBytes`),
+    /// written before the connection closes.
+    private func answerMalformedRequest(context: ChannelHandlerContext) {
+        let body = ByteBuffer(bytes: GatewayError.badRequest.body.serialized())
+        let headers = HTTPHeaders([
+            ("content-type", "application/json"), ("content-length", String(body.readableBytes)),
+            ("x-request-id", local?.requestIDs.next() ?? "-"), ("connection", "close"),
+        ])
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        responseOpen = true
     }
 
     // MARK: routing and phases
@@ -207,7 +252,8 @@ final class GatewayHandler: ChannelDuplexHandler {
         self.runtime = runtime
         let remote = connection.isHTTP2 ? context.channel.parent?.remoteAddress : context.channel.remoteAddress
         var request = RequestContext(
-            head: head, requestId: RequestID.make(clientValue: head.headers.first(name: "x-request-id")),
+            head: head, requestId: RequestID.make(clientValue: head.headers.first(name: "x-request-id"),
+                                                  generator: &local!.requestIDs),
             remoteIP: remote?.ipAddress ?? "127.0.0.1", scheme: connection.scheme,
             protocolName: connection.isHTTP2 ? "HTTP/2.0" : "HTTP/\(head.version.major).\(head.version.minor)")
 
@@ -428,6 +474,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     func writeResponse(_ head: HTTPResponseHead, body: ByteBuffer, close: Bool = false) {
         guard let context, request != nil else { return }
         request!.status = Int(head.status.code)
+        responseOpen = true
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if body.readableBytes > 0 && request!.head.method != .HEAD {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -440,6 +487,7 @@ final class GatewayHandler: ChannelDuplexHandler {
     func completeResponse(close: Bool) {
         guard let context, let request else { return }
         let keepAlive = !close && (connection.isHTTP2 || request.head.isKeepAlive)
+        responseOpen = false
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {
@@ -469,7 +517,21 @@ final class GatewayHandler: ChannelDuplexHandler {
         dispatchTarget = nil
         upstreamHead = nil
         pendingToUpstream.removeAll()
+        drainQueue()
         resumeHeldRead()
+    }
+
+    /// Takes up pipelined requests that waited for the previous response, in order: every part up
+    /// to the next request head that must wait again.
+    private func drainQueue() {
+        guard !draining, let context else { return }
+        draining = true
+        defer { draining = false }
+        while let part = queued.first {
+            if part.isHead && !isIdle { break }
+            queued.removeFirst()
+            process(part, context: context)
+        }
     }
 
     func abortDownstream() {
@@ -499,5 +561,12 @@ extension TimeAmount {
     init(_ duration: Duration) {
         let c = duration.components
         self = .nanoseconds(c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000)
+    }
+}
+
+extension HTTPServerRequestPart {
+    var isHead: Bool {
+        if case .head = self { return true }
+        return false
     }
 }

@@ -154,10 +154,12 @@ public final class GatewayServer: Sendable {
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+        // No pipelining assistance: it pauses reading after every request (two epoll_ctl calls per
+        // request); GatewayHandler queues the rare pipelined request itself. Parser errors get the
+        // error contract's 400 from GatewayHandler too.
         try sync.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: false,
+            withPipeliningAssistance: false, withErrorHandling: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
-        try sync.addHandler(ProtocolErrorResponder())
         try sync.addHandler(GatewayHandler(shared: shared, connection: .init(scheme: scheme, isHTTP2: false)))
     }
 

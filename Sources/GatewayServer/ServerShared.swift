@@ -3,10 +3,10 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// State shared by every connection of one server: the current runtime (swapped whole on reload),
-/// the per-event-loop upstream pools, and the logger.
+/// each event loop's own state (upstream pool, request ids), and the logger.
 final class ServerShared: Sendable {
     private let current: NIOLockedValueBox<GatewayRuntime>
-    private let pools = NIOLockedValueBox<[ObjectIdentifier: UpstreamPoolBox]>([:])
+    private let locals = NIOLockedValueBox<[ObjectIdentifier: LoopLocalBox]>([:])
     let logger: Logger
     let policies: PolicyState
 
@@ -21,26 +21,26 @@ final class ServerShared: Sendable {
         set { current.withLockedValue { $0 = newValue } }
     }
 
-    /// The pool of `eventLoop`; created on first use. Looked up once per connection or stream.
-    func pool(for eventLoop: any EventLoop) -> UpstreamPool {
-        pools.withLockedValue { pools in
+    /// The state of `eventLoop`; created on first use. Looked up once per connection or stream.
+    func local(for eventLoop: any EventLoop) -> LoopLocal {
+        locals.withLockedValue { locals in
             let key = ObjectIdentifier(eventLoop)
-            if let box = pools[key] { return box.pool }
-            let box = UpstreamPoolBox(pool: UpstreamPool(eventLoop: eventLoop))
-            pools[key] = box
-            return box.pool
+            if let box = locals[key] { return box.local }
+            let box = LoopLocalBox(local: LoopLocal(eventLoop: eventLoop))
+            locals[key] = box
+            return box.local
         }
     }
 
     func closePools() {
-        let all = pools.withLockedValue { $0.values.map { $0 } }
+        let all = locals.withLockedValue { $0.values.map { $0 } }
         for box in all {
-            box.pool.eventLoop.execute { box.pool.closeAll() }
+            box.local.pool.eventLoop.execute { box.local.pool.closeAll() }
         }
     }
 }
 
-/// Carries a pool across threads. The pool itself is only used on its own event loop.
-struct UpstreamPoolBox: @unchecked Sendable {
-    let pool: UpstreamPool
+/// Carries a loop's state across threads. The state itself is only used on its own event loop.
+struct LoopLocalBox: @unchecked Sendable {
+    let local: LoopLocal
 }

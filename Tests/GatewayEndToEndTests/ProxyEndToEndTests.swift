@@ -168,6 +168,28 @@ import Testing
         }
     }
 
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await withGateway { gateway, legacy, _ in
+            let port = gateway.server.httpPort!
+            let flight = #"{"flightNumber":"AB1","origin":"FRA","destination":"JFK","departure":"2026-12-01T10:00:00Z","passengers":[]}"#
+            let requests = "GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "POST /flights HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(flight.utf8.count)\r\n\r\n\(flight)"
+                + "GET /nowhere-special HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            let reply = try await RawTCP.exchange(port: port, send: requests)
+            let statuses = reply.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["200", "201", "200", "200"], "\(reply)")
+            let first = reply.range(of: #""uri":"\/first""#) ?? reply.range(of: #""uri":"/first""#)
+            let flightAt = reply.range(of: "AB1-")
+            let last = reply.range(of: #""uri":"\/last""#) ?? reply.range(of: #""uri":"/last""#)
+            #expect(first != nil && flightAt != nil && last != nil, "\(reply)")
+            if let first, let flightAt, let last {
+                #expect(first.lowerBound < flightAt.lowerBound && flightAt.lowerBound < last.lowerBound, "answered in request order")
+            }
+            #expect(legacy.requests == 3)
+        }
+    }
+
     @Test func malformedHTTPGets400AndTheConnectionIsClosed() async throws {
         try await withGateway { gateway, legacy, _ in
             let port = gateway.server.httpPort!

@@ -1,0 +1,12 @@
+import NIOCore
+
+/// What one event loop owns and only it touches: its pool of upstream connections and its
+/// request-id generator. Looked up once per connection (or HTTP/2 stream).
+final class LoopLocal {
+    let pool: UpstreamPool
+    var requestIDs = RequestIDGenerator()
+
+    init(eventLoop: any EventLoop) {
+        pool = UpstreamPool(eventLoop: eventLoop)
+    }
+}
