@@ -19,6 +19,9 @@ final class GatewayHandler: ChannelDuplexHandler {
     struct Connection {
         var scheme: String
         var isHTTP2: Bool
+        /// HTTP/1.1: close the connection after this long with no request in flight (HTTP/2
+        /// connections have an `IdleStateHandler` on the connection channel instead).
+        var idleTimeout: TimeAmount? = nil
     }
 
     /// Where a request goes once every phase let it through.
@@ -72,6 +75,9 @@ final class GatewayHandler: ChannelDuplexHandler {
     private var draining = false
     /// A response head went out and its end has not (for parser errors: too late for a 400).
     var responseOpen = false
+    /// The last request head or response end, for the idle timeout.
+    private var lastActivity = NIODeadline.now()
+    private var idleCheck: Scheduled<Void>?
 
     // Function exchange.
     var body: ByteBuffer?
@@ -103,9 +109,26 @@ final class GatewayHandler: ChannelDuplexHandler {
         let local = shared.local(for: context.eventLoop)
         self.local = local
         self.pool = local.pool
+        if let idleTimeout = connection.idleTimeout { scheduleIdleCheck(at: .now() + idleTimeout) }
+    }
+
+    /// One timer per connection instead of an `IdleStateHandler`, which would attach a promise to
+    /// every write: the timer compares the last activity when it fires and re-arms itself.
+    private func scheduleIdleCheck(at deadline: NIODeadline) {
+        guard let context, let idleTimeout = connection.idleTimeout else { return }
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            let due = lastActivity + idleTimeout
+            if isIdle && queued.isEmpty && NIODeadline.now() >= due {
+                self.context?.close(promise: nil)
+            } else {
+                scheduleIdleCheck(at: isIdle ? due : .now() + idleTimeout)
+            }
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
         abandonExchange()
         self.context = nil
     }
@@ -205,14 +228,6 @@ final class GatewayHandler: ChannelDuplexHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { upstream?.resumeReads() }
         context.fireChannelWritabilityChanged()
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent, case .idle = phase {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -488,6 +503,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         guard let context, let request else { return }
         let keepAlive = !close && (connection.isHTTP2 || request.head.isKeepAlive)
         responseOpen = false
+        lastActivity = .now()
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {

@@ -150,7 +150,6 @@ public final class GatewayServer: Sendable {
     static func configureHTTP1(_ channel: any Channel, scheme: String, shared: ServerShared,
                                limits: GatewayConfig.Limits) throws {
         let sync = channel.pipeline.syncOperations
-        try sync.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)))
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
@@ -160,7 +159,8 @@ public final class GatewayServer: Sendable {
         try sync.configureHTTPServerPipeline(
             withPipeliningAssistance: false, withErrorHandling: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
-        try sync.addHandler(GatewayHandler(shared: shared, connection: .init(scheme: scheme, isHTTP2: false)))
+        try sync.addHandler(GatewayHandler(shared: shared, connection: .init(
+            scheme: scheme, isHTTP2: false, idleTimeout: TimeAmount(limits.idleTimeout))))
     }
 
     static func configureHTTP2(_ channel: any Channel, shared: ServerShared,

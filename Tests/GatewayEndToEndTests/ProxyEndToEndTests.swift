@@ -1,6 +1,11 @@
 import AsyncHTTPClient
 import Foundation
 import GatewayCore
+import GatewayFunctions
+import GatewayPlan
+import GatewayServer
+import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -218,5 +223,53 @@ enum RawTCP {
             for try await chunk in inbound { text += String(buffer: chunk) }
             return text
         }
+    }
+}
+
+/// The idle timeout of HTTP/1.1 connections.
+@Suite struct IdleTimeoutTests {
+    @Test func idleConnectionsCloseButBusyOnesDoNot() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        try folder.write("gateway.yaml", """
+        listen: {http: 127.0.0.1:0}
+        limits: {idleTimeout: 300ms}
+        """)
+        try folder.write("api.yaml", """
+        openapi: 3.1.0
+        info: {title: t, version: '1'}
+        paths:
+          /slow:
+            get: {x-gateway: {function: test.slow}, responses: {'200': {description: ok}}}
+        """)
+        var registry = FunctionRegistry()
+        registry.register("test.slow", ClosureFunction { _, _ in
+            try await Task.sleep(for: .milliseconds(900))
+            return .value(["done": true])
+        })
+        let plan = try PlanCompiler(functionNames: registry.names).compile(configPath: folder.config)
+        var logger = Logger(label: "idle")
+        logger.logLevel = .critical
+        let server = try GatewayServer(runtime: try GatewayRuntime(plan: plan, functions: registry), logger: logger, threads: 1)
+        try await server.start()
+        defer { Task { try? await server.shutdown() } }
+        let port = server.httpPort!
+
+        // Nothing sent: the server closes the connection after the idle timeout. (If it never did,
+        // the test closes it after 20 s and fails, rather than hanging.)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+        let timedOut = NIOLockedValueBox(false)
+        let guardTimer = channel.eventLoop.scheduleTask(in: .seconds(20)) {
+            timedOut.withLockedValue { $0 = true }
+            channel.close(promise: nil)
+        }
+        try await channel.closeFuture.get()
+        guardTimer.cancel()
+        #expect(!timedOut.withLockedValue { $0 }, "an idle connection is closed by the gateway")
+
+        // A request that takes three idle timeouts to answer still gets its answer on the connection.
+        let reply = try await RawTCP.exchange(port: port, send: "GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply)")
+        #expect(reply.hasSuffix(#"{"done":true}"#))
     }
 }
