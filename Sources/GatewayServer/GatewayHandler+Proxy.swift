@@ -7,14 +7,13 @@ import NIOHTTP1
 /// loop, and the response streams back, with backpressure both ways.
 extension GatewayHandler {
     func startProxy(_ upstream: Upstream, timeout: Duration) {
-        guard var request, let pool else { return }
+        guard request != nil, let pool else { return }
         let target = pool.nextTarget(upstream)
-        request.target = "upstream:\(upstream.name) \(target)"
-        self.request = request
+        request!.target = .upstream(upstream.name, target)
         upstreamConfig = upstream
         upstreamTarget = target
         phase = .proxying
-        let head = HeaderRules.upstreamRequest(request, target: target)
+        let head = HeaderRules.upstreamRequest(request!, target: target)
         upstreamHead = head
         pendingToUpstream = [.head(head)]
         for part in held { pendingToUpstream.append(.body(.byteBuffer(part))) }
@@ -85,7 +84,7 @@ extension GatewayHandler {
             return
         }
         shared.logger.warning("upstream timed out", metadata: [
-            "request_id": "\(request?.requestId ?? "-")", "target": "\(request?.target ?? "-")",
+            "request_id": "\(request?.requestId ?? "-")", "target": "\(request?.target.description ?? "-")",
         ])
         if responseStarted {
             upstream?.close()

@@ -266,7 +266,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         let runtime = shared.runtime
         self.runtime = runtime
         let remote = connection.isHTTP2 ? context.channel.parent?.remoteAddress : context.channel.remoteAddress
-        var request = RequestContext(
+        let request = RequestContext(
             head: head, requestId: RequestID.make(clientValue: head.headers.first(name: "x-request-id"),
                                                   generator: &local!.requestIDs),
             remoteIP: remote?.ipAddress ?? "127.0.0.1", scheme: connection.scheme,
@@ -376,7 +376,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
         switch target {
         case .function(let name):
-            request?.target = "function:\(name)"
+            request?.target = .function(name)
             startCollecting(target)
         case .upstream(let upstream, let timeout):
             if bodyCheck != nil {

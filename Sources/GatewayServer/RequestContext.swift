@@ -3,9 +3,10 @@ import GatewayPlan
 import NIOCore
 import NIOHTTP1
 
-/// Everything the gateway knows about one request as it moves through the phases. One typed value
-/// per request; shared configuration lives in `GatewayRuntime`.
-struct RequestContext {
+/// Everything the gateway knows about one request as it moves through the phases. One typed
+/// object per request (a class, so the handler's many reads of it retain one reference rather than
+/// copying every field); shared configuration lives in `GatewayRuntime`.
+final class RequestContext {
     /// The consumer's API key, once validated: its id (never the secret) and plan.
     struct Key {
         var id: String
@@ -29,7 +30,8 @@ struct RequestContext {
     /// Path parameters by template name, as sent (not decoded).
     var pathParameters: [(String, String)] = []
     var status: Int = 0
-    var target: String = "-"
+    /// Where the request went, for logs; formatted only when a log line is written.
+    var target: Target = .none
     var key: Key?
     /// What an authorizer allowed, passed on to the backend.
     var authorization: Authorization?
@@ -53,6 +55,20 @@ struct RequestContext {
         } else {
             self.path = head.uri[...]
             self.query = nil
+        }
+    }
+
+    enum Target: CustomStringConvertible {
+        case none
+        case function(String)
+        case upstream(String, Upstream.Target)
+
+        var description: String {
+            switch self {
+            case .none: return "-"
+            case .function(let name): return "function:\(name)"
+            case .upstream(let name, let target): return "upstream:\(name) \(target)"
+            }
         }
     }
 
