@@ -9,7 +9,7 @@ import Testing
 
 @Suite struct FunctionEventBuilderTests {
     func context(_ headers: [(String, String)], uri: String) -> RequestContext {
-        var r = RequestContext(
+        let r = RequestContext(
             head: HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: HTTPHeaders(headers)),
             requestId: "rid-1", remoteIP: "192.0.2.1", scheme: "https", protocolName: "HTTP/1.1")
         r.operation = OperationPlan(method: "POST", path: "/flights/{flightId}", operationId: nil,
