@@ -9,19 +9,24 @@ enum HeaderRules {
         "proxy-authenticate", "proxy-authorization",
     ]
 
-    /// Removes hop-by-hop headers in place, including every header named in `Connection`.
-    /// The common case (none present) costs one pass over the names and no allocation.
+    /// Removes hop-by-hop headers in place, including every header named in `Connection`. One pass
+    /// finds what is there (nothing is allocated when none is); then only those names are removed —
+    /// typically just `Connection` and the `keep-alive` it names.
     static func stripHopByHop(_ headers: inout HTTPHeaders) {
-        var present = false
-        for (name, _) in headers where isHopByHop(name) {
-            present = true
-            break
+        var doomed: [String] = []
+        for (name, value) in headers where isHopByHop(name) {
+            doomed.append(name)
+            guard name.utf8.count == 10, name.lowercased() == "connection" else { continue }
+            for token in value.split(separator: ",") {
+                let trimmed = token.trimmingSpaces()
+                if !trimmed.isEmpty { doomed.append(trimmed) }
+            }
         }
-        guard present else { return }
-        var named: [String] = []
-        for value in headers[canonicalForm: "connection"] { named.append(value.lowercased()) }
-        for name in hopByHop { headers.remove(name: name) }
-        for name in named { headers.remove(name: String(name)) }
+        guard !doomed.isEmpty else { return }
+        var removed: Set<String> = []
+        for name in doomed where removed.insert(name.lowercased()).inserted {
+            headers.remove(name: name)
+        }
     }
 
     /// Case-insensitive membership in `hopByHop` without lower-casing into a new string.
