@@ -17,24 +17,18 @@ import Testing
 @Suite(.serialized) struct AuthorizerEndToEndTests {
     struct Setup {
         let folder: TestFolder
-        let server: GatewayServer
-        let client: HTTPClient
+        let gateway: InProcessGateway
         let authorizer: FakeAuthorizer
         let backend: FakeBackend
         let localCalls: NIOLockedValueBox<Int>
-        var base: String { "https://localhost:\(server.httpsPort!)" }
 
         func get(_ path: String, headers: [(String, String)] = []) async throws -> (HTTPResponseStatus, HTTPHeaders, JSONValue?) {
-            var request = HTTPClientRequest(url: base + path)
-            for (n, v) in headers { request.headers.add(name: n, value: v) }
-            let response = try await client.execute(request, timeout: .seconds(10))
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return (response.status, response.headers, try? JSONValue.parse(Data(body.readableBytesView)))
+            let response = try await gateway.send(.GET, path, headers: headers)
+            return (response.status, response.headers, response.json)
         }
 
         func stop() async {
-            try? await client.shutdown()
-            try? await server.shutdown()
+            await gateway.stop()
             await authorizer.stop()
             await backend.stop()
             folder.remove()
@@ -98,27 +92,14 @@ import Testing
         """)
         let localCalls = NIOLockedValueBox(0)
         var registry = FunctionRegistry()
-        registry.register("test.echo", ClosureFunction { event, _ in
-            let data = try JSONEncoder().encode(event)
-            return .value(try JSONValue.parse(data))
-        })
+        registry.register("test.echo", InProcessGateway.echoEvent)
         registry.registerAuthorizer("test.authorize", ClosureAuthorizer { event, _ in
             localCalls.withLockedValue { $0 += 1 }
             let token = event["authorizationToken"]?.stringValue ?? ""
             return ["isAuthorized": .bool(token == "Bearer local-ok"), "context": ["via": "function"]]
         })
-        let plan = try PlanCompiler(functionNames: registry.names, authorizerFunctionNames: registry.authorizerNames)
-            .compile(configPath: folder.config)
-        var logger = Logger(label: "authz")
-        logger.logLevel = .critical
-        let server = try GatewayServer(runtime: try GatewayRuntime(plan: plan, functions: registry, logger: logger),
-                                       logger: logger, threads: 2)
-        try await server.start()
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(folder.certs.caCertificate)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-        return Setup(folder: folder, server: server, client: client, authorizer: authorizer, backend: backend,
-                     localCalls: localCalls)
+        return Setup(folder: folder, gateway: try await InProcessGateway.start(folder, registry: registry),
+                     authorizer: authorizer, backend: backend, localCalls: localCalls)
     }
 
     @Test func missingIdentityIs401WithoutACallout() async throws {

@@ -67,23 +67,17 @@ import _CryptoExtras
 
     struct Setup {
         let folder: TestFolder
-        let server: GatewayServer
-        let client: HTTPClient
+        let gateway: InProcessGateway
         let issuerServer: FakeAuthorizer
         let backend: FakeBackend
-        var base: String { "https://localhost:\(server.httpsPort!)" }
 
         func get(_ path: String, token: String?) async throws -> (HTTPResponseStatus, HTTPHeaders, JSONValue?) {
-            var request = HTTPClientRequest(url: base + path)
-            if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
-            let response = try await client.execute(request, timeout: .seconds(10))
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return (response.status, response.headers, try? JSONValue.parse(Data(body.readableBytesView)))
+            let response = try await gateway.send(.GET, path, headers: token.map { [("authorization", "Bearer \($0)")] } ?? [])
+            return (response.status, response.headers, response.json)
         }
 
         func stop() async {
-            try? await client.shutdown()
-            try? await server.shutdown()
+            await gateway.stop()
             await issuerServer.stop()
             await backend.stop()
             folder.remove()
@@ -126,17 +120,9 @@ import _CryptoExtras
             get: {security: [{urlJWT: []}], x-gateway: {function: test.echo}, responses: {'200': {description: ok}}}
         """)
         var registry = FunctionRegistry()
-        registry.register("test.echo", ClosureFunction { event, _ in .value(try JSONValue.parse(try JSONEncoder().encode(event))) })
-        let plan = try PlanCompiler(functionNames: registry.names).compile(configPath: folder.config)
-        var logger = Logger(label: "jwt")
-        logger.logLevel = .critical
-        let server = try GatewayServer(runtime: try GatewayRuntime(plan: plan, functions: registry, logger: logger),
-                                       logger: logger, threads: 2)
-        try await server.start()
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(folder.certs.caCertificate)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-        let setup = Setup(folder: folder, server: server, client: client, issuerServer: issuerServer, backend: backend)
+        registry.register("test.echo", InProcessGateway.echoEvent)
+        let setup = Setup(folder: folder, gateway: try await InProcessGateway.start(folder, registry: registry),
+                          issuerServer: issuerServer, backend: backend)
         do {
             try await body(setup)
         } catch {

@@ -2,11 +2,13 @@ import AsyncHTTPClient
 import FlightExample
 import Foundation
 import GatewayCertificates
+import GatewayCore
 import GatewayFunctions
 import GatewayPlan
 import GatewayServer
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
@@ -196,4 +198,53 @@ enum GatewayBinary {
         }
         return nil
     }
+}
+
+/// A gateway started in process on the configuration in a test folder (`gateway.yaml` with an
+/// `https` listener, and its API documents), with a client that trusts the folder's development CA.
+struct InProcessGateway {
+    struct Response {
+        var status: HTTPResponseStatus
+        var headers: HTTPHeaders
+        var text: String
+        /// The body as JSON, when it is JSON.
+        var json: JSONValue? { try? JSONValue.parse(Data(text.utf8)) }
+    }
+
+    let server: GatewayServer
+    let client: HTTPClient
+    var base: String { "https://localhost:\(server.httpsPort!)" }
+
+    static func start(_ folder: TestFolder, registry: FunctionRegistry) async throws -> InProcessGateway {
+        let plan = try PlanCompiler(functionNames: registry.names, authorizerFunctionNames: registry.authorizerNames)
+            .compile(configPath: folder.config)
+        var logger = Logger(label: "e2e")
+        logger.logLevel = .critical
+        let server = try GatewayServer(runtime: try GatewayRuntime(plan: plan, functions: registry, logger: logger),
+                                       logger: logger, threads: 2)
+        try await server.start()
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(folder.certs.caCertificate)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        return InProcessGateway(server: server, client: client)
+    }
+
+    func send(_ method: HTTPMethod = .GET, _ path: String, body: String? = nil,
+              headers: [(String, String)] = []) async throws -> Response {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        for (n, v) in headers { request.headers.add(name: n, value: v) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await client.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return Response(status: response.status, headers: response.headers, text: String(buffer: bytes))
+    }
+
+    func stop() async {
+        try? await client.shutdown()
+        try? await server.shutdown()
+    }
+
+    /// A function answering with its whole event as JSON.
+    static let echoEvent = ClosureFunction { event, _ in .value(try JSONValue.parse(try JSONEncoder().encode(event))) }
 }

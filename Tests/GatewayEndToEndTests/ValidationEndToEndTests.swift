@@ -57,24 +57,15 @@ import Testing
     """
 
     struct Setup {
-        let folder: TestFolder
-        let server: GatewayServer
-        let client: HTTPClient
+        let gateway: InProcessGateway
         let backend: FakeBackend
         let store: FlightStore
-        var base: String { "https://localhost:\(server.httpsPort!)" }
 
         func send(_ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String? = "application/json",
                   headers: [(String, String)] = []) async throws -> (HTTPResponseStatus, JSONValue?, String) {
-            var request = HTTPClientRequest(url: base + path)
-            request.method = method
-            if let contentType { request.headers.add(name: "content-type", value: contentType) }
-            for (n, v) in headers { request.headers.add(name: n, value: v) }
-            if let body { request.body = .bytes(ByteBuffer(string: body)) }
-            let response = try await client.execute(request, timeout: .seconds(10))
-            let bytes = try await response.body.collect(upTo: 1 << 20)
-            let text = String(buffer: bytes)
-            return (response.status, try? JSONValue.parse(Data(text.utf8)), text)
+            let response = try await gateway.send(method, path, body: body,
+                                                  headers: (contentType.map { [("content-type", $0)] } ?? []) + headers)
+            return (response.status, response.json, response.text)
         }
     }
 
@@ -96,20 +87,10 @@ import Testing
         registry.register("test.echo", ClosureFunction { event, _ in
             .response(FunctionResponse(statusCode: 200, headers: ["content-type": "text/plain"], body: event.body ?? ""))
         })
-        let plan = try PlanCompiler(functionNames: registry.names, authorizerFunctionNames: registry.authorizerNames)
-            .compile(configPath: folder.config)
-        var logger = Logger(label: "validation")
-        logger.logLevel = .critical
-        let server = try GatewayServer(runtime: try GatewayRuntime(plan: plan, functions: registry, logger: logger),
-                                       logger: logger, threads: 2)
-        try await server.start()
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(folder.certs.caCertificate)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-        let setup = Setup(folder: folder, server: server, client: client, backend: backend, store: store)
+        let gateway = try await InProcessGateway.start(folder, registry: registry)
+        let setup = Setup(gateway: gateway, backend: backend, store: store)
         func stop() async {
-            try? await client.shutdown()
-            try? await server.shutdown()
+            await gateway.stop()
             await backend.stop()
             folder.remove()
         }
