@@ -22,36 +22,37 @@ final class UpstreamPool {
         return upstream.targets[n % upstream.targets.count]
     }
 
-    /// An idle live connection to `target`, if there is one.
+    /// An idle live connection to `target`, if there is one. The lists are mutated in place
+    /// (through the dictionary's subscript), never copied.
     func checkout(_ target: Upstream.Target) -> UpstreamHandler? {
         let key = target.description
-        guard var list = idle[key] else { return nil }
         let now = NIODeadline.now()
-        while let handler = list.popLast() {
+        while let handler = idle[key]?.popLast() {
             if handler.isActive && handler.context != nil && now - handler.idleSince < maxIdleTime {
-                idle[key] = list
                 return handler
             }
             handler.close()
         }
-        idle[key] = list
         return nil
     }
 
-    /// Returns a connection that finished its exchange cleanly.
+    /// Returns a connection that finished its exchange cleanly. Dead connections are dropped when
+    /// the pool is full (and skipped by checkout), not on every release: with hundreds of HTTP/2
+    /// streams in flight the list is long.
     func release(_ handler: UpstreamHandler, target: Upstream.Target, maxIdle: Int) {
         let key = target.description
-        var list = idle[key, default: []]
-        list.removeAll { !$0.isActive }
-        guard handler.isActive, list.count < maxIdle else {
+        var count = idle[key]?.count ?? 0
+        if count >= maxIdle {
+            idle[key]?.removeAll { !$0.isActive }
+            count = idle[key]?.count ?? 0
+        }
+        guard handler.isActive, count < maxIdle else {
             handler.close()
-            idle[key] = list
             return
         }
         handler.idleSince = .now()
         handler.delegate = nil
-        list.append(handler)
-        idle[key] = list
+        idle[key, default: []].append(handler)
     }
 
     func closeAll() {
