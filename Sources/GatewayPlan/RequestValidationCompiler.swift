@@ -91,7 +91,7 @@ struct RequestValidationCompiler {
         for base in [itemPointer, operationPointer] {
             guard case .array(let list)? = Self.value(at: base + "/parameters", in: document) else { continue }
             for index in list.indices {
-                let rule = try parameter("\(base)/parameters/\(index)", name: name, line: line)
+                guard let rule = try parameter("\(base)/parameters/\(index)", name: name, line: line) else { continue }
                 let key = "\(rule.location.rawValue) \(rule.name)"
                 if let existing = seen[key] {
                     rules[existing] = rule     // the operation's definition overrides the path item's
@@ -106,13 +106,18 @@ struct RequestValidationCompiler {
         return OperationValidator(parameters: rules, body: body, rejectUnknownQuery: rejectUnknownQuery)
     }
 
-    private func parameter(_ pointer: String, name: String, line: Int?) throws(ConfigError) -> ParameterRule {
+    /// OpenAPI says header parameters named Accept, Content-Type or Authorization are ignored
+    /// (content negotiation and security schemes describe those).
+    static let ignoredHeaders: Set<String> = ["accept", "content-type", "authorization"]
+
+    private func parameter(_ pointer: String, name: String, line: Int?) throws(ConfigError) -> ParameterRule? {
         let (object, at) = try resolve(pointer, name: name, line: line)
         let lineHere = lineFor(at) ?? line
         guard let paramName = object["name"]?.stringValue,
               let location = object["in"]?.stringValue.flatMap(ParameterRule.Location.init(rawValue:)) else {
             throw ConfigError(file: source.file, line: lineHere, "\(name): the parameter at \(at) needs a name and in: path, query, header or cookie")
         }
+        if location == .header && Self.ignoredHeaders.contains(paramName.lowercased()) { return nil }
         var style: ParameterRule.Style?
         if let text = object["style"]?.stringValue {
             guard let s = ParameterRule.Style(rawValue: text), ParameterRule.allows(s, in: location) else {
