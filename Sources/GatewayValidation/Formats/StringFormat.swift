@@ -38,7 +38,7 @@ enum StringFormat: String, Sendable, CaseIterable {
         case .uriReference: return URIFormat.isValid(Array(s), requireScheme: false)
         case .ipv4: return NetworkFormats.isIPv4(s[...])
         case .ipv6: return NetworkFormats.isIPv6(s)
-        case .hostname: return NetworkFormats.isHostname(s[...])
+        case .hostname: return NetworkFormats.isHostname(s)
         case .byte: return Self.isBase64(s)
         case .regex: return (try? ECMARegex(String(decoding: s, as: UTF8.self))) != nil
         case .int32, .int64, .float, .double: return true

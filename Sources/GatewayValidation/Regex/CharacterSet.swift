@@ -7,8 +7,9 @@ struct CharacterSet: Sendable {
     var properties: [BinaryProperty] = []
     var negatedSets: [CharacterSet] = []
     var negated = false
-    private var asciiLow: UInt64 = 0
-    private var asciiHigh: UInt64 = 0
+    /// Bit c of `asciiLow` (c < 64) or of `asciiHigh` (64 <= c < 128): scalar c is in the set.
+    private(set) var asciiLow: UInt64 = 0
+    private(set) var asciiHigh: UInt64 = 0
 
     static let digits = CharacterSet(ranges: [0x30...0x39])
     static let word = CharacterSet(ranges: [0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A])
@@ -55,6 +56,11 @@ struct CharacterSet: Sendable {
         for c in UInt32(0)..<128 where slowContains(c) {
             if c < 64 { asciiLow |= 1 << UInt64(c) } else { asciiHigh |= 1 << UInt64(c - 64) }
         }
+    }
+
+    /// Whether every scalar in the set is ASCII (the bitmap is then the whole set).
+    var isASCIIOnly: Bool {
+        !negated && categories == 0 && properties.isEmpty && negatedSets.isEmpty && ranges.allSatisfy { $0.upperBound < 128 }
     }
 
     @inline(__always)
