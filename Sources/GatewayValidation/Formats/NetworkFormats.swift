@@ -66,10 +66,11 @@ enum NetworkFormats {
     static func isHostname(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let count = bytes.count
         guard count > 0, count <= 253 else { return false }
+        let allowed = ASCIISet.hostnameLabel
         var labelStart = 0
         for i in 0...count {
             if i < count, bytes[i] != UInt8(ascii: ".") {
-                if !isLetterDigitHyphen(bytes[i]) { return false }
+                if !allowed.contains(bytes[i]) { return false }
                 continue
             }
             let length = i - labelStart
@@ -83,12 +84,10 @@ enum NetworkFormats {
         return true
     }
 
-    @inline(__always)
-    private static func isLetterDigitHyphen(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D
-    }
-
     /// An `xn--` label: decodable Punycode, not all ASCII, not starting with a combining mark.
+    /// Not inlined: rare, and inlined it made every `isHostname` call fetch Unicode property
+    /// metadata on entry.
+    @inline(never)
     private static func isALabel(_ encoded: [UInt8]) -> Bool {
         guard let decoded = Punycode.decode(encoded), let first = decoded.first.flatMap(Unicode.Scalar.init) else { return false }
         guard decoded.contains(where: { $0 >= 0x80 }) else { return false }
@@ -104,23 +103,11 @@ enum NetworkFormats {
         return s.withUTF8 { isEmail($0) }
     }
 
-    /// RFC 5322 `atext`: letters, digits and ``!#$%&'*+-/=?^_`{|}~``.
-    @inline(__always)
-    private static func isAtext(_ b: UInt8) -> Bool {
-        switch b {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "?"),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "{"), UInt8(ascii: "|"), UInt8(ascii: "}"),
-             UInt8(ascii: "~"):
-            return true
-        default: return false
-        }
-    }
-
     /// Reads the bytes by offset, like `isHostname`.
     static func isEmail(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), at > 0, at < bytes.count - 1 else { return false }
+        var at = bytes.count - 1
+        while at >= 0 && bytes[at] != UInt8(ascii: "@") { at -= 1 }
+        guard at > 0, at < bytes.count - 1 else { return false }
         if bytes[0] == UInt8(ascii: "\"") {
             // Quoted local part: `"` ... `"`, backslash escapes, printable ASCII.
             guard at >= 2, bytes[at - 1] == UInt8(ascii: "\"") else { return false }
@@ -134,6 +121,7 @@ enum NetworkFormats {
             if escaped { return false }
         } else {
             // Dot-atom: atext runs separated by single dots.
+            let atext = ASCIISet.atext
             var previousDot = true
             for i in 0..<at {
                 let b = bytes[i]
@@ -142,7 +130,7 @@ enum NetworkFormats {
                     previousDot = true
                     continue
                 }
-                if !isAtext(b) { return false }
+                if !atext.contains(b) { return false }
                 previousDot = false
             }
             if previousDot { return false }

@@ -8,23 +8,16 @@ struct SimplePattern: Sendable {
     struct Item: Sendable {
         let min: Int
         let max: Int
-        /// The set's ASCII members as a bitmap (see `CharacterSet.asciiLow`).
-        let asciiLow: UInt64
-        let asciiHigh: UInt64
+        /// The set's ASCII members.
+        let ascii: ASCIISet
         /// No scalar beyond ASCII is in the set: a byte >= 0x80 ends a run without decoding.
         let asciiOnly: Bool
 
         init(_ set: CharacterSet, min: Int, max: Int) {
             self.min = min
             self.max = max
-            asciiLow = set.asciiLow
-            asciiHigh = set.asciiHigh
+            ascii = set.ascii
             asciiOnly = set.isASCIIOnly
-        }
-
-        @inline(__always)
-        func containsASCII(_ byte: UInt8) -> Bool {
-            byte < 64 ? asciiLow & (1 << UInt64(byte)) != 0 : asciiHigh & (1 << UInt64(byte &- 64)) != 0
         }
     }
 
@@ -90,18 +83,47 @@ struct SimplePattern: Sendable {
         let anchoredEnd: Bool
         var stepsLeft: Int
 
-        /// Whether items `k...` match from byte `i`.
-        mutating func match(_ k: Int, _ i: Int) -> Bool {
-            if k == items.count { return !anchoredEnd || i == input.count }
+        /// Whether items `first...` match from byte `start`. Items whose greedy run leaves no
+        /// choice (it took exactly the minimum, or it is the last item of an end-anchored
+        /// pattern, where giving characters back cannot reach the end) are matched in a loop;
+        /// only a real choice recurses.
+        mutating func match(_ first: Int, _ start: Int) -> Bool {
+            var k = first
+            var i = start
+            while k < items.count {
+                let min = items[k].min
+                var (count, j) = run(k, from: i)
+                if count < min { return false }
+                stepsLeft -= 1
+                if stepsLeft <= 0 { return false }
+                if k == items.count - 1 && anchoredEnd { return j == input.count }
+                if count > min {
+                    while true {
+                        if match(k + 1, j) { return true }
+                        if count == min { return false }
+                        j = input.scalarStart(before: j, floor: i)
+                        count -= 1
+                        stepsLeft -= 1
+                        if stepsLeft <= 0 { return false }
+                    }
+                }
+                k += 1
+                i = j
+            }
+            return !anchoredEnd || i == input.count
+        }
+
+        /// How many characters of item `k`'s class follow byte `i` (at most the item's maximum),
+        /// and the offset after them.
+        @inline(__always)
+        func run(_ k: Int, from i: Int) -> (count: Int, end: Int) {
             let item = items[k]
-            let min = item.min
-            let max = item.max
             var count = 0
             var j = i
-            while count < max, j < input.count {
+            while count < item.max, j < input.count {
                 let byte = input[j]
                 if byte < 0x80 {
-                    guard item.containsASCII(byte) else { break }
+                    guard item.ascii.contains(byte) else { break }
                     j += 1
                 } else {
                     guard !item.asciiOnly else { break }
@@ -111,20 +133,7 @@ struct SimplePattern: Sendable {
                 }
                 count += 1
             }
-            if k == items.count - 1 && anchoredEnd {
-                // Giving characters back could not reach the end: no backtracking.
-                stepsLeft -= 1
-                return count >= min && j == input.count && stepsLeft > 0
-            }
-            while count >= min {
-                stepsLeft -= 1
-                if stepsLeft <= 0 { return false }
-                if match(k + 1, j) { return true }
-                if count == min { return false }
-                j = input.scalarStart(before: j, floor: i)
-                count -= 1
-            }
-            return false
+            return (count, j)
         }
     }
 }
