@@ -62,6 +62,7 @@ struct SimplePattern: Sendable {
         self.anchoredEnd = anchoredEnd
     }
 
+    @inline(__always)
     func firstMatch(_ input: UnsafeBufferPointer<UInt8>, stepLimit: Int) -> Bool {
         items.withUnsafeBufferPointer { items in
             sets.withUnsafeBufferPointer { sets in
