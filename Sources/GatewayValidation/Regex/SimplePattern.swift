@@ -119,6 +119,13 @@ struct SimplePattern: Sendable {
         @inline(__always)
         func run(_ k: Int, from i: Int) -> (count: Int, end: Int) {
             let item = items[k]
+            if item.asciiOnly {
+                // One byte per character, and no byte >= 0x80 is in the set.
+                let end = i + min(item.max, input.count - i)
+                var j = i
+                while j < end && item.ascii.contains(input[j]) { j += 1 }
+                return (j - i, j)
+            }
             var count = 0
             var j = i
             while count < item.max, j < input.count {
