@@ -57,7 +57,7 @@ final class PropertiesKeyword: Keyword, @unchecked Sendable {
                     if state.stopsAfterFailure { return false }
                 }
             }
-            if !patterns.isEmpty {
+            if !patterns.isEmpty {  // most schemas have none: no iterator set up per member then
                 for (regex, node) in patterns where regex.firstMatch(in: name, stepLimit: state.regexStepLimit) {
                     matched = true
                     if !node.validate(value, key: name, &state) {
