@@ -5,11 +5,18 @@
 struct Evaluated {
     let tracking: Bool
     var allProperties = false
-    var properties: Set<String>?
     var allItems = false
     /// Items `0..<itemPrefix` were evaluated.
     var itemPrefix = 0
-    var itemIndices: Set<Int>?
+    /// The properties and items evaluated one by one, made at the first. One optional rather
+    /// than two: every child validation creates and destroys a record, and destroying one that
+    /// was never used is then a single check.
+    private var seen: Seen?
+
+    private struct Seen {
+        var properties: Set<String> = []
+        var items: Set<Int> = []
+    }
 
     static var off: Evaluated { Evaluated(tracking: false) }
 
@@ -20,12 +27,14 @@ struct Evaluated {
 
     @inline(__always) mutating func addProperty(_ name: String) {
         guard tracking && !allProperties else { return }
-        if properties == nil { properties = [name] } else { properties!.insert(name) }
+        if seen == nil { seen = Seen() }
+        seen!.properties.insert(name)
     }
 
     mutating func addItem(_ index: Int) {
         guard tracking else { return }
-        if itemIndices == nil { itemIndices = [index] } else { itemIndices!.insert(index) }
+        if seen == nil { seen = Seen() }
+        seen!.items.insert(index)
     }
 
     mutating func addItems(upTo count: Int) {
@@ -36,20 +45,21 @@ struct Evaluated {
         guard tracking else { return }
         if other.allProperties {
             allProperties = true
-            properties = nil
-        } else if !allProperties, let names = other.properties {
-            properties = properties?.union(names) ?? names
+            seen?.properties = []
         }
         if other.allItems { allItems = true }
         itemPrefix = max(itemPrefix, other.itemPrefix)
-        if let indices = other.itemIndices { itemIndices = itemIndices?.union(indices) ?? indices }
+        guard let more = other.seen else { return }
+        if seen == nil { seen = Seen() }
+        if !allProperties { seen!.properties.formUnion(more.properties) }
+        seen!.items.formUnion(more.items)
     }
 
     func isPropertyEvaluated(_ name: String) -> Bool {
-        allProperties || properties?.contains(name) == true
+        allProperties || seen?.properties.contains(name) == true
     }
 
     func isItemEvaluated(_ index: Int) -> Bool {
-        allItems || index < itemPrefix || itemIndices?.contains(index) == true
+        allItems || index < itemPrefix || seen?.items.contains(index) == true
     }
 }

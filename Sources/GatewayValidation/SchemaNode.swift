@@ -12,7 +12,18 @@ final class SchemaNode: @unchecked Sendable {
     var typeKeyword = KeywordLocation(name: "type", location: "")
     /// OpenAPI 3.0 `nullable: true`: null is valid whatever else the schema says.
     var nullable = false
-    var keywords: [Keyword] = []
+    /// Owned here. Set once when the node's schema is compiled; emptied by `NodeGraph` to break
+    /// reference cycles.
+    var keywords: [Keyword] = [] {
+        didSet {
+            keywordLinks.deallocate()
+            keywordLinks = .allocate(capacity: keywords.count)
+            _ = keywordLinks.initialize(from: keywords.map(Unretained.init))
+        }
+    }
+    /// `keywords` again, unretained, for the validation loop (see `Unretained`). A buffer rather
+    /// than an array so that reading it costs no retain either.
+    private var keywordLinks = UnsafeMutableBufferPointer<Unretained<Keyword>>(start: nil, count: 0)
     /// Whether the schema has `unevaluatedProperties`/`unevaluatedItems` and so needs annotations.
     var needsAnnotations = false
 
@@ -20,6 +31,8 @@ final class SchemaNode: @unchecked Sendable {
         self.location = location
         self.resource = resource
     }
+
+    deinit { keywordLinks.deallocate() }
 
     func keywordLocation(_ name: String) -> KeywordLocation {
         KeywordLocation(name: name, location: location + "/" + JSONPointer.escape(name))
@@ -32,31 +45,33 @@ final class SchemaNode: @unchecked Sendable {
             return false
         }
         if nullable, case .null = instance { return true }
-        if let types, !types.admits(instance) {
-            state.fail(typeKeyword, "must be \(types.description)")
-            if !state.collecting || keywords.isEmpty { return false }
+        let admitted = types?.admits(instance) ?? true
+        if !admitted {
+            state.fail(typeKeyword, "must be \(types!.description)")
+            if !state.collecting || keywordLinks.isEmpty { return false }
         }
-        if keywords.isEmpty { return types?.admits(instance) ?? true }
+        if keywordLinks.isEmpty { return admitted }
         if state.tracksScope, state.scope.last !== resource {
             state.scope.append(resource)
             defer { state.scope.removeLast() }
-            return validateKeywords(instance, &state, &evaluated)
+            return validateKeywords(instance, admitted, &state, &evaluated)
         }
-        return validateKeywords(instance, &state, &evaluated)
+        return validateKeywords(instance, admitted, &state, &evaluated)
     }
 
-    private func validateKeywords(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
-        var valid = types?.admits(instance) ?? true
+    /// The keywords' verdict, `admitted` being the type check's.
+    private func validateKeywords(_ instance: JSONValue, _ admitted: Bool, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
+        var valid = admitted
         if evaluated.tracking || needsAnnotations {
             var local = Evaluated(tracking: true)
-            for keyword in keywords where !keyword.validate(instance, &state, &local) {
+            for keyword in keywordLinks where !keyword.with({ $0.validate(instance, &state, &local) }) {
                 valid = false
                 if state.stopsAfterFailure { return false }
             }
             if valid { evaluated.merge(local) }
             return valid
         }
-        for keyword in keywords where !keyword.validate(instance, &state, &evaluated) {
+        for keyword in keywordLinks where !keyword.with({ $0.validate(instance, &state, &evaluated) }) {
             valid = false
             if state.stopsAfterFailure { return false }
         }

@@ -59,24 +59,25 @@ enum NetworkFormats {
     /// RFC 1123 host names; `xn--` labels must be decodable Punycode.
     static func isHostname(_ s: String) -> Bool {
         var s = s
-        return s.withUTF8 { isHostname($0[...]) }
+        return s.withUTF8 { isHostname($0) }
     }
 
-    static func isHostname(_ bytes: UTF8Bytes) -> Bool {
-        guard !bytes.isEmpty, bytes.count <= 253 else { return false }
-        var labelStart = bytes.startIndex
-        for i in bytes.startIndex...bytes.endIndex {
-            guard i == bytes.endIndex || bytes[i] == UInt8(ascii: ".") else {
-                let b = bytes[i]
-                let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D
-                if !ok { return false }
+    /// Reads the bytes by offset (no slices: this runs for every `email` and `hostname` value).
+    static func isHostname(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = bytes.count
+        guard count > 0, count <= 253 else { return false }
+        let allowed = ASCIISet.hostnameLabel
+        var labelStart = 0
+        for i in 0...count {
+            if i < count, bytes[i] != UInt8(ascii: ".") {
+                if !allowed.contains(bytes[i]) { return false }
                 continue
             }
-            let label = bytes[labelStart..<i]
-            guard !label.isEmpty, label.count <= 63, label.first != 0x2D, label.last != 0x2D else { return false }
-            if label.count >= 4, label[labelStart + 2] == 0x2D, label[labelStart + 3] == 0x2D,
-               label[labelStart] | 0x20 == UInt8(ascii: "x"), label[labelStart + 1] | 0x20 == UInt8(ascii: "n") {
-                guard isALabel(Array(label.dropFirst(4))) else { return false }
+            let length = i - labelStart
+            guard length > 0, length <= 63, bytes[labelStart] != 0x2D, bytes[i - 1] != 0x2D else { return false }
+            if length >= 4, bytes[labelStart + 2] == 0x2D, bytes[labelStart + 3] == 0x2D,
+               bytes[labelStart] | 0x20 == UInt8(ascii: "x"), bytes[labelStart + 1] | 0x20 == UInt8(ascii: "n") {
+                guard isALabel(Array(bytes[(labelStart + 4)..<i])) else { return false }
             }
             labelStart = i + 1
         }
@@ -84,6 +85,9 @@ enum NetworkFormats {
     }
 
     /// An `xn--` label: decodable Punycode, not all ASCII, not starting with a combining mark.
+    /// Not inlined: rare, and inlined it made every `isHostname` call fetch Unicode property
+    /// metadata on entry.
+    @inline(never)
     private static func isALabel(_ encoded: [UInt8]) -> Bool {
         guard let decoded = Punycode.decode(encoded), let first = decoded.first.flatMap(Unicode.Scalar.init) else { return false }
         guard decoded.contains(where: { $0 >= 0x80 }) else { return false }
@@ -99,38 +103,42 @@ enum NetworkFormats {
         return s.withUTF8 { isEmail($0) }
     }
 
-    private static let atext = Array("!#$%&'*+-/=?^_`{|}~".utf8)
-
+    /// Reads the bytes by offset, like `isHostname`.
     static func isEmail(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), at > 0, at < bytes.count - 1 else { return false }
-        let local = bytes[..<at]
-        let domain = bytes[(at + 1)...]
-        if local.first == UInt8(ascii: "\"") {
-            guard local.count >= 2, local.last == UInt8(ascii: "\"") else { return false }
+        var at = bytes.count - 1
+        while at >= 0 && bytes[at] != UInt8(ascii: "@") { at -= 1 }
+        guard at > 0, at < bytes.count - 1 else { return false }
+        if bytes[0] == UInt8(ascii: "\"") {
+            // Quoted local part: `"` ... `"`, backslash escapes, printable ASCII.
+            guard at >= 2, bytes[at - 1] == UInt8(ascii: "\"") else { return false }
             var escaped = false
-            for b in local.dropFirst().dropLast() {
+            for i in 1..<(at - 1) {
+                let b = bytes[i]
                 if escaped { escaped = false; continue }
                 if b == UInt8(ascii: "\\") { escaped = true; continue }
                 if b == UInt8(ascii: "\"") || b < 0x20 || b >= 0x7F { return false }
             }
             if escaped { return false }
         } else {
+            // Dot-atom: atext runs separated by single dots.
+            let atext = ASCIISet.atext
             var previousDot = true
-            for b in local {
+            for i in 0..<at {
+                let b = bytes[i]
                 if b == UInt8(ascii: ".") {
                     if previousDot { return false }
                     previousDot = true
                     continue
                 }
-                let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || atext.contains(b)
-                if !ok { return false }
+                if !atext.contains(b) { return false }
                 previousDot = false
             }
             if previousDot { return false }
         }
-        if domain.first == UInt8(ascii: "[") {
-            guard domain.last == UInt8(ascii: "]") else { return false }
-            let literal = domain.dropFirst().dropLast()
+        let domain = UnsafeBufferPointer(rebasing: bytes[(at + 1)...])
+        if domain[0] == UInt8(ascii: "[") {
+            guard domain[domain.count - 1] == UInt8(ascii: "]") else { return false }
+            let literal = domain[1..<(domain.count - 1)]
             if literal.starts(with: "IPv6:".utf8) { return isIPv6(UnsafeBufferPointer(rebasing: literal.dropFirst(5))) }
             return isIPv4(literal)
         }

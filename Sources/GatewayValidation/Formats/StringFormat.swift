@@ -13,6 +13,8 @@ enum StringFormat: String, Sendable, CaseIterable {
 
     var name: String { rawValue }
 
+    /// Inlined with `accepts(_: String)` into the `format` keyword; the checks themselves are not.
+    @inline(__always)
     func accepts(_ instance: JSONValue) -> Bool {
         switch self {
         case .int32, .int64, .float, .double: return acceptsNumber(instance)
@@ -22,7 +24,9 @@ enum StringFormat: String, Sendable, CaseIterable {
         }
     }
 
+    @inline(__always)
     func accepts(_ s: String) -> Bool {
+        if let result = s.utf8.withContiguousStorageIfAvailable(accepts) { return result }
         var s = s
         return s.withUTF8 { accepts($0) }
     }
@@ -38,7 +42,7 @@ enum StringFormat: String, Sendable, CaseIterable {
         case .uriReference: return URIFormat.isValid(Array(s), requireScheme: false)
         case .ipv4: return NetworkFormats.isIPv4(s[...])
         case .ipv6: return NetworkFormats.isIPv6(s)
-        case .hostname: return NetworkFormats.isHostname(s[...])
+        case .hostname: return NetworkFormats.isHostname(s)
         case .byte: return Self.isBase64(s)
         case .regex: return (try? ECMARegex(String(decoding: s, as: UTF8.self))) != nil
         case .int32, .int64, .float, .double: return true

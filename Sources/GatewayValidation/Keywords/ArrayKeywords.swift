@@ -6,35 +6,44 @@ final class ItemsKeyword: Keyword, @unchecked Sendable {
     let prefix: [SchemaNode]
     let rest: SchemaNode?
     let restAt: KeywordLocation
+    /// `prefix` and `rest`, unretained, for the validation loop.
+    private let prefixLinks: [Unretained<SchemaNode>]
+    private let restLink: Unretained<SchemaNode>?
 
     init(_ at: KeywordLocation, prefix: [SchemaNode], rest: SchemaNode?, restAt: KeywordLocation) {
         self.prefix = prefix
         self.rest = rest
         self.restAt = restAt
+        prefixLinks = prefix.map(Unretained.init)
+        restLink = rest.map(Unretained.init)
         super.init(at)
     }
 
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
-        guard case .array(let items) = instance else { return true }
-        var valid = true
-        for (i, item) in items.enumerated() {
-            let node: SchemaNode
-            if i < prefix.count {
-                node = prefix[i]
-            } else if let rest {
-                node = rest
-            } else {
-                break
+        guard case .array(let array) = instance else { return true }
+        // Through a buffer, items are lent to the subschemas instead of copied (retained) one by one.
+        let valid = array.withUnsafeBufferPointer { items in
+            var valid = true
+            for i in items.indices {
+                let node: Unretained<SchemaNode>
+                if i < prefixLinks.count {
+                    node = prefixLinks[i]
+                } else if let restLink {
+                    node = restLink
+                } else {
+                    break
+                }
+                if !node.with({ $0.validate(items[i], index: i, &state) }) {
+                    valid = false
+                    if state.stopsAfterFailure { return false }
+                }
             }
-            if !node.validate(item, index: i, &state) {
-                valid = false
-                if state.stopsAfterFailure { return false }
-            }
+            return valid
         }
-        if rest != nil && items.count > prefix.count {
+        if rest != nil && array.count > prefix.count {
             if evaluated.tracking { evaluated.allItems = true }
         } else {
-            evaluated.addItems(upTo: min(items.count, prefix.count))
+            evaluated.addItems(upTo: min(array.count, prefix.count))
         }
         return valid
     }

@@ -2,29 +2,30 @@ import GatewayCore
 
 /// `properties`, `patternProperties` and `additionalProperties` together, since the last depends
 /// on the other two; also the schema's `required` names that are declared properties, checked
-/// with a bit set while walking the instance (no hashing).
+/// with a bit set while walking the instance (no hashing). The instance's members are walked once,
+/// each name looked up among the declared ones.
 final class PropertiesKeyword: Keyword, @unchecked Sendable {
-    let names: [String]
-    /// Length and first and last byte of each name: most mismatches are decided without
-    /// comparing strings.
-    let signatures: [UInt32]
+    let table: PropertyNameTable
+    var names: [String] { table.names }
+    /// The declared properties' schemas, in `names` order (owned here).
     let nodes: [SchemaNode]
-    /// For many properties; a handful are found faster by comparing names.
-    let index: [String: Int]?
+    /// `nodes`, unretained, for the validation loop.
+    private let links: [Unretained<SchemaNode>]
     let patterns: [(ECMARegex, SchemaNode)]
     let additional: SchemaNode?
+    private let additionalLink: Unretained<SchemaNode>?
     /// Bit i: `names[i]` is required.
     private(set) var requiredMask: UInt64 = 0
     private(set) var requiredAt: KeywordLocation?
 
     init(_ at: KeywordLocation, properties: [String: SchemaNode], patterns: [(ECMARegex, SchemaNode)], additional: SchemaNode?) {
         let sorted = properties.sorted { $0.key < $1.key }
-        names = sorted.map(\.key)
+        table = PropertyNameTable(sorted.map(\.key))
         nodes = sorted.map(\.value)
-        signatures = names.map(Self.signature)
-        index = names.count > 12 ? Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, $0.offset) }) : nil
+        links = nodes.map(Unretained.init)
         self.patterns = patterns
         self.additional = additional
+        additionalLink = additional.map(Unretained.init)
         super.init(at)
     }
 
@@ -42,44 +43,32 @@ final class PropertiesKeyword: Keyword, @unchecked Sendable {
         return true
     }
 
-    @inline(__always)
-    private static func signature(_ name: String) -> UInt32 {
-        let utf8 = name.utf8
-        return UInt32(truncatingIfNeeded: utf8.count) << 16 | UInt32(utf8.first ?? 0) << 8 | UInt32(utf8.last ?? 0)
-    }
-
-    @inline(__always)
-    private func position(of name: String) -> Int? {
-        if let index { return index[name] }
-        let signature = Self.signature(name)
-        for i in signatures.indices where signatures[i] == signature && names[i] == name { return i }
-        return nil
-    }
-
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
         guard case .object(let members) = instance else { return true }
         var valid = true
         var seen: UInt64 = 0
         for (name, value) in members {
             var matched = false
-            if let i = position(of: name) {
+            if let i = table.position(of: name) {
                 matched = true
                 if i < 64 { seen |= 1 << UInt64(i) }
-                if !nodes[i].validate(value, key: name, &state) {
+                if !links[i].with({ $0.validate(value, key: name, &state) }) {
                     valid = false
                     if state.stopsAfterFailure { return false }
                 }
             }
-            for (regex, node) in patterns where regex.firstMatch(in: name, stepLimit: state.regexStepLimit) {
-                matched = true
-                if !node.validate(value, key: name, &state) {
-                    valid = false
-                    if state.stopsAfterFailure { return false }
+            if !patterns.isEmpty {  // most schemas have none: no iterator set up per member then
+                for (regex, node) in patterns where regex.firstMatch(in: name, stepLimit: state.regexStepLimit) {
+                    matched = true
+                    if !node.validate(value, key: name, &state) {
+                        valid = false
+                        if state.stopsAfterFailure { return false }
+                    }
                 }
             }
-            if !matched, let additional {
+            if !matched, let additionalLink {
                 matched = true
-                if !additional.validate(value, key: name, &state) {
+                if !additionalLink.with({ $0.validate(value, key: name, &state) }) {
                     valid = false
                     if state.stopsAfterFailure { return false }
                 }

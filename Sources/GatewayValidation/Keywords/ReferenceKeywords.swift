@@ -3,16 +3,18 @@ import GatewayCore
 /// `$ref`: the target was compiled once (cycles share nodes).
 final class RefKeyword: Keyword, @unchecked Sendable {
     let target: SchemaNode
+    private let targetLink: Unretained<SchemaNode>
 
     init(_ at: KeywordLocation, target: SchemaNode) {
         self.target = target
+        targetLink = Unretained(target)
         super.init(at)
     }
 
     override var inPlaceSubschemas: [SchemaNode] { [target] }
 
     override func validate(_ instance: JSONValue, _ state: inout ValidationState, _ evaluated: inout Evaluated) -> Bool {
-        target.validate(instance, &state, &evaluated)
+        targetLink.with { $0.validate(instance, &state, &evaluated) }
     }
 }
 

@@ -7,8 +7,8 @@ struct CharacterSet: Sendable {
     var properties: [BinaryProperty] = []
     var negatedSets: [CharacterSet] = []
     var negated = false
-    private var asciiLow: UInt64 = 0
-    private var asciiHigh: UInt64 = 0
+    /// The set's ASCII members, so the common case needs none of the lists above.
+    private(set) var ascii = ASCIISet(low: 0, high: 0)
 
     static let digits = CharacterSet(ranges: [0x30...0x39])
     static let word = CharacterSet(ranges: [0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A])
@@ -50,17 +50,22 @@ struct CharacterSet: Sendable {
 
     /// Precomputes the ASCII bitmap.
     mutating func finish() {
-        asciiLow = 0
-        asciiHigh = 0
+        var low: UInt64 = 0
+        var high: UInt64 = 0
         for c in UInt32(0)..<128 where slowContains(c) {
-            if c < 64 { asciiLow |= 1 << UInt64(c) } else { asciiHigh |= 1 << UInt64(c - 64) }
+            if c < 64 { low |= 1 << UInt64(c) } else { high |= 1 << UInt64(c - 64) }
         }
+        ascii = ASCIISet(low: low, high: high)
+    }
+
+    /// Whether every scalar in the set is ASCII (the bitmap is then the whole set).
+    var isASCIIOnly: Bool {
+        !negated && categories == 0 && properties.isEmpty && negatedSets.isEmpty && ranges.allSatisfy { $0.upperBound < 128 }
     }
 
     @inline(__always)
     func contains(_ c: UInt32) -> Bool {
-        if c < 64 { return asciiLow & (1 << UInt64(c)) != 0 }
-        if c < 128 { return asciiHigh & (1 << UInt64(c - 64)) != 0 }
+        if c < 128 { return ascii.contains(UInt8(truncatingIfNeeded: c)) }
         return slowContains(c)
     }
 

@@ -22,6 +22,9 @@ public struct ECMARegex: Sendable {
 
     /// Whether the pattern matches somewhere in `text` (patterns are not implicitly anchored).
     /// A search exceeding `stepLimit` backtracking steps counts as no match.
+    /// Inlined (with `search`) into the `pattern` keyword: most patterns match in a few dozen
+    /// instructions, so the layers of calls around the match were a good part of its cost.
+    @inline(__always)
     public func firstMatch(in text: String, stepLimit: Int = 1_000_000) -> Bool {
         if let result = text.utf8.withContiguousStorageIfAvailable({ search($0, stepLimit: stepLimit) }) {
             return result
@@ -30,8 +33,15 @@ public struct ECMARegex: Sendable {
         return bytes.withUnsafeBufferPointer { search($0, stepLimit: stepLimit) }
     }
 
+    @inline(__always)
     private func search(_ input: UnsafeBufferPointer<UInt8>, stepLimit: Int) -> Bool {
         if let simple { return simple.firstMatch(input, stepLimit: stepLimit) }
+        return backtrack(input, stepLimit: stepLimit)
+    }
+
+    /// The general matcher, for patterns `SimplePattern` does not cover.
+    @inline(never)
+    private func backtrack(_ input: UnsafeBufferPointer<UInt8>, stepLimit: Int) -> Bool {
         var matcher = RegexMatcher(input: input, groupCount: groupCount, stepLimit: stepLimit)
         var start = 0
         while true {
