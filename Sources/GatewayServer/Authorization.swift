@@ -58,9 +58,12 @@ struct Authorization {
         return true
     }
 
+    /// A lower-case header name made of RFC 9110 token characters.
     static func isToken(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.allSatisfy { b in
             (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F || b == 0x2E
+                || b == 0x21 || (b >= 0x23 && b <= 0x27) || b == 0x2A || b == 0x2B || b == 0x5E || b == 0x60
+                || b == 0x7C || b == 0x7E
         }
     }
 

@@ -95,16 +95,20 @@ enum FunctionEventBuilder {
         PathTemplate.percentDecoded(text.replacingOccurrences(of: "+", with: " "))
     }
 
-    /// The HTTP response for a function's answer. Nil when the answer is malformed (bad base64).
+    /// The HTTP response for a function's answer. Nil when the answer is malformed: a bad base64 body, a header name that is not a token, or a
+    /// header or cookie value with CR, LF or NUL (the data plane relies on this check instead of
+    /// NIO's outbound header validation, so a function can never split a response).
     static func response(_ response: FunctionResponse, request: RequestContext) -> (HTTPResponseHead, ByteBuffer)? {
         guard let bytes = response.bodyBytes else { return nil }
         var headers = HTTPHeaders()
         for (name, value) in response.headers ?? [:] {
             let lower = name.lowercased()
+            guard Authorization.isToken(lower), HeaderRules.isSafeValue(value) else { return nil }
             if HeaderRules.hopByHop.contains(lower) || lower == "content-length" { continue }
             headers.add(name: lower, value: value)
         }
         for cookie in response.cookies ?? [] {
+            guard HeaderRules.isSafeValue(cookie) else { return nil }
             headers.add(name: "set-cookie", value: cookie)
         }
         if !headers.contains(name: "x-request-id") {

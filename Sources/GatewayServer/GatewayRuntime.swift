@@ -7,8 +7,9 @@ import NIOCore
 import NIOSSL
 
 /// What the data plane reads per request: the compiled plan plus what was built from it once
-/// (TLS client contexts for `https://` upstreams). Immutable; a reload swaps in a new one.
-public struct GatewayRuntime: Sendable {
+/// (TLS client contexts for `https://` upstreams). Immutable; a reload swaps in a new one. A class:
+/// each request takes one reference to it.
+public final class GatewayRuntime: Sendable {
     public let plan: GatewayPlan
     public let functions: FunctionRegistry
     let upstreamTLS: [String: NIOSSLContext]

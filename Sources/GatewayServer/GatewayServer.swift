@@ -156,8 +156,10 @@ public final class GatewayServer: Sendable {
         // No pipelining assistance: it pauses reading after every request (two epoll_ctl calls per
         // request); GatewayHandler queues the rare pipelined request itself. Parser errors get the
         // error contract's 400 from GatewayHandler too.
+        // No outbound header validation handler either: what the gateway writes is request heads
+        // parsed by NIO, headers it makes itself, and function headers it checks (FunctionEventBuilder).
         try sync.configureHTTPServerPipeline(
-            withPipeliningAssistance: false, withErrorHandling: false,
+            withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
         try sync.addHandler(GatewayHandler(shared: shared, connection: .init(
             scheme: scheme, isHTTP2: false, idleTimeout: TimeAmount(limits.idleTimeout))))

@@ -29,6 +29,11 @@ enum HeaderRules {
         }
     }
 
+    /// A header value that cannot end the header early: no CR, LF or NUL.
+    static func isSafeValue(_ value: String) -> Bool {
+        !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+    }
+
     /// Case-insensitive membership in `hopByHop` without lower-casing into a new string.
     private static func isHopByHop(_ name: String) -> Bool {
         let utf8 = name.utf8

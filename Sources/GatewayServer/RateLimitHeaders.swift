@@ -6,18 +6,29 @@ import GatewayPolicies
 enum RateLimitHeaders {
     /// `RateLimit-Policy` and `RateLimit` for one keyed request; `policy` comes from `policy(plan:config:)`.
     static func make(plan name: String, policy: String, decision: RateLimiter.Decision) -> [(String, String)] {
-        var state: [String] = []
-        if case .admitted(let remaining, let reset, let quotaRemaining, let quotaReset) = decision {
-            if let remaining { state.append("\"\(name)\";r=\(remaining);t=\(seconds(reset ?? 0))") }
-            if let quotaRemaining {
-                state.append("\"\(name)-quota\";r=\(quotaRemaining);t=\(seconds(quotaReset ?? 0))")
-            }
-        } else if case .throttled(let wait) = decision {
-            state.append("\"\(name)\";r=0;t=\(seconds(wait))")
-        } else if case .quotaExceeded(let wait) = decision {
-            state.append("\"\(name)-quota\";r=0;t=\(seconds(wait))")
+        // Built by appending into one string (this runs on every keyed request).
+        var state = ""
+        state.reserveCapacity(2 * name.utf8.count + 48)
+        func item(_ suffix: String, remaining: Int, reset: Double) {
+            if !state.isEmpty { state += ", " }
+            state += "\""
+            state += name
+            state += suffix
+            state += "\";r="
+            state += String(remaining)
+            state += ";t="
+            state += seconds(reset)
         }
-        return [("ratelimit-policy", policy), ("ratelimit", state.joined(separator: ", "))]
+        switch decision {
+        case .admitted(let remaining, let reset, let quotaRemaining, let quotaReset):
+            if let remaining { item("", remaining: remaining, reset: reset ?? 0) }
+            if let quotaRemaining { item("-quota", remaining: quotaRemaining, reset: quotaReset ?? 0) }
+        case .throttled(let wait):
+            item("", remaining: 0, reset: wait)
+        case .quotaExceeded(let wait):
+            item("-quota", remaining: 0, reset: wait)
+        }
+        return [("ratelimit-policy", policy), ("ratelimit", state)]
     }
 
     /// A plan's `RateLimit-Policy` value: constant, so built once per runtime.

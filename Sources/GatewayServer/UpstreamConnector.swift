@@ -21,7 +21,9 @@ enum UpstreamConnector {
                     if target.tls, let tls {
                         try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
-                    try sync.addHTTPClientHandlers()
+                    // The request head was parsed by NIO from the client and rewritten by HeaderRules
+                    // with values the gateway made: no outbound validation handler needed.
+                    try sync.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try sync.addHandler(UpstreamHandler())
                 }
             }

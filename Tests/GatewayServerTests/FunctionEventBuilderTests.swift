@@ -67,6 +67,21 @@ import Testing
         #expect(FunctionEventBuilder.response(FunctionResponse(statusCode: 200, body: "%%%", isBase64Encoded: true), request: request) == nil)
     }
 
+    @Test func headersThatCouldSplitTheResponseAreRefused() {
+        let request = context([], uri: "/x")
+        let splitting: [FunctionResponse] = [
+            FunctionResponse(statusCode: 200, headers: ["X-A": "1\r\nSet-Cookie: evil=1"], body: ""),
+            FunctionResponse(statusCode: 200, headers: ["Bad Name": "1"], body: ""),
+            FunctionResponse(statusCode: 200, headers: ["X-Nul": "a\u{0}b"], body: ""),
+            FunctionResponse(statusCode: 200, cookies: ["s=1\nx: y"], body: ""),
+        ]
+        for response in splitting {
+            #expect(FunctionEventBuilder.response(response, request: request) == nil, "\(response)")
+        }
+        #expect(FunctionEventBuilder.response(FunctionResponse(statusCode: 200, headers: ["X-Ok!#": "tab\tis fine"], body: ""),
+                                              request: request) != nil)
+    }
+
     @Test func the20RuleForResultsWithoutStatusCode() {
         let plain = FunctionResponse(interpreting: ["ok": true])
         #expect(plain.statusCode == 200)
