@@ -9,15 +9,18 @@ public struct AuthorizerVerdict: Sendable, Equatable {
         case policy(IAMPolicy)
     }
 
-    public var grant: Grant
-    public var principalId: String?
+    public let grant: Grant
+    public let principalId: String?
     /// Passed on to the backend (headers) and to functions (`requestContext.authorizer`).
-    public var context: [String: JSONValue]
+    public let context: [String: JSONValue]
+    /// The headers and event value made from `principalId` and `context`, once.
+    public let forwarding: Forwarding
 
     public init(grant: Grant, principalId: String? = nil, context: [String: JSONValue] = [:]) {
         self.grant = grant
         self.principalId = principalId
         self.context = context
+        self.forwarding = .callout(principalId: principalId, context: context)
     }
 
     public func decision(methodArn: String) -> AuthorizerDecision {

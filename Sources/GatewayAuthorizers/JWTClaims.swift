@@ -4,9 +4,12 @@ import GatewayCore
 /// not-before with leeway (the time is passed in), and the scopes it grants.
 public struct JWTClaims: Sendable, Equatable {
     public let claims: [String: JSONValue]
+    /// The headers and event value made from the claims, once per verified token.
+    public let forwarding: Forwarding
 
     public init(_ claims: [String: JSONValue]) {
         self.claims = claims
+        self.forwarding = .jwt(claims: claims, subject: claims["sub"]?.stringValue, scopes: Self.scopes(of: claims))
     }
 
     public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -50,7 +53,9 @@ public struct JWTClaims: Sendable, Equatable {
     public var subject: String? { claims["sub"]?.stringValue }
 
     /// The scopes granted: `scope` (space-separated, RFC 8693) and `scp` (a list or a string).
-    public var scopes: [String] {
+    public var scopes: [String] { Self.scopes(of: claims) }
+
+    static func scopes(of claims: [String: JSONValue]) -> [String] {
         var out: [String] = []
         for key in ["scope", "scp"] {
             switch claims[key] {

@@ -38,11 +38,9 @@ enum AuthorizerPhase {
             }
             jwtToken = token
         }
-        var key = config.id
-        for value in values {
-            key.append("\u{0}")
-            key.append(value)
-        }
+        // Each authorizer has its own cache, so the key is just the identity: the values of its
+        // sources (one value as it is; several joined with NUL, which no header or query value holds).
+        let key = values.count == 1 ? values[0] : values.joined(separator: "\u{0}")
         let snapshot = request
         let start = authorizer.authorize(key: key, requestId: request.requestId, on: loop,
                                          now: NIODeadline.now().uptimeNanoseconds) {
@@ -77,7 +75,7 @@ enum AuthorizerPhase {
             }
             switch decision {
             case .allow:
-                request.authorization = .callout(verdict)
+                request.authorization = verdict.forwarding
                 return .proceed
             case .deny:
                 return .answer(denied)
@@ -99,7 +97,7 @@ enum AuthorizerPhase {
                     ("www-authenticate", "Bearer error=\"insufficient_scope\", scope=\"\(requirement.scopes.joined(separator: " "))\""),
                 ]))
             }
-            request.authorization = .jwt(claims)
+            request.authorization = claims.forwarding
             return .proceed
         }
     }

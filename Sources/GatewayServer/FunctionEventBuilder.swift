@@ -1,3 +1,4 @@
+import GatewayAuthorizers
 import GatewayFunctions
 import GatewayPlan
 import NIOCore
@@ -103,7 +104,7 @@ enum FunctionEventBuilder {
         var headers = HTTPHeaders()
         for (name, value) in response.headers ?? [:] {
             let lower = name.lowercased()
-            guard Authorization.isToken(lower), HeaderRules.isSafeValue(value) else { return nil }
+            guard Forwarding.isToken(lower), HeaderRules.isSafeValue(value) else { return nil }
             if HeaderRules.hopByHop.contains(lower) || lower == "content-length" { continue }
             headers.add(name: lower, value: value)
         }

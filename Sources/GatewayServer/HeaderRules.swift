@@ -1,3 +1,4 @@
+import GatewayAuthorizers
 import GatewayPlan
 import NIOHTTP1
 
@@ -63,9 +64,7 @@ enum HeaderRules {
         if let id = request.keyId { headers.add(name: "x-api-key-id", value: id) }
         // An authorizer's verdict reaches the backend as x-authorizer-* headers; a client's copies never do.
         Authorization.stripForged(&headers)
-        if let authorization = request.authorization {
-            for (name, value) in authorization.headers() { headers.add(name: name, value: value) }
-        }
+        if let authorization = request.authorization { Authorization.add(authorization, to: &headers) }
         let originalHost = headers.first(name: "host")
         headers.replaceOrAdd(name: "host", value: target.authority)
         if let originalHost {

@@ -1,3 +1,4 @@
+import GatewayAuthorizers
 import GatewayCore
 import GatewayPlan
 import NIOCore
@@ -34,7 +35,7 @@ final class RequestContext {
     var target: Target = .none
     var key: Key?
     /// What an authorizer allowed, passed on to the backend.
-    var authorization: Authorization?
+    var authorization: Forwarding?
     /// `RateLimit-Policy` and `RateLimit` for keyed requests, added to whatever answers.
     var rateLimitHeaders: [(String, String)] = []
 
