@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// A parsed OpenAPI path template: literal segments, `{param}` segments, and an optional final
 /// greedy `{name+}` segment (AWS style).
 public struct PathTemplate: Sendable, Equatable, CustomStringConvertible {
@@ -77,28 +79,6 @@ public struct PathTemplate: Sendable, Equatable, CustomStringConvertible {
 
     /// Percent-decodes a path segment; nil when the escapes are malformed.
     public static func percentDecoded<S: StringProtocol>(_ text: S) -> String? {
-        if !text.contains("%") { return String(text) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let h = iterator.next(), let l = iterator.next(),
-                      let hv = hexValue(h), let lv = hexValue(l) else { return nil }
-                bytes.append(hv << 4 | lv)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
+        PercentDecoding.decode(text, plusAsSpace: false)
     }
 }

@@ -2,9 +2,9 @@ import GatewayCore
 import Yams
 
 extension YAMLSource {
-    /// The document as a JSON value, scalars resolved as YAML 1.2's core schema says (the same
-    /// rules as `jsonData()`): quoted scalars stay strings; plain ones may be null, booleans or
-    /// numbers. Used to compile schemas, which need the document as written.
+    /// The document as a JSON value, scalars resolved as YAML 1.2's core schema says: quoted
+    /// scalars stay strings; plain ones may be null, booleans or numbers, anything else (dates
+    /// included) stays text. Used to decode documents with OpenAPIKit and to compile schemas.
     public func jsonValue() -> JSONValue {
         Self.jsonValue(root)
     }

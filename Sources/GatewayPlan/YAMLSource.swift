@@ -165,48 +165,8 @@ struct YAMLMap {
 }
 
 extension YAMLSource {
-    /// The document as JSON text: mapping keys are always strings, quoted scalars stay strings,
-    /// plain scalars resolve to null, booleans and numbers as YAML 1.2's core schema says, and
-    /// anything else (dates included) stays text.
-    public func jsonData() throws(ConfigError) -> Data {
-        do {
-            return try JSONSerialization.data(withJSONObject: YAMLSource.foundationValue(root), options: [.fragmentsAllowed])
-        } catch {
-            throw ConfigError(file: file, "cannot convert the document to JSON: \(error)")
-        }
-    }
-
-    /// Decodes a `Decodable` from a node through JSON.
+    /// Decodes a `Decodable` from a node through JSON (the node as `jsonValue` resolves it).
     public static func decode<T: Decodable>(_ type: T.Type, from node: Node) throws -> T {
-        let data = try JSONSerialization.data(withJSONObject: foundationValue(node), options: [.fragmentsAllowed])
-        return try JSONDecoder().decode(type, from: data)
-    }
-
-    static func foundationValue(_ node: Node) -> Any {
-        switch node {
-        case .mapping(let mapping):
-            var out: [String: Any] = [:]
-            for (key, value) in mapping {
-                out[key.string ?? "\(key)"] = foundationValue(value)
-            }
-            return out
-        case .sequence(let sequence):
-            return sequence.map { foundationValue($0) }
-        case .scalar(let scalar):
-            if scalar.style != .plain { return scalar.string }
-            let text = scalar.string
-            switch text {
-            case "null", "Null", "NULL", "~", "": return NSNull()
-            case "true", "True", "TRUE": return true
-            case "false", "False", "FALSE": return false
-            default: break
-            }
-            if let i = Int(text) { return i }
-            if text.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true,
-               let d = Double(text), d.isFinite { return d }
-            return text
-        case .alias:
-            return NSNull()
-        }
+        try JSONDecoder().decode(type, from: jsonValue(node).serialized())
     }
 }

@@ -1,4 +1,5 @@
 import GatewayAuthorizers
+import GatewayCore
 import GatewayFunctions
 import GatewayPlan
 import NIOCore
@@ -93,7 +94,7 @@ enum FunctionEventBuilder {
 
     /// Percent-decoding with `+` as space (form encoding, as query strings use it).
     static func formDecoded(_ text: Substring) -> String? {
-        PathTemplate.percentDecoded(text.replacingOccurrences(of: "+", with: " "))
+        PercentDecoding.decode(text, plusAsSpace: true)
     }
 
     /// The HTTP response for a function's answer. Nil when the answer is malformed: a bad base64 body, a header name that is not a token, or a
