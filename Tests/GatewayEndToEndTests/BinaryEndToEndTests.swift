@@ -6,6 +6,15 @@ import Testing
 
 /// Tests that drive the real `gateway` executable.
 @Suite struct BinaryEndToEndTests {
+    /// Runs `gateway check` on a configuration with a plain listener and one API document.
+    static func check(api: String) throws -> GatewayBinary.Output {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        try folder.write("gateway.yaml", "listen: {http: 127.0.0.1:0}\n")
+        try folder.write("api.yaml", api)
+        return try GatewayBinary.run(["check", "--config", folder.config])
+    }
+
     @Test func checkPrintsTheRouteTableForTheExampleConfiguration() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let result = try GatewayBinary.run(["check", "--config", "routes/gateway.yaml"], cwd: root)
@@ -25,10 +34,7 @@ import Testing
         ("x-gateway-jwt: {issuer: 'https://i', jwks: /nonexistent/jwks.json}", "cannot read the file"),
     ])
     func checkRefusesBrokenAuthorizers(scheme: String, reason: String) throws {
-        let folder = try TestFolder()
-        defer { folder.remove() }
-        try folder.write("gateway.yaml", "listen: {http: 127.0.0.1:0}\n")
-        try folder.write("api.yaml", """
+        let result = try Self.check(api: """
         openapi: 3.1.0
         info: {title: t, version: '1'}
         components:
@@ -41,7 +47,6 @@ import Testing
           /a:
             get: {security: [{auth: []}], x-gateway: {function: alerts.list}, responses: {'200': {description: ok}}}
         """)
-        let result = try GatewayBinary.run(["check", "--config", folder.config])
         #expect(result.status == 1)
         #expect(result.stderr.contains("api.yaml:"), "\(result.stderr)")
         #expect(result.stderr.contains(reason), "\(result.stderr)")
@@ -114,10 +119,7 @@ import Testing
         ("{$ref: '#/components/schemas/Missing'}", "'Missing' was not found in schemas"),
     ])
     func checkNamesTheSchemaThatCannotBeCompiled(schema: String, reason: String) throws {
-        let folder = try TestFolder()
-        defer { folder.remove() }
-        try folder.write("gateway.yaml", "listen: {http: 127.0.0.1:0}\n")
-        try folder.write("api.yaml", """
+        let result = try Self.check(api: """
         openapi: 3.1.0
         info: {title: t, version: '1'}
         paths:
@@ -130,7 +132,6 @@ import Testing
                     schema: \(schema)
               responses: {'200': {description: ok}}
         """)
-        let result = try GatewayBinary.run(["check", "--config", folder.config])
         #expect(result.status == 1)
         #expect(result.stderr.contains("api.yaml:"), "\(result.stderr)")
         #expect(result.stderr.contains("api.yaml:10:"), "the schema's line: \(result.stderr)")
