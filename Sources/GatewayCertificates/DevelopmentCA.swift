@@ -68,7 +68,8 @@ public enum DevelopmentCA {
         }
         let serverCertificate = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: .init(serverKey.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(397 * 86_400),
+            // 365 days in all, the hour of clock skew before now included.
+            notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(365 * 86_400 - 3600),
             issuer: caCertificate.subject,
             subject: try DistinguishedName { CommonName(hostnames.first ?? "localhost") },
             signatureAlgorithm: .ecdsaWithSHA256,

@@ -66,12 +66,20 @@ struct Serve: AsyncParsableCommand {
                 logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
             }
         }
-        signals.onStop = {
-            logger.notice("stopping")
-            Task { try? await server.shutdown() }
+        let (stops, stop) = AsyncStream.makeStream(of: Void.self)
+        signals.onStop = { stop.yield() }
+        signals.onForcedStop = {
+            logger.warning("stopping at once (second signal)")
+            Foundation.exit(1)
         }
         signals.start()
-        try await server.waitUntilClosed()
+        // The first SIGTERM or SIGINT stops the server in order; the process returns only once
+        // every connection, callout and event loop has stopped. A second one exits at once.
+        var iterator = stops.makeAsyncIterator()
+        await iterator.next()
+        logger.notice("stopping")
+        try await server.shutdown()
+        logger.notice("stopped")
     }
 
     private func createDevelopmentCertificatesIfAbsent(_ config: GatewayConfig) throws {

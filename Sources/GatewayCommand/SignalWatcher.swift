@@ -3,15 +3,23 @@ import Dispatch
 import Glibc
 #endif
 
-/// SIGHUP reloads; SIGINT and SIGTERM stop.
+/// SIGHUP reloads; the first SIGINT or SIGTERM stops in order, a second one stops at once.
+/// The handlers run one at a time on the watcher's own queue; set them before `start`.
 final class SignalWatcher: @unchecked Sendable {
     var onReload: @Sendable () -> Void = {}
     var onStop: @Sendable () -> Void = {}
+    var onForcedStop: @Sendable () -> Void = {}
     private var sources: [any DispatchSourceSignal] = []
     private let queue = DispatchQueue(label: "gateway.signals")
+    /// Stop signals seen so far (only touched on `queue`).
+    private var stops = 0
 
     func start() {
-        for (sig, action) in [(SIGHUP, onReload), (SIGINT, onStop), (SIGTERM, onStop)] {
+        let stop: @Sendable () -> Void = { [self] in
+            stops += 1
+            if stops == 1 { onStop() } else { onForcedStop() }
+        }
+        for (sig, action) in [(SIGHUP, onReload), (SIGINT, stop), (SIGTERM, stop)] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             source.setEventHandler(handler: action)

@@ -4,13 +4,32 @@ import Foundation
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public let offset: Int
     public let reason: String
+    /// The JSON pointer of a repeated object key (`/passengers`); nil for syntax errors.
+    public private(set) var pointer: String?
 
-    public init(offset: Int, reason: String) {
+    public init(offset: Int, reason: String, pointer: String? = nil) {
         self.offset = offset
         self.reason = reason
+        self.pointer = pointer
     }
 
-    public var description: String { "\(reason) at byte \(offset)" }
+    public var description: String {
+        if let pointer { return "\(reason) at \(pointer.isEmpty ? "the top level" : pointer)" }
+        return "\(reason) at byte \(offset)"
+    }
+
+    /// The same error seen from the enclosing object member or array element.
+    func inside(_ token: String) -> JSONParseError {
+        guard let pointer else { return self }
+        var copy = self
+        copy.pointer = "/" + JSONParseError.escape(token) + pointer
+        return copy
+    }
+
+    static func escape(_ token: String) -> String {
+        guard token.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return token }
+        return token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
 }
 
 /// A strict RFC 8259 parser from UTF-8 bytes to `JSONValue`.
@@ -18,7 +37,8 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 /// Integers that fit `Int64` become `.int`, every other number `.double`. Strings must be valid
 /// UTF-8 without raw control characters; escapes (including surrogate pairs) are decoded. Nesting is
 /// limited to `maxDepth` so hostile input cannot exhaust the stack. Trailing non-whitespace is an
-/// error. Duplicate object keys keep the last value.
+/// error. A repeated object key is an error naming its JSON pointer (I-JSON, RFC 7493 §2.3): a
+/// validator that kept one value and a function that read the other would disagree.
 public enum JSONParser {
     public static let defaultMaxDepth = 512
 
@@ -136,7 +156,9 @@ struct JSONReader {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after key") }
             index += 1
             skipWhitespace()
-            pendingMembers.append((key, try parseValue()))
+            let value: JSONValue
+            do { value = try parseValue() } catch { throw error.inside(key) }
+            pendingMembers.append((key, value))
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input in object") }
             let byte = bytes[index]
@@ -150,7 +172,9 @@ struct JSONReader {
         }
         depth -= 1
         var members = [String: JSONValue](minimumCapacity: pendingMembers.count - base)
-        for i in base..<pendingMembers.count { members[pendingMembers[i].0] = pendingMembers[i].1 }
+        for i in base..<pendingMembers.count where members.updateValue(pendingMembers[i].1, forKey: pendingMembers[i].0) != nil {
+            throw JSONParseError(offset: index, reason: "repeated object key", pointer: "/" + JSONParseError.escape(pendingMembers[i].0))
+        }
         pendingMembers.removeSubrange(base...)
         return .object(members)
     }
@@ -166,7 +190,7 @@ struct JSONReader {
             return .array(elements)
         }
         while true {
-            elements.append(try parseValue())
+            do { elements.append(try parseValue()) } catch { throw error.inside(String(elements.count)) }
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input in array") }
             let byte = bytes[index]

@@ -81,12 +81,13 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Parses JSON text. Throws `JSONValue.ParseError` on malformed input.
+    /// Parses JSON text with `JSONParser` (strict RFC 8259; a repeated object key is an error).
+    /// Throws `JSONValue.ParseError` on malformed input.
     public static func parse(_ data: Data) throws -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try JSONParser.parse(data)
         } catch {
-            throw ParseError(message: "malformed JSON")
+            throw ParseError(message: "malformed JSON: \(error.description)")
         }
     }
 

@@ -80,10 +80,35 @@ extension GatewayConfig {
 
         var limits = Limits()
         if let l = try top.map("limits") {
-            try l.requireOnly(["maxHeaderBytes", "maxBodyBytes", "idleTimeout"])
-            if let v = try l.int("maxHeaderBytes") { limits.maxHeaderBytes = v }
-            if let v = try l.int("maxBodyBytes") { limits.maxBufferedBody = v }
-            if let v = try l.duration("idleTimeout") { limits.idleTimeout = v }
+            try l.requireOnly(["maxHeaderBytes", "maxHeaders", "maxBodyBytes", "idleTimeout", "handshakeTimeout",
+                               "headerTimeout", "bodyTimeout", "maxConnections", "maxConcurrentStreams", "escapedSlashes"])
+            func positive(_ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+                guard let v = try l.int(key) else { return nil }
+                guard range.contains(v) else {
+                    throw source.error(l.node(key), "limits.\(key) must be between \(range.lowerBound) and \(range.upperBound)")
+                }
+                return v
+            }
+            func duration(_ key: String) throws(ConfigError) -> Duration? {
+                guard let v = try l.duration(key) else { return nil }
+                guard v > .zero else { throw source.error(l.node(key), "limits.\(key) must be longer than 0") }
+                return v
+            }
+            if let v = try positive("maxHeaderBytes", 1024...(1 << 20)) { limits.maxHeaderBytes = v }
+            if let v = try positive("maxHeaders", 8...10_000) { limits.maxHeaders = v }
+            if let v = try positive("maxBodyBytes", 0...(1 << 40)) { limits.maxBufferedBody = v }
+            if let v = try positive("maxConnections", 1...1_000_000) { limits.maxConnections = v }
+            if let v = try positive("maxConcurrentStreams", 1...10_000) { limits.maxConcurrentStreams = v }
+            if let v = try duration("idleTimeout") { limits.idleTimeout = v }
+            if let v = try duration("handshakeTimeout") { limits.handshakeTimeout = v }
+            if let v = try duration("headerTimeout") { limits.headerTimeout = v }
+            if let v = try duration("bodyTimeout") { limits.bodyTimeoutSetting = v }
+            if let text = try l.string("escapedSlashes") {
+                guard let v = RequestTarget.EscapedSlashes(rawValue: text) else {
+                    throw source.error(l.node("escapedSlashes"), "limits.escapedSlashes must be reject or keep")
+                }
+                limits.escapedSlashes = v
+            }
         }
 
         let threads = try top.int("threads") ?? 0

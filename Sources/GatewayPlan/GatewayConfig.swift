@@ -38,12 +38,34 @@ public struct GatewayConfig: Sendable {
     }
 
     public struct Limits: Sendable, Equatable {
-        /// Largest request head (request line and headers) accepted on HTTP/1.1; larger gets 400.
+        /// Largest request head: the whole HTTP/1.1 head (request line and header lines), or the
+        /// decoded HTTP/2 header list (names, values and pseudo-headers); larger gets 431.
         public var maxHeaderBytes: Int = 32 * 1024
+        /// Most header fields in one request head; more gets 431.
+        public var maxHeaders: Int = 100
         /// Largest body buffered for a function event; larger gets 413.
         public var maxBufferedBody: Int = 10 * 1024 * 1024
         /// A client connection with no request in flight is closed after this.
         public var idleTimeout: Duration = .seconds(60)
+        /// A TLS handshake must complete within this, or the connection is closed.
+        public var handshakeTimeout: Duration = .seconds(10)
+        /// A request head must arrive whole within this once it has begun (or once the connection
+        /// opened); then 408 and close.
+        public var headerTimeout: Duration = .seconds(10)
+        /// While a request body is being read, no more than this may pass without a byte of it;
+        /// then 408 and close. Nil: `idleTimeout`.
+        public var bodyTimeoutSetting: Duration? = nil
+        public var bodyTimeout: Duration { bodyTimeoutSetting ?? idleTimeout }
+        /// Open client connections per process; at the limit the gateway stops accepting and
+        /// closes the oldest connections that have not completed a request.
+        public var maxConnections: Int = 10_000
+        /// Concurrent streams an HTTP/2 client may open on one connection.
+        public var maxConcurrentStreams: Int = 100
+        /// What a request path with an encoded `/` or `\` gets: 400 (`reject`), or matched and
+        /// forwarded as sent (`keep`).
+        public var escapedSlashes: RequestTarget.EscapedSlashes = .reject
+
+        public init() {}
     }
 
     public var file: String

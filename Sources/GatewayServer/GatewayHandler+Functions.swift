@@ -25,6 +25,8 @@ extension GatewayHandler {
             functionTimedOut(id)
         }
         let loop = context.eventLoop
+        let shared = self.shared
+        shared.calloutStarted()
         functionTask = Task {
             let result: Result<FunctionResult, any Error>
             do {
@@ -32,7 +34,10 @@ extension GatewayHandler {
             } catch {
                 result = .failure(error)
             }
-            loop.execute { bound.value.functionFinished(result, exchange: id) }
+            loop.execute {
+                shared.calloutReturned()
+                bound.value.functionFinished(result, exchange: id)
+            }
         }
     }
 

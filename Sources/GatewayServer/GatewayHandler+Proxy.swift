@@ -62,10 +62,7 @@ extension GatewayHandler {
         for part in pendingToUpstream { handler.send(part) }
         pendingToUpstream.removeAll(keepingCapacity: true)
         handler.flush()
-        if pendingRead && handler.isWritable {
-            pendingRead = false
-            context?.read()
-        }
+        if pendingRead && handler.isWritable { resumeReading() }
     }
 
     func scheduleUpstreamTimeout(_ amount: TimeAmount) {
@@ -147,10 +144,7 @@ extension GatewayHandler: UpstreamDelegate {
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        if isWritable && pendingRead {
-            pendingRead = false
-            context?.read()
-        }
+        if isWritable && pendingRead { resumeReading() }
     }
 
     func upstreamClosed(error: (any Error)?) {

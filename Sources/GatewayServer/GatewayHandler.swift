@@ -20,8 +20,15 @@ final class GatewayHandler: ChannelDuplexHandler {
         var scheme: String
         var isHTTP2: Bool
         /// HTTP/1.1: close the connection after this long with no request in flight (HTTP/2
-        /// connections have an `IdleStateHandler` on the connection channel instead).
+        /// connections are watched by their `HTTP2ConnectionGuard` instead).
         var idleTimeout: TimeAmount? = nil
+        /// HTTP/1.1: a request head must arrive whole within this once it began (or once the
+        /// connection opened); then 408 and close. HTTP/2 header blocks: `HTTP2ConnectionGuard`.
+        var headerTimeout: TimeAmount? = nil
+        /// No more than this without a byte of a request body being read; then 408 and close.
+        var bodyTimeout: TimeAmount = .seconds(60)
+        /// The connection in the process's registry: told when a request completed.
+        var record: ConnectionRegistry.Record? = nil
     }
 
     /// Where a request goes once every phase let it through.
@@ -77,7 +84,19 @@ final class GatewayHandler: ChannelDuplexHandler {
     var responseOpen = false
     /// The last request head or response end, for the idle timeout.
     private var lastActivity = NIODeadline.now()
-    private var idleCheck: Scheduled<Void>?
+    /// HTTP/1.1: since when a request head is awaited with a deadline (the connection is new, or
+    /// bytes arrived that did not make a whole head yet).
+    private var headAwaitedSince: NIODeadline?
+    /// Bytes of an incomplete head arrived (a 408 is owed when the head times out).
+    private var partialHead = false
+    /// Whether the current read delivered any request part.
+    private var partsThisRead = false
+    /// The last time a byte of the request body arrived (or reading resumed after a pause).
+    var lastBodyActivity = NIODeadline.now()
+    /// One timer per connection or stream for the idle, header and body timeouts: it fires at the
+    /// earliest deadline of the current state, looks again, and re-arms itself.
+    private var clock: Scheduled<Void>?
+    private var clockDeadline = NIODeadline.distantFuture
 
     // Function exchange.
     var body: ByteBuffer?
@@ -109,26 +128,82 @@ final class GatewayHandler: ChannelDuplexHandler {
         let local = shared.local(for: context.eventLoop)
         self.local = local
         self.pool = local.pool
-        if let idleTimeout = connection.idleTimeout { scheduleIdleCheck(at: .now() + idleTimeout) }
+        if connection.headerTimeout != nil { headAwaitedSince = context.eventLoop.now }
+        lastActivity = context.eventLoop.now
+        armClock()
     }
 
-    /// One timer per connection instead of an `IdleStateHandler`, which would attach a promise to
-    /// every write: the timer compares the last activity when it fires and re-arms itself.
-    private func scheduleIdleCheck(at deadline: NIODeadline) {
-        guard let context, let idleTimeout = connection.idleTimeout else { return }
-        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            let due = lastActivity + idleTimeout
-            if isIdle && queued.isEmpty && NIODeadline.now() >= due {
-                self.context?.close(promise: nil)
-            } else {
-                scheduleIdleCheck(at: isIdle ? due : .now() + idleTimeout)
+    // MARK: timeouts
+
+    /// The deadline of the current state: a head awaited (header timeout), an idle connection
+    /// (idle timeout), a request body being read (body timeout); nil when none applies (the
+    /// upstream or function timeout governs a request waiting for its answer).
+    private func nextDeadline() -> NIODeadline? {
+        if isIdle && queued.isEmpty {
+            if let since = headAwaitedSince, let headerTimeout = connection.headerTimeout { return since + headerTimeout }
+            if let idleTimeout = connection.idleTimeout { return lastActivity + idleTimeout }
+            return nil
+        }
+        if request != nil && !requestEnded && !pendingRead && isReadingBody {
+            return lastBodyActivity + connection.bodyTimeout
+        }
+        return nil
+    }
+
+    /// Whether the current phase takes the request body from the client.
+    private var isReadingBody: Bool {
+        switch phase {
+        case .collecting, .proxying, .authorizing, .discarding: return true
+        case .idle, .invoking: return false
+        }
+    }
+
+    /// One timer instead of an `IdleStateHandler` (which would attach a promise to every write):
+    /// armed for the current deadline unless an earlier one is armed already (which looks again).
+    func armClock() {
+        guard let context, let deadline = nextDeadline() else { return }
+        if clock != nil {
+            if clockDeadline <= deadline { return }
+            clock?.cancel()
+        }
+        clockDeadline = deadline
+        clock = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            clock = nil
+            clockDeadline = .distantFuture
+            clockFired()
+        }
+    }
+
+    private func clockFired() {
+        guard let context, let deadline = nextDeadline() else { return }
+        guard context.eventLoop.now >= deadline else {
+            armClock()
+            return
+        }
+        if isIdle && queued.isEmpty {
+            if headAwaitedSince != nil && partialHead {
+                answerAtEdge(EdgeRules.requestTimeout, context: context)
             }
+            context.close(promise: nil)
+            return
+        }
+        // The request body stalled.
+        shared.logger.info("request body stalled", metadata: ["request_id": "\(request?.requestId ?? "-")"])
+        if case .discarding = phase {
+            // Answered already; the rest of the body never came.
+            abandonExchange()
+            context.close(promise: nil)
+        } else if responseOpen {
+            abortDownstream()
+        } else {
+            cancelDispatch()
+            respond(EdgeRules.requestTimeout, close: true)
         }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        idleCheck?.cancel()
-        idleCheck = nil
+        clock?.cancel()
+        clock = nil
         abandonExchange()
         self.context = nil
     }
@@ -140,6 +215,7 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        partsThisRead = true
         if !queued.isEmpty || (part.isHead && !isIdle) {
             queued.append(part)
             return
@@ -159,10 +235,13 @@ final class GatewayHandler: ChannelDuplexHandler {
         case .body(let part):
             switch phase {
             case .collecting:
+                lastBodyActivity = context.eventLoop.now
                 collect(part)
             case .authorizing:
+                lastBodyActivity = context.eventLoop.now
                 hold(part)
             case .proxying:
+                lastBodyActivity = context.eventLoop.now
                 if let upstream {
                     upstream.send(.body(.byteBuffer(part)))
                     upstreamNeedsFlush = true
@@ -178,6 +257,7 @@ final class GatewayHandler: ChannelDuplexHandler {
             case .collecting(let dispatch):
                 finishCollecting(dispatch)
             case .proxying:
+                lastBodyActivity = context.eventLoop.now
                 if let upstream {
                     upstream.send(.end(nil))
                     upstream.flush()
@@ -198,6 +278,17 @@ final class GatewayHandler: ChannelDuplexHandler {
             upstreamNeedsFlush = false
             upstream?.flush()
         }
+        if !partsThisRead {
+            // Bytes came that made no whole request part yet: a head is on its way.
+            if connection.headerTimeout != nil && isIdle && queued.isEmpty {
+                partialHead = true
+                if headAwaitedSince == nil { headAwaitedSince = context.eventLoop.now }
+                armClock()
+            }
+        } else if request != nil && !requestEnded {
+            armClock()
+        }
+        partsThisRead = false
         context.fireChannelReadComplete()
     }
 
@@ -220,9 +311,17 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// Lets a read held back by `read(context:)` through.
     func resumeHeldRead() {
-        guard pendingRead, queued.isEmpty, let context else { return }
+        guard pendingRead, queued.isEmpty else { return }
+        resumeReading()
+    }
+
+    /// Reads again after a pause; the body timeout counts from now.
+    func resumeReading() {
+        guard let context else { return }
         pendingRead = false
+        lastBodyActivity = context.eventLoop.now
         context.read()
+        armClock()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -232,23 +331,25 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         shared.logger.debug("connection error", metadata: ["error": "\(error)"])
-        if error is HTTPParserError, !responseOpen {
-            answerMalformedRequest(context: context)
+        if let parserError = error as? HTTPParserError, !responseOpen {
+            // A head over limits.maxHeaderBytes or limits.maxHeaders is 431; anything else malformed, 400.
+            answerAtEdge(parserError == .headerOverflow ? EdgeRules.headerFieldsTooLarge : .badRequest, context: context)
         }
         abandonExchange()
         queued.removeAll()
         context.close(promise: nil)
     }
 
-    /// The error contract's 400 for malformed HTTP/1.1 (or a head over `limits.maxHeaderBytes`),
-    /// written before the connection closes.
-    private func answerMalformedRequest(context: ChannelHandlerContext) {
-        let body = ByteBuffer(bytes: GatewayError.badRequest.body.serialized())
+    /// An error-contract answer for a request that never became one (malformed HTTP/1.1, a head
+    /// that timed out), written before the connection closes.
+    private func answerAtEdge(_ error: GatewayError, context: ChannelHandlerContext) {
+        guard !connection.isHTTP2 else { return }
+        let body = ByteBuffer(bytes: error.body.serialized())
         let headers = HTTPHeaders([
             ("content-type", "application/json"), ("content-length", String(body.readableBytes)),
             ("x-request-id", local?.requestIDs.next() ?? "-"), ("connection", "close"),
         ])
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: error.status), headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         responseOpen = true
@@ -256,7 +357,10 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     // MARK: routing and phases
 
-    private func beginRequest(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func beginRequest(_ sent: HTTPRequestHead, context: ChannelHandlerContext) {
+        headAwaitedSince = nil
+        partialHead = false
+        lastBodyActivity = context.eventLoop.now
         requestEnded = false
         responseStarted = false
         retried = false
@@ -265,6 +369,8 @@ final class GatewayHandler: ChannelDuplexHandler {
         held.removeAll()
         let runtime = shared.runtime
         self.runtime = runtime
+        var head = sent
+        let edge = EdgeRules.check(&head, isHTTP2: connection.isHTTP2, limits: runtime.plan.config.limits)
         let remote = connection.isHTTP2 ? context.channel.parent?.remoteAddress : context.channel.remoteAddress
         let request = RequestContext(
             head: head, requestId: RequestID.make(clientValue: head.headers.first(name: "x-request-id"),
@@ -272,9 +378,31 @@ final class GatewayHandler: ChannelDuplexHandler {
             remoteIP: remote?.ipAddress ?? "127.0.0.1", scheme: connection.scheme,
             protocolName: connection.isHTTP2 ? "HTTP/2.0" : "HTTP/\(head.version.major).\(head.version.minor)")
 
+        if case .refuse(let error, let close) = edge {
+            self.request = request
+            respond(error, close: close)
+            return
+        }
         let plan = runtime.plan
         var unmatched: GatewayError?
-        switch plan.router.match(method: head.method.rawValue, path: request.path) {
+        let match = plan.router.match(method: head.method.rawValue, path: request.path)
+        switch head.method {
+        case .TRACE:
+            // Never forwarded: TRACE echoes the request, credentials included (XST).
+            self.request = request
+            respond(.methodNotAllowed(allow: Self.allowed(plan.router, path: request.path)))
+            return
+        case .CONNECT:
+            // Only where an operation takes it (x-gateway-any-method); never to the default upstream.
+            guard case .operation = match else {
+                self.request = request
+                respond(.methodNotAllowed(allow: Self.allowed(plan.router, path: request.path)))
+                return
+            }
+        default:
+            break
+        }
+        switch match {
         case .operation(let index, let values):
             let operation = plan.operations[index]
             request.operation = operation
@@ -314,6 +442,14 @@ final class GatewayHandler: ChannelDuplexHandler {
         advance(from: .apiKey)
     }
 
+    /// The methods a path takes, for the `Allow` of a refused TRACE or CONNECT.
+    static func allowed(_ router: Router, path: Substring) -> [String] {
+        if case .methodNotAllowed(let allow) = router.match(method: "TRACE", path: path) {
+            return allow.filter { $0 != "TRACE" }
+        }
+        return ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+    }
+
     /// Runs the phases from `step` on, until one answers, one suspends, or the request is dispatched.
     func advance(from step: Step) {
         guard let runtime, request != nil else { return }
@@ -336,7 +472,9 @@ final class GatewayHandler: ChannelDuplexHandler {
                 case .suspended(let future):
                     phase = .authorizing
                     let id = exchange
+                    shared.calloutStarted()
                     future.assumeIsolated().whenComplete { [self] result in
+                        shared.calloutReturned()
                         guard id == exchange, case .authorizing = phase, request != nil else { return }
                         let outcome: Authorizer.Outcome
                         switch result {
@@ -452,12 +590,32 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
         switch dispatch {
         case .function(let name):
+            if bodyCheck == nil, let failure = repeatedKey(in: body) {
+                respond(failure)
+                return
+            }
             invokeFunction(name)
         case .upstream(let upstream, let timeout):
             if let body, body.readableBytes > 0 { held = [body] }
             self.body = nil
             startProxy(upstream, timeout: timeout)
         }
+    }
+
+    /// A JSON body with a repeated object key, refused before it reaches a function (which might
+    /// read the other value than a validator would): I-JSON, RFC 7493. Other bodies, valid JSON or
+    /// not, are the function's to judge.
+    private func repeatedKey(in body: ByteBuffer?) -> GatewayError? {
+        guard let body, body.readableBytes > 0, let request,
+              let type = request.head.headers.first(name: "content-type")?.lowercased(),
+              type.hasPrefix("application/json") || type.contains("+json") else { return nil }
+        let pointer: String? = body.withUnsafeReadableBytes { raw in
+            do throws(JSONParseError) { _ = try JSONParser.parse(raw) } catch { return error.pointer }
+            return nil
+        }
+        guard let pointer else { return nil }
+        return GatewayError(status: 400, message: "Invalid request body",
+                            errors: [.init(in: "body", pointer: pointer, message: "is a repeated object key")])
     }
 
     /// Answers `Expect: 100-continue` for a request whose body the gateway is going to read.
@@ -503,7 +661,8 @@ final class GatewayHandler: ChannelDuplexHandler {
         guard let context, let request else { return }
         let keepAlive = !close && (connection.isHTTP2 || request.head.isKeepAlive)
         responseOpen = false
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
+        connection.record?.markServed()
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {
@@ -517,10 +676,7 @@ final class GatewayHandler: ChannelDuplexHandler {
         } else {
             exchange &+= 1
             phase = .discarding
-            if pendingRead {
-                pendingRead = false
-                context.read()
-            }
+            if pendingRead { resumeReading() } else { armClock() }
         }
     }
 
@@ -550,6 +706,18 @@ final class GatewayHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Stops what the exchange started (its timer, function, upstream connection) so that the
+    /// gateway can answer the request itself.
+    func cancelDispatch() {
+        timeout?.cancel()
+        timeout = nil
+        functionTask?.cancel()
+        functionTask = nil
+        upstream?.close()
+        upstream = nil
+        pendingToUpstream.removeAll()
+    }
+
     func abortDownstream() {
         abandonExchange()
         context?.close(promise: nil)
@@ -557,12 +725,7 @@ final class GatewayHandler: ChannelDuplexHandler {
 
     /// Drops whatever is in flight: the client went away or the connection failed.
     func abandonExchange() {
-        timeout?.cancel()
-        timeout = nil
-        functionTask?.cancel()
-        functionTask = nil
-        upstream?.close()
-        upstream = nil
+        cancelDispatch()
         exchange &+= 1
         phase = .idle
         request = nil

@@ -17,6 +17,9 @@ public final class GatewayServer: Sendable {
     private let channels = NIOLockedValueBox<[any Channel]>([])
     private let addresses = NIOLockedValueBox<(https: SocketAddress?, http: SocketAddress?)>((nil, nil))
     private let authorizerStats: AuthorizerStatsReporter
+    /// Every open client connection (limits.maxConnections; closed at shutdown).
+    let connections: ConnectionRegistry
+    private let stopping = NIOLockedValueBox(false)
 
     /// Builds the server (loads the TLS certificate and key). Throws `ConfigErrors` naming the files.
     public init(runtime: GatewayRuntime, logger: Logger, threads: Int? = nil) throws {
@@ -29,8 +32,15 @@ public final class GatewayServer: Sendable {
         let count = threads ?? (config.threads > 0 ? config.threads : System.coreCount)
         group = MultiThreadedEventLoopGroup(numberOfThreads: count)
         shared = ServerShared(runtime: runtime, logger: logger)
+        connections = ConnectionRegistry(limit: config.limits.maxConnections)
         authorizerStats = AuthorizerStatsReporter(shared: shared)
     }
+
+    static let tls12CipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
 
     static func makeServerTLS(_ files: GatewayConfig.TLSFiles, configFile: String) throws -> NIOSSLContext {
         let chain: [NIOSSLCertificate]
@@ -52,6 +62,9 @@ public final class GatewayServer: Sendable {
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         configuration.maximumTLSVersion = .tlsv13
+        // Mozilla's "intermediate" profile for TLS 1.2: forward secrecy and AEAD only, no CBC or
+        // SHA-1 suites (TLS 1.3's suites are all AEAD). BoringSSL has no DHE.
+        configuration.cipherSuites = GatewayServer.tls12CipherSuites
         configuration.applicationProtocols = ["h2", "http/1.1"]
         do {
             return try NIOSSLContext(configuration: configuration)
@@ -111,6 +124,7 @@ public final class GatewayServer: Sendable {
 
     private func bind(_ address: GatewayConfig.ListenAddress, tls: NIOSSLContext?) async throws -> any Channel {
         let shared = self.shared
+        let connections = self.connections
         let limits = shared.runtime.plan.config.limits
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -118,29 +132,34 @@ public final class GatewayServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
+                let record = connections.register(channel)
                 if let tls {
                     return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(HandshakeTimeout(timeout: TimeAmount(limits.handshakeTimeout)))
+                        try sync.addHandler(NIOSSLServerHandler(context: tls))
                     }.flatMap {
                         channel.configureHTTP2SecureUpgrade(
                             h2ChannelConfigurator: { connection in
-                                GatewayServer.configureHTTP2(connection, shared: shared, limits: limits)
+                                GatewayServer.configureHTTP2(connection, shared: shared, limits: limits, record: record)
                             },
                             http1ChannelConfigurator: { connection in
                                 connection.eventLoop.makeCompletedFuture {
-                                    try GatewayServer.configureHTTP1(connection, scheme: "https", shared: shared, limits: limits)
+                                    try GatewayServer.configureHTTP1(connection, scheme: "https", shared: shared,
+                                                                     limits: limits, record: record)
                                 }
                             })
                     }
                 } else {
                     return channel.eventLoop.makeCompletedFuture {
-                        try GatewayServer.configureHTTP1(channel, scheme: "http", shared: shared, limits: limits)
+                        try GatewayServer.configureHTTP1(channel, scheme: "http", shared: shared, limits: limits, record: record)
                     }
                 }
             }
         do {
             let channel = try await bootstrap.bind(host: address.host, port: address.port).get()
             channels.withLockedValue { $0.append(channel) }
+            connections.addListener(channel)
             return channel
         } catch {
             throw ConfigErrors([ConfigError(file: shared.runtime.plan.config.file, "cannot listen on \(address): \(error)")])
@@ -148,11 +167,14 @@ public final class GatewayServer: Sendable {
     }
 
     static func configureHTTP1(_ channel: any Channel, scheme: String, shared: ServerShared,
-                               limits: GatewayConfig.Limits) throws {
+                               limits: GatewayConfig.Limits, record: ConnectionRegistry.Record?) throws {
         let sync = channel.pipeline.syncOperations
+        // NIO counts the bytes of header names and values and the number of fields; over either
+        // is a 431. GatewayHandler measures the whole head (request line and separators too).
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldCount = limits.maxHeaders
         // No pipelining assistance: it pauses reading after every request (two epoll_ctl calls per
         // request); GatewayHandler queues the rare pipelined request itself. Parser errors get the
         // error contract's 400 from GatewayHandler too.
@@ -162,36 +184,85 @@ public final class GatewayServer: Sendable {
             withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
         try sync.addHandler(GatewayHandler(shared: shared, connection: .init(
-            scheme: scheme, isHTTP2: false, idleTimeout: TimeAmount(limits.idleTimeout))))
+            scheme: scheme, isHTTP2: false, idleTimeout: TimeAmount(limits.idleTimeout),
+            headerTimeout: TimeAmount(limits.headerTimeout), bodyTimeout: TimeAmount(limits.bodyTimeout),
+            record: record)))
     }
 
-    static func configureHTTP2(_ channel: any Channel, shared: ServerShared,
-                               limits: GatewayConfig.Limits) -> EventLoopFuture<Void> {
-        channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)))
-            try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
-        }.flatMap {
-            channel.configureHTTP2Pipeline(mode: .server, inboundStreamInitializer: { stream in
-                stream.eventLoop.makeCompletedFuture {
-                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                    try stream.pipeline.syncOperations.addHandler(
-                        GatewayHandler(shared: shared, connection: .init(scheme: "https", isHTTP2: true)))
-                }
-            }).map { _ in () }
+    /// NIOHTTP2's limits, set explicitly (README: "HTTP/2 limits").
+    static func http2Configuration(_ limits: GatewayConfig.Limits) -> NIOHTTP2Handler.Configuration {
+        var configuration = NIOHTTP2Handler.Configuration()
+        configuration.connection.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.maxConcurrentStreams),
+            // The decoded header list may reach twice limits.maxHeaderBytes before NIOHTTP2 ends
+            // the connection; between one and two times, GatewayHandler answers 431 on the stream.
+            HTTP2Setting(parameter: .maxHeaderListSize, value: 2 * limits.maxHeaderBytes),
+        ]
+        configuration.connection.maximumSequentialContinuationFrames = 5
+        configuration.connection.maximumSequentialEmptyDataFrames = 1
+        configuration.connection.maximumBufferedControlFrames = 1000
+        configuration.connection.maximumRecentlyResetStreams = 32
+        configuration.connection.maximumConnectionGlitches = 200
+        configuration.connection.controlFrameRateLimit.maximumCount = 200
+        configuration.connection.controlFrameRateLimit.windowLength = .seconds(30)
+        configuration.stream.streamResetFrameRateLimit.maximumCount = 200
+        configuration.stream.streamResetFrameRateLimit.windowLength = .seconds(30)
+        configuration.stream.streamErrorRateLimit.maximumCount = 200
+        configuration.stream.streamErrorRateLimit.windowLength = .seconds(30)
+        return configuration
+    }
+
+    static func configureHTTP2(_ channel: any Channel, shared: ServerShared, limits: GatewayConfig.Limits,
+                               record: ConnectionRegistry.Record?) -> EventLoopFuture<Void> {
+        let configuration = http2Configuration(limits)
+        let logger = shared.logger
+        return channel.eventLoop.makeCompletedFuture {
+            var guardLimits = HTTP2AbuseMonitor.Limits()
+            guardLimits.headerTimeout = Int64(TimeAmount(limits.headerTimeout).nanoseconds)
+            guardLimits.idleTimeout = Int64(TimeAmount(limits.idleTimeout).nanoseconds)
+            try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionGuard(limits: guardLimits) { reason in
+                logger.info("closing an HTTP/2 connection", metadata: ["reason": "\(reason)"])
+            })
+            _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                mode: .server, connectionConfiguration: configuration.connection,
+                streamConfiguration: configuration.stream,
+                inboundStreamInitializer: { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                        try stream.pipeline.syncOperations.addHandler(GatewayHandler(shared: shared, connection: .init(
+                            scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record)))
+                    }
+                })
         }
     }
 
-    /// Stops listening, closes pooled upstream connections, and shuts the event loops down.
+    /// Stops listening, closes the client connections, waits (up to `calloutGrace`) for function
+    /// invocations and authorizer callouts to come back to their event loops, closes pooled
+    /// upstream connections, writes the last quota counts, and shuts the event loops down — in
+    /// that order, so nothing is ever scheduled on a loop that has stopped. Safe to call twice.
     public func shutdown() async throws {
-        let all = channels.withLockedValue { $0 }
-        for channel in all {
+        guard stopping.withLockedValue({ stopping in defer { stopping = true }; return !stopping }) else { return }
+        for channel in channels.withLockedValue({ $0 }) {
             try? await channel.close()
         }
-        shared.closePools()
+        let open = connections.all()
+        for record in open { record.channel.close(promise: nil) }
+        for record in open { try? await record.channel.closeFuture.get() }
+        let deadline = ContinuousClock.now + Self.calloutGrace
+        while shared.outstandingCallouts > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        if shared.outstandingCallouts > 0 {
+            shared.logger.warning("stopping with callouts still running", metadata: ["count": "\(shared.outstandingCallouts)"])
+        }
+        await shared.closePools()
         shared.policies.stop()
         authorizerStats.stop()
         try await group.shutdownGracefully()
     }
+
+    /// How long shutdown waits for running functions and authorizer callouts.
+    static let calloutGrace: Duration = .seconds(10)
 
     /// Waits until the listeners close.
     public func waitUntilClosed() async throws {
@@ -202,15 +273,3 @@ public final class GatewayServer: Sendable {
     }
 }
 
-/// Closes an HTTP/2 connection that saw no traffic for the idle timeout.
-final class IdleConnectionCloser: ChannelInboundHandler {
-    typealias InboundIn = Any
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-}

@@ -1,3 +1,4 @@
+import Atomics
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -9,6 +10,9 @@ final class ServerShared: Sendable {
     private let locals = NIOLockedValueBox<[ObjectIdentifier: LoopLocalBox]>([:])
     let logger: Logger
     let policies: PolicyState
+    /// Function invocations and authorizer callouts whose results have not come back to their
+    /// event loop yet; shutdown waits for them before it stops the loops.
+    private let outstanding = ManagedAtomic(0)
 
     init(runtime: GatewayRuntime, logger: Logger) {
         self.current = NIOLockedValueBox(runtime)
@@ -32,10 +36,16 @@ final class ServerShared: Sendable {
         }
     }
 
-    func closePools() {
+    /// A callout or invocation left the event loop; `calloutReturned` must follow on the loop.
+    func calloutStarted() { outstanding.wrappingIncrement(ordering: .relaxed) }
+    func calloutReturned() { outstanding.wrappingDecrement(ordering: .relaxed) }
+    var outstandingCallouts: Int { outstanding.load(ordering: .relaxed) }
+
+    /// Closes every loop's pooled upstream connections, on each loop.
+    func closePools() async {
         let all = locals.withLockedValue { $0.values.map { $0 } }
         for box in all {
-            box.local.pool.eventLoop.execute { box.local.pool.closeAll() }
+            try? await box.local.pool.eventLoop.submit { box.local.pool.closeAll() }.get()
         }
     }
 }

@@ -16,7 +16,7 @@ import Testing
     }
 
     func head(_ method: HTTPMethod, _ uri: String, _ headers: [(String, String)] = []) -> HTTPServerRequestPart {
-        .head(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers)))
+        .head(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders([("host", "example.com")] + headers)))
     }
 
     /// Reads one complete response written by the handler.

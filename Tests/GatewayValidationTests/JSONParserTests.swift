@@ -78,3 +78,37 @@ import GatewayCore
         #expect(try JSONParser.parse(Data(text.utf8)) == (try JSONValue.parse(Data(text.utf8))))
     }
 }
+
+/// I-JSON (RFC 7493 §2.3): a repeated key is an error naming where it is, at any depth.
+@Suite struct JSONRepeatedKeyTests {
+    @Test(arguments: [
+        (#"{"passengers":[1,2],"passengers":[]}"#, "/passengers"),
+        (#"{"a":{"b":1,"c":2,"b":3}}"#, "/a/b"),
+        (#"{"list":[{"x":1},{"y":1,"y":2}]}"#, "/list/1/y"),
+        (#"{"a/b":{"~":1,"~":2}}"#, "/a~1b/~0"),
+        (#"[[{"k":0,"k":0}]]"#, "/0/0/k"),
+    ])
+    func aRepeatedKeyIsRefusedWithItsPointer(text: String, pointer: String) {
+        do {
+            _ = try JSONParser.parse(text)
+            Issue.record("\(text) was accepted")
+        } catch {
+            #expect(error.pointer == pointer)
+            #expect(error.reason == "repeated object key")
+        }
+    }
+
+    @Test func syntaxErrorsHaveNoPointer() {
+        do {
+            _ = try JSONParser.parse(#"{"a":[1,}"#)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.pointer == nil)
+        }
+    }
+
+    @Test func jsonValueParseUsesTheSameRule() {
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Data(#"{"a":1,"a":2}"#.utf8)) }
+        #expect((try? JSONValue.parse(Data(#"{"a":1,"b":{"a":2}}"#.utf8))) != nil)
+    }
+}

@@ -121,6 +121,11 @@ public final class OperationValidator: Sendable {
             do {
                 instance = try JSONParser.parse(bytes)
             } catch {
+                if let pointer = error.pointer {
+                    return GatewayError(status: 400, message: "Invalid request body", errors: [
+                        .init(in: "body", pointer: pointer, message: "is a repeated object key"),
+                    ])
+                }
                 return Self.invalidBody("is not valid JSON: \(error.description)")
             }
         }

@@ -1,0 +1,136 @@
+import NIOCore
+
+/// Sits between TLS and `NIOHTTP2Handler` on every HTTP/2 connection and closes the connection
+/// when it must go (see `HTTP2AbuseMonitor`): right after a GOAWAY carrying an error is flushed,
+/// or at once with its own GOAWAY(ENHANCE_YOUR_CALM) for a flood or a stalled header block. From
+/// then on nothing more the client sends reaches the HTTP/2 decoder, and the connection is closed
+/// within `closeGrace` even when the client does not read.
+final class HTTP2ConnectionGuard: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    static let closeGrace: TimeAmount = .seconds(1)
+    static let enhanceYourCalm: UInt32 = 0xB
+
+    private var inbound = HTTP2FrameScanner(skippingClientPreface: true)
+    private var outbound = HTTP2FrameScanner(skippingClientPreface: false)
+    private var monitor: HTTP2AbuseMonitor
+    private var closing = false
+    private var headerCheck: Scheduled<Void>?
+    private var forcedClose: Scheduled<Void>?
+    private var idleCheck: Scheduled<Void>?
+    private var lastActivity = NIODeadline.now()
+    private let onClose: (@Sendable (String) -> Void)?
+
+    /// - Parameter onClose: told why the guard closed the connection (for the log).
+    init(limits: HTTP2AbuseMonitor.Limits, onClose: (@Sendable (String) -> Void)? = nil) {
+        monitor = HTTP2AbuseMonitor(limits: limits)
+        self.onClose = onClose
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        lastActivity = context.eventLoop.now
+        scheduleIdleCheck(context: context, at: lastActivity + .nanoseconds(monitor.limits.idleTimeout))
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        headerCheck?.cancel()
+        forcedClose?.cancel()
+        idleCheck?.cancel()
+    }
+
+    /// One re-arming timer (an `IdleStateHandler` would attach a promise to every write).
+    private func scheduleIdleCheck(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            let due = lastActivity + .nanoseconds(monitor.limits.idleTimeout)
+            if context.eventLoop.now >= due {
+                context.close(promise: nil)
+            } else {
+                scheduleIdleCheck(context: context, at: due)
+            }
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if closing { return }
+        let bytes = unwrapInboundIn(data)
+        lastActivity = context.eventLoop.now
+        let now = lastActivity.uptimeNanoseconds
+        var verdict = HTTP2AbuseMonitor.Verdict.fine
+        bytes.withUnsafeReadableBytes { raw in
+            inbound.scan(raw) { frame in
+                if case .fine = verdict { verdict = monitor.received(frame, now: Int64(now)) }
+            }
+        }
+        if case .abusive(let reason) = verdict {
+            refuse(context: context, reason: reason)
+            return
+        }
+        if monitor.headerBlockOpenedAt != nil { scheduleHeaderCheck(context: context) }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let payload = unwrapOutboundIn(data)
+        guard case .byteBuffer(let bytes) = payload else {
+            context.write(data, promise: promise)
+            return
+        }
+        lastActivity = context.eventLoop.now
+        let now = Int64(lastActivity.uptimeNanoseconds)
+        var verdict = HTTP2AbuseMonitor.Verdict.fine
+        bytes.withUnsafeReadableBytes { raw in
+            outbound.scan(raw) { frame in
+                if case .fine = verdict { verdict = monitor.sent(frame, now: now) }
+            }
+        }
+        guard case .connectionError(let code) = verdict, !closing else {
+            context.write(data, promise: promise)
+            return
+        }
+        // NIOHTTP2 answered a connection error with this GOAWAY: the connection ends once it is out.
+        let written = promise ?? context.eventLoop.makePromise()
+        context.write(data, promise: written)
+        beginClosing(context: context, after: written.futureResult, reason: "HTTP/2 connection error \(code)")
+    }
+
+    /// Arms one timer for the open header block; when it fires early (a later block opened), it
+    /// re-arms for that block's deadline.
+    private func scheduleHeaderCheck(context: ChannelHandlerContext) {
+        guard headerCheck == nil, !closing, let opened = monitor.headerBlockOpenedAt else { return }
+        let now = Int64(context.eventLoop.now.uptimeNanoseconds)
+        let delay = TimeAmount.nanoseconds(max(0, opened + monitor.limits.headerTimeout - now))
+        headerCheck = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            headerCheck = nil
+            if monitor.headerBlockExpired(now: Int64(context.eventLoop.now.uptimeNanoseconds)) {
+                refuse(context: context, reason: "header block not completed within the header timeout")
+            } else {
+                scheduleHeaderCheck(context: context)
+            }
+        }
+    }
+
+    /// Sends GOAWAY(ENHANCE_YOUR_CALM) straight to the socket and closes once it is out.
+    private func refuse(context: ChannelHandlerContext, reason: String) {
+        guard !closing else { return }
+        var frame = context.channel.allocator.buffer(capacity: 17)
+        frame.writeBytes([0, 0, 8, HTTP2FrameScanner.Frame.goAway, 0, 0, 0, 0, 0])
+        frame.writeInteger(monitor.lastClientStream)
+        frame.writeInteger(Self.enhanceYourCalm)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(frame)), promise: written)
+        beginClosing(context: context, after: written.futureResult, reason: reason)
+    }
+
+    private func beginClosing(context: ChannelHandlerContext, after written: EventLoopFuture<Void>, reason: String) {
+        closing = true
+        onClose?(reason)
+        headerCheck?.cancel()
+        written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        forcedClose = context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeGrace) {
+            context.close(promise: nil)
+        }
+    }
+}
