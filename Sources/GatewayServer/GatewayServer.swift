@@ -36,6 +36,10 @@ public final class GatewayServer: Sendable {
         authorizerStats = AuthorizerStatsReporter(shared: shared)
     }
 
+    enum TLSShutdown {
+        static let timeout: TimeAmount = .milliseconds(500)
+    }
+
     static let tls12CipherSuites = [
         "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
         "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
@@ -66,6 +70,9 @@ public final class GatewayServer: Sendable {
         // SHA-1 suites (TLS 1.3's suites are all AEAD). BoringSSL has no DHE.
         configuration.cipherSuites = GatewayServer.tls12CipherSuites
         configuration.applicationProtocols = ["h2", "http/1.1"]
+        // When the gateway closes a connection it sends close_notify and waits this long for the
+        // client's; a client that does not read must not hold its connection longer.
+        configuration.shutdownTimeout = TLSShutdown.timeout
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {
@@ -105,6 +112,9 @@ public final class GatewayServer: Sendable {
     public static func checkTLSFiles(_ files: GatewayConfig.TLSFiles, configFile: String) throws {
         _ = try makeServerTLS(files, configFile: configFile)
     }
+    /// Client connections open now.
+    public var openConnections: Int { connections.count }
+
     public var httpAddress: SocketAddress? { addresses.withLockedValue { $0.http } }
 
     /// Binds the listeners named in the configuration.

@@ -169,14 +169,32 @@ enum GatewayBinary {
     }
 
     /// Starts `gateway serve`; the caller must `stop` it.
-    static func serve(config: String) throws -> Process {
+    /// - Parameter log: a file for the process's standard error (its log); none by default.
+    static func serve(config: String, log: String? = nil, logLevel: String = "warning") throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["serve", "--config", config, "--log-level", "warning", "--threads", "2"]
+        process.arguments = ["serve", "--config", config, "--log-level", logLevel, "--threads", "2"]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let log {
+            FileManager.default.createFile(atPath: log, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: log)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         return process
+    }
+
+    /// Waits until something accepts connections on `port`.
+    static func waitForPort(_ port: Int) async throws {
+        for _ in 0..<300 {
+            if let connection = try? await RawConnection.open(port: port) {
+                await connection.close()
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CancellationError()
     }
 
     static func stop(_ process: Process) {

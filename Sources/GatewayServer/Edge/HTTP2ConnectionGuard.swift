@@ -3,15 +3,16 @@ import NIOCore
 /// Sits between TLS and `NIOHTTP2Handler` on every HTTP/2 connection and closes the connection
 /// when it must go (see `HTTP2AbuseMonitor`): right after a GOAWAY carrying an error is flushed,
 /// or at once with its own GOAWAY(ENHANCE_YOUR_CALM) for a flood or a stalled header block. From
-/// then on nothing more the client sends reaches the HTTP/2 decoder, and the connection is closed
-/// within `closeGrace` even when the client does not read.
+/// then on nothing more the client sends reaches the HTTP/2 decoder, and the close begins within
+/// `closeGrace` even when the client does not read (TLS then waits at most its shutdown timeout
+/// for the client's close_notify: the connection is gone within a second).
 final class HTTP2ConnectionGuard: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
 
-    static let closeGrace: TimeAmount = .seconds(1)
+    static let closeGrace: TimeAmount = .milliseconds(500)
     static let enhanceYourCalm: UInt32 = 0xB
 
     private var inbound = HTTP2FrameScanner(skippingClientPreface: true)

@@ -1,0 +1,142 @@
+import Foundation
+import NIOCore
+import Testing
+
+/// HTTP/2 floods and shutdown against the real `gateway` binary: the connection is closed soon
+/// after the flood starts, the process stays alive with bounded memory, and SIGTERM always ends it.
+@Suite(.serialized) struct EdgeBinaryTests {
+    struct Served {
+        let process: Process
+        let folder: TestFolder
+        let backend: FakeBackend
+        let https: Int
+        let http: Int
+        let log: String
+
+        func stop() async {
+            GatewayBinary.stop(process)
+            await backend.stop()
+            folder.remove()
+        }
+
+        /// A plain request over TLS still gets its answer.
+        func stillServes() async throws -> Bool {
+            let connection = try await RawConnection.open(port: https, caFile: folder.certs.caCertificate, alpn: ["http/1.1"])
+            defer { Task { await connection.close() } }
+            try await connection.send("GET /still-here HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            _ = await connection.waitForClose()
+            return connection.text.hasPrefix("HTTP/1.1 200")
+        }
+    }
+
+    static func start(limits: String = "") async throws -> Served {
+        let folder = try TestFolder()
+        let backend = try await FakeBackend.start()
+        let https = try TestFolder.closedPort(), http = try TestFolder.closedPort()
+        try folder.write("gateway.yaml", """
+        listen: {https: 127.0.0.1:\(https), http: 127.0.0.1:\(http)}
+        tls: {certificate: \(folder.certs.certificate), key: \(folder.certs.key)}
+        state: \(folder.path)/state.sqlite
+        upstreams: {legacy: {targets: ['http://127.0.0.1:\(backend.port)']}}
+        default: {upstream: legacy}
+        \(limits.isEmpty ? "" : "limits: {\(limits)}")
+        """)
+        try folder.write("flights.yaml", try String(contentsOfFile: EdgeEndToEndTests.root + "/routes/flights.yaml", encoding: .utf8))
+        let log = folder.path + "/gateway.log"
+        let process = try GatewayBinary.serve(config: folder.config, log: log, logLevel: "info")
+        try await GatewayBinary.waitForPort(https)
+        return Served(process: process, folder: folder, backend: backend, https: https, http: http, log: log)
+    }
+
+    enum Flood: String, CaseIterable, CustomTestStringConvertible {
+        case continuation, rapidReset, ping, settings, windowUpdate
+        var testDescription: String { rawValue }
+
+        /// One batch of the flood's frames; `n` numbers the batch.
+        func batch(_ n: Int) -> [UInt8] {
+            var bytes: [UInt8] = []
+            switch self {
+            case .continuation:
+                if n == 0 {
+                    bytes += H2.frame(H2.headers, stream: 1, payload: H2.block([(":method", "GET"), (":scheme", "https"),
+                                                                             (":authority", "localhost"), (":path", "/")]))
+                }
+                for _ in 0..<16 { bytes += H2.frame(H2.continuation, stream: 1, payload: [UInt8](repeating: 0x40, count: 16_384)) }
+            case .rapidReset:
+                for i in 0..<100 {
+                    let stream = UInt32(2 * (n * 100 + i) + 1)
+                    bytes += H2.request("GET", "/", stream: stream) + H2.frame(H2.rstStream, stream: stream, payload: [0, 0, 0, 8])
+                }
+            case .ping:
+                for _ in 0..<200 { bytes += H2.frame(H2.ping, payload: [1, 2, 3, 4, 5, 6, 7, 8]) }
+            case .settings:
+                for _ in 0..<200 { bytes += H2.frame(H2.settings) }
+            case .windowUpdate:
+                for _ in 0..<500 { bytes += H2.frame(H2.windowUpdate, payload: [0, 0, 0, 1]) }
+            }
+            return bytes
+        }
+
+        /// Floods of frames that ask for answers come from a client that does not read.
+        var reads: Bool { self == .continuation || self == .rapidReset || self == .windowUpdate }
+    }
+
+    @Test(arguments: Flood.allCases)
+    func anHTTP2FloodClosesItsConnectionAndNothingElse(flood: Flood) async throws {
+        let served = try await Self.start()
+        do {
+            let connection = try await RawConnection.open(port: served.https, caFile: served.folder.certs.caCertificate,
+                                                          alpn: ["h2"])
+            try await connection.send(H2.start)
+            #expect(await connection.waitFor { !H2.frames($0).isEmpty }, "the server's SETTINGS")
+            if !flood.reads { try await connection.stopReading() }
+            let start = ContinuousClock.now
+            var batches = 0
+            while !connection.isClosed && ContinuousClock.now - start < .seconds(8) {
+                do { try await connection.send(flood.batch(batches)) } catch { break }
+                batches += 1
+            }
+            let closedAfter = await connection.waitForClose(limit: .seconds(3), since: start)
+            print("\(flood.rawValue) flood: \(batches) batches, connection closed after \(closedAfter.map { "\($0)" } ?? "never")")
+            #expect(closedAfter != nil, "the flooding connection was not closed")
+            #expect(served.process.isRunning, "the gateway died")
+            #expect(try await served.stillServes(), "the gateway no longer serves")
+            let peak = GatewayBinary.peakRSS(served.process.processIdentifier) ?? 0
+            print("\(flood.rawValue) flood: gateway peak RSS \(peak >> 20) MiB")
+            #expect(peak < 256 << 20, "peak RSS \(peak >> 20) MiB")
+            await connection.close()
+        } catch {
+            await served.stop()
+            throw error
+        }
+        await served.stop()
+    }
+
+    @Test func sigtermStopsTheProcessWithWorkInFlight() async throws {
+        let served = try await Self.start()
+        // A request waiting on a slow backend, an idle keep-alive connection, an HTTP/2
+        // connection with a stream open, and a socket halfway through a request head.
+        let slow = try await RawConnection.open(port: served.http)
+        try await slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        let idle = try await RawConnection.open(port: served.http)
+        try await idle.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+        _ = await idle.waitFor { String(decoding: $0, as: UTF8.self).contains("\"uri\"") }
+        let h2 = try await RawConnection.open(port: served.https, caFile: served.folder.certs.caCertificate, alpn: ["h2"])
+        try await h2.send(H2.start + H2.request("POST", "/flights", stream: 1, endStream: false))
+        let partial = try await RawConnection.open(port: served.http)
+        try await partial.send("GET /y HTTP/1.1\r\nHo")
+        try await Task.sleep(for: .milliseconds(300))
+
+        kill(served.process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(20)
+        while served.process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let exited = !served.process.isRunning
+        #expect(exited, "the gateway did not exit after SIGTERM")
+        if exited { #expect(served.process.terminationStatus == 0) }
+        let log = (try? String(contentsOfFile: served.log, encoding: .utf8)) ?? ""
+        #expect(log.contains("stopped"), "\(log)")
+        #expect(!log.contains("Cannot schedule tasks"), "\(log)")
+        for c in [slow, idle, h2, partial] { await c.close() }
+        await served.stop()
+    }
+}

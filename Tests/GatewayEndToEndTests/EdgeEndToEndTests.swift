@@ -1,0 +1,307 @@
+import FlightExample
+import Foundation
+import GatewayCore
+import GatewayFunctions
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// Hostile and malformed input through the real server on loopback (issue: edge hardening):
+/// path spellings, request-target forms, RFC framing rules, repeated JSON keys, head and body
+/// timeouts, oversized heads, the connection limit and the TLS profile.
+@Suite struct EdgeEndToEndTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// The example API (`routes/flights.yaml`) in process, in front of a backend that answers
+    /// every request it receives (so a request that slipped past a policy would show there).
+    func withExample(limits: String = "", extraDocument: String? = nil,
+                     _ body: (InProcessGateway, FakeBackend, TestFolder) async throws -> Void) async throws {
+        let backend = try await FakeBackend.start()
+        let folder = try TestFolder()
+        try folder.write("gateway.yaml", """
+        listen: {https: 127.0.0.1:0, http: 127.0.0.1:0}
+        tls: {certificate: \(folder.certs.certificate), key: \(folder.certs.key)}
+        state: \(folder.path)/state.sqlite
+        upstreams:
+          legacy: {targets: ['http://127.0.0.1:\(backend.port)']}
+        default: {upstream: legacy}
+        plans:
+          basic: {rate: 100, burst: 100}
+        \(limits.isEmpty ? "" : "limits: {\(limits)}")
+        """)
+        try folder.write("flights.yaml", try String(contentsOfFile: Self.root + "/routes/flights.yaml", encoding: .utf8))
+        if let extraDocument { try folder.write("extra.yaml", extraDocument) }
+        var registry = FunctionRegistry()
+        FlightFunctions.register(into: &registry)
+        let gateway = try await InProcessGateway.start(folder, registry: registry)
+        do {
+            try await body(gateway, backend, folder)
+        } catch {
+            await gateway.stop(); await backend.stop(); folder.remove()
+            throw error
+        }
+        await gateway.stop(); await backend.stop(); folder.remove()
+    }
+
+    /// One HTTP/1.1 request as raw text over plain TCP or TLS; the status of the answer.
+    func rawStatus(_ port: Int, caFile: String? = nil, _ request: String) async throws -> Int? {
+        let connection = try await RawConnection.open(port: port, caFile: caFile, alpn: caFile == nil ? [] : ["http/1.1"])
+        defer { Task { await connection.close() } }
+        try await connection.send(request)
+        _ = await connection.waitFor { bytes in String(decoding: bytes, as: UTF8.self).contains("\r\n\r\n") }
+        let text = connection.text
+        guard text.hasPrefix("HTTP/1.1 ") || text.hasPrefix("HTTP/1.0 ") else { return nil }
+        return Int(text.dropFirst(9).prefix(3))
+    }
+
+    /// Requests over raw HTTP/2 frames on one TLS connection; each stream's status.
+    func h2Statuses(_ port: Int, caFile: String, _ requests: [[UInt8]]) async throws -> [UInt32: Int] {
+        let connection = try await RawConnection.open(port: port, caFile: caFile, alpn: ["h2"])
+        defer { Task { await connection.close() } }
+        try await connection.send(H2.start + requests.joined())
+        let streams = Set(H2.frames(requests.joined().map { $0 }).map(\.stream))
+        _ = await connection.waitFor { bytes in
+            let done = H2.frames(bytes).filter { $0.flags & H2.endStream != 0 }.map(\.stream)
+            return streams.isSubset(of: Set(done))
+        }
+        return H2.responses(connection.received).mapValues(\.status)
+    }
+
+    // MARK: path spellings
+
+    @Test func noSpellingOfAProtectedPathReachesTheBackend() async throws {
+        try await withExample { gateway, backend, folder in
+            let http = gateway.server.httpPort!, https = gateway.server.httpsPort!
+            let ca = folder.certs.caCertificate
+            let spellings: [(String, String, Int)] = [
+                ("GET", "//alerts", 401),
+                ("GET", "/x/../alerts", 401),
+                ("GET", "/%61lerts", 401),
+                ("GET", "/alerts/./", 401),
+                ("POST", "/flights%2FLH123-1%2Fnotifications", 400),
+                ("POST", "/flights/LH123-1/./notifications", 403),
+                ("POST", "//flights//LH123-1/notifications", 403),
+                ("POST", "/flights/x/../LH123-1/notifications", 403),
+                ("POST", "http://evil.example/flights/LH123-1/notifications", 403),
+                ("GET", "HTTP://evil.example//x/..//alerts?flightId=1", 401),
+            ]
+            for (method, target, expected) in spellings {
+                let request = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+                #expect(try await rawStatus(http, request) == expected, "HTTP/1.1 \(method) \(target)")
+                #expect(try await rawStatus(https, caFile: ca, request) == expected, "HTTPS \(method) \(target)")
+            }
+            let h2 = spellings.enumerated().filter { !$0.element.1.lowercased().hasPrefix("http") }
+            let frames = h2.map { index, spelling in H2.request(spelling.0, spelling.1, stream: UInt32(2 * index + 1)) }
+            let statuses = try await h2Statuses(https, caFile: ca, frames)
+            for (index, spelling) in h2 {
+                #expect(statuses[UInt32(2 * index + 1)] == spelling.2, "HTTP/2 \(spelling.0) \(spelling.1)")
+            }
+            #expect(backend.requests == 0, "a spelling reached the backend")
+        }
+    }
+
+    @Test func theBackendReceivesThePathThatWasMatchedAndTheAuthorityReplacesHost() async throws {
+        try await withExample { gateway, backend, _ in
+            let connection = try await RawConnection.open(port: gateway.server.httpPort!)
+            try await connection.send("GET http://evil.example/old//a/./b/../c%7e?q=%2F HTTP/1.1\r\nHost: gw.example\r\nConnection: close\r\n\r\n")
+            _ = await connection.waitForClose()
+            let text = connection.text
+            #expect(text.hasPrefix("HTTP/1.1 200"), "\(text)")
+            #expect(text.contains(#""uri":"\/old\/a\/c~?q=%2F""#) || text.contains(#""uri":"/old/a/c~?q=%2F""#), "\(text)")
+            #expect(text.contains(#""x-forwarded-host":["evil.example"]"#), "\(text)")
+            #expect(text.contains(#""host":["127.0.0.1:\#(backend.port)"]"#), "\(text)")
+        }
+    }
+
+    @Test func encodedSlashesAreKeptWhenConfigured() async throws {
+        try await withExample(limits: "escapedSlashes: keep") { gateway, backend, _ in
+            let response = try await gateway.send(.GET, "/files/a%2fb")
+            #expect(response.status == .ok)
+            #expect(response.json?["uri"] == "/files/a%2Fb")
+            // A key-protected route stays protected: its literal segments cannot hold an encoded slash.
+            let protected = try await gateway.send(.POST, "/flights%2FLH123-1%2Fnotifications", body: "{}")
+            #expect(protected.status == .ok || protected.status == .forbidden)
+            #expect(backend.requests == (protected.status == .ok ? 2 : 1))
+        }
+    }
+
+    // MARK: repeated JSON keys
+
+    @Test func aRepeatedKeyIsRefusedWithItsPointerOnValidatedAndUnvalidatedRoutes() async throws {
+        let unvalidated = """
+        openapi: 3.1.0
+        info: {title: extra, version: '1'}
+        paths:
+          /raw-flights:
+            post: {x-gateway: {function: flights.create, validate: false}, responses: {'201': {description: ok}}}
+        """
+        try await withExample(extraDocument: unvalidated) { gateway, _, _ in
+            let many = Array(repeating: #"{"name":"A","email":"a@example.com","phone":"+4915112345678"}"#, count: 600)
+                .joined(separator: ",")
+            let body = #"{"flightNumber":"LH123","origin":"FRA","destination":"JFK","departure":"2026-12-01T10:00:00Z","passengers":[\#(many)],"passengers":[]}"#
+            for path in ["/flights", "/raw-flights"] {
+                let response = try await gateway.send(.POST, path, body: body, headers: [("content-type", "application/json")])
+                #expect(response.status == .badRequest, "\(path): \(response.text)")
+                #expect(response.json?["message"] == "Invalid request body")
+                #expect(response.json?["errors"]?.arrayValue?.first?["pointer"] == "/passengers", "\(response.text)")
+            }
+            let alerts = try await gateway.send(.GET, "/alerts?flightId=LH123-1", headers: [("authorization", "Bearer demo-LH")])
+            #expect(alerts.status == .ok, "\(alerts.text)")
+            #expect(!alerts.text.contains("LH123-1"), "no flight was stored: \(alerts.text)")
+        }
+    }
+
+    // MARK: RFC rules
+
+    @Test func framingAndMethodRules() async throws {
+        try await withExample { gateway, backend, _ in
+            let port = gateway.server.httpPort!
+            #expect(try await rawStatus(port, "GET /old HTTP/1.1\r\n\r\n") == 400, "no Host")
+            #expect(try await rawStatus(port, "GET /old HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == 400, "two Hosts")
+            #expect(try await rawStatus(port, "POST /old HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == 400,
+                    "Transfer-Encoding in HTTP/1.0")
+            #expect(try await rawStatus(port, "TRACE /old HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer secret\r\n\r\n") == 405)
+            #expect(try await rawStatus(port, "TRACE /alerts HTTP/1.1\r\nHost: a\r\n\r\n") == 405)
+            #expect(try await rawStatus(port, "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n") == 400)
+            #expect(try await rawStatus(port, "CONNECT /old HTTP/1.1\r\nHost: a\r\n\r\n") == 405)
+            #expect(try await rawStatus(port, "GET /old HTTP/1.0\r\n\r\n") == 200, "HTTP/1.0 may omit Host")
+            #expect(backend.requests == 1)
+            // After a 400 for framing the connection is closed.
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send("GET /old HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+            #expect(await connection.waitForClose() != nil)
+        }
+    }
+
+    @Test func oversizedHeadsAre431OnHTTP1AndHTTP2() async throws {
+        try await withExample(limits: "maxHeaderBytes: 4096, maxHeaders: 20") { gateway, backend, folder in
+            let port = gateway.server.httpPort!
+            let many = (0..<30).map { "X-H\($0): 1\r\n" }.joined()
+            #expect(try await rawStatus(port, "GET /old HTTP/1.1\r\nHost: a\r\n\(many)\r\n") == 431, "more than maxHeaders")
+            let big = "X-Big: " + String(repeating: "a", count: 5000) + "\r\n"
+            #expect(try await rawStatus(port, "GET /old HTTP/1.1\r\nHost: a\r\n\(big)\r\n") == 431, "over maxHeaderBytes")
+            // Many small fields that NIO's own count of names and values lets through: the whole head is over.
+            let small = (0..<19).map { "X-\($0): " + String(repeating: "v", count: 210) + "\r\n" }.joined()
+            #expect(try await rawStatus(port, "GET /old HTTP/1.1\r\nHost: a\r\n\(small)\r\n") == 431, "whole head over maxHeaderBytes")
+            let h2 = try await h2Statuses(gateway.server.httpsPort!, caFile: folder.certs.caCertificate, [
+                H2.request("GET", "/old", stream: 1, extra: (0..<30).map { ("x-h\($0)", "1") }),
+                H2.request("GET", "/old", stream: 3, extra: [("x-big", String(repeating: "a", count: 5000))]),
+                H2.request("GET", "/old", stream: 5),
+            ])
+            #expect(h2[1] == 431)
+            #expect(h2[3] == 431)
+            #expect(h2[5] == 200, "the connection still serves")
+            #expect(backend.requests == 1)
+        }
+    }
+
+    // MARK: timeouts
+
+    @Test func aStalledHeadGets408AndTheConnectionCloses() async throws {
+        try await withExample(limits: "headerTimeout: 1s") { gateway, backend, _ in
+            let connection = try await RawConnection.open(port: gateway.server.httpPort!)
+            try await connection.send("GET /old HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+            let closedAfter = await connection.waitForClose()
+            #expect(closedAfter != nil)
+            #expect(connection.text.hasPrefix("HTTP/1.1 408"), "\(connection.text)")
+            #expect(connection.text.hasSuffix(#"{"message":"Request Timeout"}"#))
+            #expect(backend.requests == 0)
+            // A connection that never sends a byte is closed too, without an answer.
+            let silent = try await RawConnection.open(port: gateway.server.httpPort!)
+            #expect(await silent.waitForClose() != nil)
+            #expect(silent.received.isEmpty)
+        }
+    }
+
+    @Test func aStalledBodyGets408OnHTTP1AndHTTP2() async throws {
+        try await withExample(limits: "bodyTimeout: 1s") { gateway, _, folder in
+            // A function route reads the whole body; an upstream route streams it.
+            for path in ["/flights", "/old/upload"] {
+                let connection = try await RawConnection.open(port: gateway.server.httpPort!)
+                try await connection.send("POST \(path) HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"fl")
+                #expect(await connection.waitForClose() != nil, "\(path)")
+                #expect(connection.text.hasPrefix("HTTP/1.1 408"), "\(path): \(connection.text)")
+            }
+            let connection = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["h2"])
+            try await connection.send(H2.start + H2.request("POST", "/flights", stream: 1, extra: [("content-type", "application/json")],
+                                                              endStream: false)
+                + H2.frame(H2.data, stream: 1, payload: Array("{\"fl".utf8)))
+            #expect(await connection.waitFor { H2.responses($0)[1] != nil })
+            #expect(H2.responses(connection.received)[1]?.status == 408)
+            await connection.close()
+        }
+    }
+
+    @Test func aStalledHTTP2HeaderBlockEndsTheConnection() async throws {
+        try await withExample(limits: "headerTimeout: 1s") { gateway, _, folder in
+            let connection = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["h2"])
+            let block = H2.block([(":method", "GET"), (":scheme", "https"), (":authority", "localhost"), (":path", "/old")])
+            try await connection.send(H2.start + H2.frame(H2.headers, stream: 1, payload: block))
+            #expect(await connection.waitForClose() != nil)
+            #expect(H2.goAwayError(connection.received) == 0xB, "GOAWAY(ENHANCE_YOUR_CALM)")
+        }
+    }
+
+    @Test func aSocketThatNeverStartsTLSIsClosed() async throws {
+        try await withExample(limits: "handshakeTimeout: 1s") { gateway, _, _ in
+            let connection = try await RawConnection.open(port: gateway.server.httpsPort!)
+            #expect(await connection.waitForClose() != nil)
+            #expect(connection.received.isEmpty)
+        }
+    }
+
+    // MARK: connection limit
+
+    @Test func atTheConnectionLimitTheOldestUnservedConnectionsMakeRoom() async throws {
+        try await withExample(limits: "maxConnections: 6, headerTimeout: 60s") { gateway, _, _ in
+            let port = gateway.server.httpPort!
+            // One served keep-alive connection, then idle sockets that never send a request.
+            let served = try await RawConnection.open(port: port)
+            try await served.send("GET /old HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(await served.waitFor { String(decoding: $0, as: UTF8.self).contains("\"uri\"") })
+            var idle: [RawConnection] = []
+            for _ in 0..<8 {
+                idle.append(try await RawConnection.open(port: port))
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            // A new client is still served: the oldest idle sockets were closed to make room.
+            #expect(try await rawStatus(port, "GET /old HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n") == 200)
+            #expect(await idle[0].waitForClose(limit: .seconds(5)) != nil, "the oldest idle socket was closed")
+            #expect(!served.isClosed, "a connection that completed a request is not evicted")
+            #expect(gateway.server.openConnections <= 6)
+            for c in idle + [served] { await c.close() }
+        }
+    }
+
+    // MARK: TLS profile
+
+    @Test func cbcAndSHA1SuitesAreRefused() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
+            print("skipped: /usr/bin/openssl is not installed")
+            return
+        }
+        try await withExample { gateway, _, folder in
+            func handshake(_ cipher: String) throws -> Bool {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+                process.arguments = ["s_client", "-connect", "127.0.0.1:\(gateway.server.httpsPort!)", "-tls1_2",
+                                     "-cipher", cipher, "-CAfile", folder.certs.caCertificate]
+                let input = Pipe()
+                process.standardInput = input
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                input.fileHandleForWriting.closeFile()
+                process.waitUntilExit()
+                return process.terminationStatus == 0
+            }
+            for cipher in ["ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA", "AES256-SHA"] {
+                let accepted = try handshake(cipher)
+                #expect(!accepted, "\(cipher) was accepted")
+            }
+            let aead = try handshake("ECDHE-ECDSA-AES128-GCM-SHA256")
+            #expect(aead, "an AEAD suite with forward secrecy works")
+        }
+    }
+}
