@@ -38,6 +38,16 @@ public struct RequestTarget: Sendable, Equatable {
         return path + "?" + query
     }
 
+    /// Stands for a target that was refused before it could be parsed.
+    public static let unparsed = RequestTarget(path: "-", query: nil, authority: nil, rewritten: false)
+
+    init(path: Substring, query: Substring?, authority: Substring?, rewritten: Bool) {
+        self.path = path
+        self.query = query
+        self.authority = authority
+        self.rewritten = rewritten
+    }
+
     public init(parsing uri: String, escapedSlashes: EscapedSlashes = .reject) throws(Failure) {
         var rest = uri[...]
         var authority: Substring?

@@ -11,6 +11,8 @@ public struct GatewayPlan: Sendable {
     public let authorizers: [String: AuthorizerConfig]
     /// The API documents the plan was compiled from.
     public let documents: [String]
+    /// What requests no operation matches get: the default upstream, resolved; nil: 404/405.
+    public let defaultAction: RouteAction?
 
     public init(config: GatewayConfig, operations: [OperationPlan], router: Router,
                 authorizers: [String: AuthorizerConfig] = [:], documents: [String]) {
@@ -19,6 +21,8 @@ public struct GatewayPlan: Sendable {
         self.router = router
         self.authorizers = authorizers
         self.documents = documents
+        self.defaultAction = config.defaultUpstream.flatMap { config.upstreams[$0] }
+            .map { .upstream(.init(upstream: $0, timeout: $0.timeout)) }
     }
 
     /// The route table, one line per operation, for `gateway check`.

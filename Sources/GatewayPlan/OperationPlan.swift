@@ -3,6 +3,7 @@ import GatewayValidation
 
 /// One compiled operation: where a matched request goes and what applies to it.
 public struct OperationPlan: Sendable {
+    /// The action's target by name (for the route table and logs).
     public enum Target: Sendable, Equatable, CustomStringConvertible {
         case function(String)
         case upstream(String)
@@ -56,9 +57,16 @@ public struct OperationPlan: Sendable {
     /// The full path template, base path included: `/v1/flights/{flightId}`.
     public var path: String
     public var operationId: String?
-    public var target: Target
+    /// Where the request goes, resolved (and how long it may take).
+    public var action: RouteAction
+    public var target: Target {
+        switch action {
+        case .function(let f): return .function(f.name)
+        case .upstream(let u): return .upstream(u.upstream.name)
+        }
+    }
     /// How long the function or upstream may take to answer.
-    public var timeout: Duration
+    public var timeout: Duration { action.timeout }
     public var throttle: GatewayConfig.Throttle?
     /// The API document the operation comes from.
     public var document: String
@@ -77,7 +85,7 @@ public struct OperationPlan: Sendable {
     /// AWS's route key: `POST /flights/{flightId}`, or `ANY /path` for any-method operations.
     public var routeKey: String { "\(method ?? "ANY") \(path)" }
 
-    public init(method: String?, path: String, operationId: String?, target: Target, timeout: Duration,
+    public init(method: String?, path: String, operationId: String?, action: RouteAction,
                 throttle: GatewayConfig.Throttle? = nil, apiKey: APIKeyRequirement? = nil,
                 authorizer: AuthorizerRequirement? = nil, validator: OperationValidator? = nil,
                 maxBodyBytes: Int? = nil, document: String) {
@@ -90,8 +98,7 @@ public struct OperationPlan: Sendable {
         self.method = method
         self.path = path
         self.operationId = operationId
-        self.target = target
-        self.timeout = timeout
+        self.action = action
         self.throttle = throttle
         self.document = document
         self.parameterNames = (try? PathTemplate(path))?.parameterNames ?? []

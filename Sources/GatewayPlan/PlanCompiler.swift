@@ -135,32 +135,21 @@ public struct PlanCompiler: Sendable {
                 }
             }
 
-            let target: OperationPlan.Target
+            let action: RouteAction
             if let function {
                 guard functionNames.contains(function) else {
                     let known = functionNames.sorted().joined(separator: ", ")
                     throw source.error(extNode, "\(name): function '\(function)' is not registered (registered: \(known))")
                 }
-                target = .function(function)
-            } else if let upstream {
-                guard config.upstreams[upstream] != nil else {
-                    throw source.error(extNode, "\(name): upstream '\(upstream)' is not defined in \(config.file)")
+                action = .function(.init(name: function, timeout: timeout ?? defaultTimeout))
+            } else if let upstreamName = upstream ?? config.defaultUpstream {
+                guard let resolved = config.upstreams[upstreamName] else {
+                    throw source.error(extNode, "\(name): upstream '\(upstreamName)' is not defined in \(config.file)")
                 }
-                target = .upstream(upstream)
-            } else if let fallback = config.defaultUpstream {
-                target = .upstream(fallback)
+                action = .upstream(.init(upstream: resolved, timeout: timeout ?? resolved.timeout))
             } else {
                 throw ConfigError(file: source.file, line: line,
                     "\(name) has no x-gateway function or upstream, and \(config.file) has no default upstream")
-            }
-
-            let effectiveTimeout: Duration
-            if let timeout {
-                effectiveTimeout = timeout
-            } else if case .upstream(let u) = target {
-                effectiveTimeout = config.upstreams[u]!.timeout
-            } else {
-                effectiveTimeout = defaultTimeout
             }
 
             let validator = validate
@@ -172,8 +161,8 @@ public struct PlanCompiler: Sendable {
                 let path = base + endpoint.path.rawValue
                 out.append(CompiledOperation(
                     plan: OperationPlan(method: isAny ? nil : endpoint.method.rawValue, path: path,
-                                        operationId: endpoint.operationId, target: target,
-                                        timeout: effectiveTimeout, throttle: throttle, apiKey: apiKey,
+                                        operationId: endpoint.operationId, action: action,
+                                        throttle: throttle, apiKey: apiKey,
                                         authorizer: authorizer, validator: validator, maxBodyBytes: maxBodyBytes,
                                         document: source.file),
                     line: line))

@@ -3,6 +3,7 @@ import Foundation
 import GatewayCore
 import NIOCore
 import Testing
+import X509
 
 /// Tests that drive the real `gateway` executable.
 @Suite struct BinaryEndToEndTests {
@@ -99,6 +100,10 @@ import Testing
         let chain = try String(contentsOfFile: folder.path + "/out/site.crt", encoding: .utf8)
         #expect(chain.components(separatedBy: "BEGIN CERTIFICATE").count == 3)
         #expect(result.stdout.contains("dev-ca.crt"))
+        // The server certificate (first in the chain) is valid for 365 days at most.
+        let server = try Certificate(pemEncoded: String(chain[..<chain.range(of: "-----END CERTIFICATE-----")!.upperBound]))
+        #expect(server.notValidAfter.timeIntervalSince(server.notValidBefore) <= 365 * 86_400)
+        #expect(server.notValidAfter.timeIntervalSince(server.notValidBefore) > 364 * 86_400)
     }
 
     @Test func invokeRunsAFunctionOnAnEventFile() throws {

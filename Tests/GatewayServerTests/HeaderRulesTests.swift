@@ -5,8 +5,7 @@ import Testing
 
 @Suite struct HeaderRulesTests {
     func request(_ headers: [(String, String)], uri: String = "/a/b?c=d") -> RequestContext {
-        RequestContext(head: HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: HTTPHeaders(headers)),
-                       requestId: "rid", remoteIP: "10.1.2.3", scheme: "https", protocolName: "HTTP/1.1")
+        TestRuntime.context(HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: HTTPHeaders(headers)))
     }
 
     @Test func hopByHopAndConnectionNamedHeadersAreRemoved() {
@@ -36,7 +35,8 @@ import Testing
     @Test func responseKeepsEndToEndHeadersAndAddsRequestId() {
         let upstream = HTTPResponseHead(version: .http1_1, status: .ok,
                                         headers: HTTPHeaders([("Content-Length", "5"), ("Connection", "keep-alive"), ("ETag", "x")]))
-        let out = HeaderRules.downstreamResponse(upstream, request: request([]))
+        var out = HeaderRules.downstreamResponse(upstream)
+        ResponseDecorator.decorate(&out.headers, for: request([]))
         #expect(out.headers["content-length"] == ["5"])
         #expect(out.headers["etag"] == ["x"])
         #expect(out.headers["connection"].isEmpty)

@@ -4,6 +4,7 @@ import GatewayFunctions
 import GatewayPlan
 @testable import GatewayServer
 import Logging
+import NIOHTTP1
 
 enum TestRuntime {
     static let document = """
@@ -49,6 +50,14 @@ enum TestRuntime {
     static func shared(_ runtime: GatewayRuntime) -> ServerShared {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        return ServerShared(runtime: runtime, logger: logger)
+        return try! ServerShared(runtime: runtime, logger: logger)
+    }
+
+    /// A request's context outside any server, on a route with `operation` (and no filters).
+    static func context(_ head: HTTPRequestHead, operation: OperationPlan? = nil, requestId: String = "rid",
+                        remoteIP: String = "10.1.2.3", scheme: String = "https") -> RequestContext {
+        let route = Route(operation: operation, filters: [], action: .unmatched, bodyLimit: 1 << 20)
+        return RequestContext(id: 1, head: head, target: try! RequestTarget(parsing: head.uri), route: route,
+                              requestId: requestId, remoteIP: remoteIP, scheme: scheme, isHTTP2: false, start: .now())
     }
 }

@@ -6,65 +6,58 @@ import GatewayFunctions
 import GatewayPlan
 import NIOCore
 
-/// Phase 3: asks the operation's authorizer whether the request may pass. A missing identity is
+/// Step 4: asks the operation's authorizer whether the request may pass. A missing identity is
 /// a 401 without any callout; a cached verdict answers at once; otherwise the request waits for
 /// the (single-flight) callout. Failures of the authorizer are 500s: the gateway fails closed.
-enum AuthorizerPhase {
-    enum Start {
-        case done(PhaseOutcome)
-        case suspended(EventLoopFuture<Authorizer.Outcome>)
-    }
+struct AuthorizerFilter: RequestFilter {
+    let authorizer: Authorizer
+    let requirement: OperationPlan.AuthorizerRequirement
 
     static let denied = GatewayError(status: 403, message: "User is not authorized to access this resource")
     static let explicitlyDenied = GatewayError(status: 403, message: "User is not authorized to access this resource with an explicit deny")
 
-    static func start(_ request: inout RequestContext, runtime: GatewayRuntime, on loop: any EventLoop) -> Start {
-        guard let requirement = request.operation?.authorizer, let authorizer = runtime.authorizers[requirement.id] else {
-            return .done(.proceed)
-        }
+    func run(_ request: RequestContext, on loop: any EventLoop) -> FilterStatus {
         let config = authorizer.config
         var values: [String] = []
         values.reserveCapacity(config.identitySources.count)
         for source in config.identitySources {
-            guard let value = identity(source, request), !value.isEmpty else {
-                return .done(requirement.optional ? .proceed : .answer(unauthorized(config, reason: nil)))
+            guard let value = Self.identity(source, request), !value.isEmpty else {
+                return requirement.optional ? .next : .respond(Self.unauthorized(config, reason: nil))
             }
             values.append(value)
         }
         var jwtToken: String?
         if case .jwt = config.kind {
-            guard let token = bearerToken(values[0]) else {
-                return .done(requirement.optional ? .proceed : .answer(unauthorized(config, reason: nil)))
+            guard let token = Self.bearerToken(values[0]) else {
+                return requirement.optional ? .next : .respond(Self.unauthorized(config, reason: nil))
             }
             jwtToken = token
         }
         // Each authorizer has its own cache, so the key is just the identity: the values of its
         // sources (one value as it is; several joined with NUL, which no header or query value holds).
         let key = values.count == 1 ? values[0] : values.joined(separator: "\u{0}")
-        let snapshot = request
         let start = authorizer.authorize(key: key, requestId: request.requestId, on: loop,
                                          now: NIODeadline.now().uptimeNanoseconds) {
             if let jwtToken { return .string(jwtToken) }
-            return event(for: snapshot, config: config, identity: values)
+            return Self.event(for: request, config: config, identity: values)
         }
         switch start {
         case .cached(let outcome):
-            return .done(apply(.success(outcome), to: &request, runtime: runtime))
+            return apply(.success(outcome), to: request)
         case .pending(let future):
-            return .suspended(future)
+            // The future completes on `loop`, the request's own: its context may be used there.
+            return .suspend(future.assumeIsolated().map { outcome in apply(outcome, to: request) }.nonisolated())
         }
     }
 
     /// Applies an authorizer's outcome to the request.
-    static func apply(_ outcome: Authorizer.Outcome, to request: inout RequestContext, runtime: GatewayRuntime) -> PhaseOutcome {
-        guard let requirement = request.operation?.authorizer, let config = runtime.authorizers[requirement.id]?.config else {
-            return .answer(.internalServerError)
-        }
+    func apply(_ outcome: Authorizer.Outcome, to request: RequestContext) -> FilterStatus {
+        let config = authorizer.config
         switch outcome {
         case .failure:
-            return .answer(.internalServerError)
+            return .respond(.internalServerError)
         case .success(.unauthorized(let reason)):
-            return .answer(unauthorized(config, reason: reason))
+            return .respond(Self.unauthorized(config, reason: reason))
         case .success(.verdict(let verdict)):
             let decision: AuthorizerDecision
             if case .policy = verdict.grant {
@@ -76,32 +69,31 @@ enum AuthorizerPhase {
             switch decision {
             case .allow:
                 request.authorization = verdict.forwarding
-                return .proceed
+                return .next
             case .deny:
-                return .answer(denied)
+                return .respond(Self.denied)
             case .explicitDeny:
-                return .answer(explicitlyDenied)
+                return .respond(Self.explicitlyDenied)
             }
         case .success(.token(let claims)):
-            guard case .jwt(let settings) = config.kind else { return .answer(.internalServerError) }
+            guard case .jwt(let settings) = config.kind else { return .respond(.internalServerError) }
             do {
                 try claims.check(issuer: settings.issuer, audiences: settings.audiences,
                                  now: Double(request.startWallClock) / 1000,
                                  leeway: Double(settings.leeway.components.seconds))
             } catch {
-                return .answer(unauthorized(config, reason: error.description))
+                return .respond(Self.unauthorized(config, reason: error.description))
             }
             let missing = claims.missingScopes(requirement.scopes)
             guard missing.isEmpty else {
-                return .answer(GatewayError(status: 403, message: "Forbidden", headers: [
+                return .respond(GatewayError(status: 403, message: "Forbidden", headers: [
                     ("www-authenticate", "Bearer error=\"insufficient_scope\", scope=\"\(requirement.scopes.joined(separator: " "))\""),
                 ]))
             }
             request.authorization = claims.forwarding
-            return .proceed
+            return .next
         }
     }
-
     /// 401; for JWT authorizers with RFC 6750's `WWW-Authenticate` (`invalid_token` when a token
     /// was presented).
     static func unauthorized(_ config: AuthorizerConfig, reason: String?) -> GatewayError {

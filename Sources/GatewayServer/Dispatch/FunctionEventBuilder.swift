@@ -100,7 +100,7 @@ enum FunctionEventBuilder {
     /// The HTTP response for a function's answer. Nil when the answer is malformed: a bad base64 body, a header name that is not a token, or a
     /// header or cookie value with CR, LF or NUL (the data plane relies on this check instead of
     /// NIO's outbound header validation, so a function can never split a response).
-    static func response(_ response: FunctionResponse, request: RequestContext) -> (HTTPResponseHead, ByteBuffer)? {
+    static func response(_ response: FunctionResponse, version: HTTPVersion) -> (HTTPResponseHead, ByteBuffer)? {
         guard let bytes = response.bodyBytes else { return nil }
         var headers = HTTPHeaders()
         for (name, value) in response.headers ?? [:] {
@@ -113,12 +113,8 @@ enum FunctionEventBuilder {
             guard HeaderRules.isSafeValue(cookie) else { return nil }
             headers.add(name: "set-cookie", value: cookie)
         }
-        if !headers.contains(name: "x-request-id") {
-            headers.add(name: "x-request-id", value: request.requestId)
-        }
-        for (name, value) in request.rateLimitHeaders { headers.replaceOrAdd(name: name, value: value) }
         headers.add(name: "content-length", value: String(bytes.count))
-        let head = HTTPResponseHead(version: request.head.version, status: .init(statusCode: response.statusCode), headers: headers)
+        let head = HTTPResponseHead(version: version, status: .init(statusCode: response.statusCode), headers: headers)
         return (head, ByteBuffer(bytes: bytes))
     }
 }

@@ -31,7 +31,7 @@ public final class GatewayServer: Sendable {
         }
         let count = threads ?? (config.threads > 0 ? config.threads : System.coreCount)
         group = MultiThreadedEventLoopGroup(numberOfThreads: count)
-        shared = ServerShared(runtime: runtime, logger: logger)
+        shared = try ServerShared(runtime: runtime, logger: logger)
         connections = ConnectionRegistry(limit: config.limits.maxConnections)
         authorizerStats = AuthorizerStatsReporter(shared: shared)
     }
@@ -88,7 +88,7 @@ public final class GatewayServer: Sendable {
     public func reload(_ runtime: GatewayRuntime) throws {
         try openPolicyStore(runtime.plan)
         authorizerStats.report()
-        shared.runtime = runtime
+        try shared.install(runtime)
     }
 
     /// Opens the state store when some operation asks for an API key.
@@ -259,11 +259,11 @@ public final class GatewayServer: Sendable {
         for record in open { record.channel.close(promise: nil) }
         for record in open { try? await record.channel.closeFuture.get() }
         let deadline = ContinuousClock.now + Self.calloutGrace
-        while shared.outstandingCallouts > 0 && ContinuousClock.now < deadline {
+        while shared.work.current > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        if shared.outstandingCallouts > 0 {
-            shared.logger.warning("stopping with callouts still running", metadata: ["count": "\(shared.outstandingCallouts)"])
+        if shared.work.current > 0 {
+            shared.logger.warning("stopping with callouts still running", metadata: ["count": "\(shared.work.current)"])
         }
         await shared.closePools()
         shared.policies.stop()

@@ -85,14 +85,10 @@ enum HeaderRules {
         return HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: headers)
     }
 
-    /// The response head sent back to the client for an upstream's response.
-    static func downstreamResponse(_ head: HTTPResponseHead, request: RequestContext) -> HTTPResponseHead {
-        var headers = head.headers
-        stripHopByHop(&headers)
-        if !headers.contains(name: "x-request-id") {
-            headers.add(name: "x-request-id", value: request.requestId)
-        }
-        for (name, value) in request.rateLimitHeaders { headers.replaceOrAdd(name: name, value: value) }
-        return HTTPResponseHead(version: request.head.version, status: head.status, headers: headers)
+    /// An upstream's response head without its hop-by-hop headers (the handler decorates it).
+    static func downstreamResponse(_ head: HTTPResponseHead) -> HTTPResponseHead {
+        var head = head
+        stripHopByHop(&head.headers)
+        return head
     }
 }

@@ -14,18 +14,17 @@ final class UpstreamPool {
         self.eventLoop = eventLoop
     }
 
-    /// The next target of an upstream, round-robin per event loop.
-    func nextTarget(_ upstream: Upstream) -> Upstream.Target {
-        if upstream.targets.count == 1 { return upstream.targets[0] }
+    /// The index of an upstream's next target, round-robin per event loop.
+    func nextTarget(_ upstream: Upstream) -> Int {
+        if upstream.targets.count == 1 { return 0 }
         let n = roundRobin[upstream.name, default: 0]
         roundRobin[upstream.name] = n &+ 1
-        return upstream.targets[n % upstream.targets.count]
+        return n % upstream.targets.count
     }
 
-    /// An idle live connection to `target`, if there is one. The lists are mutated in place
-    /// (through the dictionary's subscript), never copied.
-    func checkout(_ target: Upstream.Target) -> UpstreamHandler? {
-        let key = target.description
+    /// An idle live connection kept under `key` (a target and its TLS settings), if there is one.
+    /// The lists are mutated in place (through the dictionary's subscript), never copied.
+    func checkout(_ key: String) -> UpstreamHandler? {
         let now = NIODeadline.now()
         while let handler = idle[key]?.popLast() {
             if handler.isActive && handler.context != nil && now - handler.idleSince < maxIdleTime {
@@ -39,8 +38,7 @@ final class UpstreamPool {
     /// Returns a connection that finished its exchange cleanly. Dead connections are dropped when
     /// the pool is full (and skipped by checkout), not on every release: with hundreds of HTTP/2
     /// streams in flight the list is long.
-    func release(_ handler: UpstreamHandler, target: Upstream.Target, maxIdle: Int) {
-        let key = target.description
+    func release(_ handler: UpstreamHandler, key: String, maxIdle: Int) {
         var count = idle[key]?.count ?? 0
         if count >= maxIdle {
             idle[key]?.removeAll { !$0.isActive }

@@ -1,28 +1,38 @@
-import Atomics
+import GatewayPlan
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// State shared by every connection of one server: the current runtime (swapped whole on reload),
-/// each event loop's own state (upstream pool, request ids), and the logger.
+/// State shared by every connection of one server: the installed route table (swapped whole on
+/// reload), each event loop's own state (upstream pool, request ids), the API keys and limits,
+/// the end-of-exchange observer, and the count of work away from the loops.
 final class ServerShared: Sendable {
-    private let current: NIOLockedValueBox<GatewayRuntime>
+    private let current: NIOLockedValueBox<RouteTable>
     private let locals = NIOLockedValueBox<[ObjectIdentifier: LoopLocalBox]>([:])
     let logger: Logger
     let policies: PolicyState
-    /// Function invocations and authorizer callouts whose results have not come back to their
-    /// event loop yet; shutdown waits for them before it stops the loops.
-    private let outstanding = ManagedAtomic(0)
+    let work: OutstandingWork
+    let observer: any ExchangeObserver
 
-    init(runtime: GatewayRuntime, logger: Logger) {
-        self.current = NIOLockedValueBox(runtime)
+    init(runtime: GatewayRuntime, logger: Logger) throws(ConfigErrors) {
         self.logger = logger
         self.policies = PolicyState(logger: logger)
+        self.work = OutstandingWork()
+        self.observer = AccessLog(logger: logger)
+        self.current = NIOLockedValueBox(try RouteTable(runtime: runtime, policies: policies, work: work, logger: logger))
     }
 
-    var runtime: GatewayRuntime {
-        get { current.withLockedValue { $0 } }
-        set { current.withLockedValue { $0 = newValue } }
+    /// The table in use. A request takes it once, at its head.
+    var table: RouteTable {
+        current.withLockedValue { $0 }
+    }
+
+    var runtime: GatewayRuntime { table.runtime }
+
+    /// Binds `runtime` and swaps it in; requests in flight finish on the table they started with.
+    func install(_ runtime: GatewayRuntime) throws(ConfigErrors) {
+        let table = try RouteTable(runtime: runtime, policies: policies, work: work, logger: logger)
+        current.withLockedValue { $0 = table }
     }
 
     /// The state of `eventLoop`; created on first use. Looked up once per connection or stream.
@@ -35,11 +45,6 @@ final class ServerShared: Sendable {
             return box.local
         }
     }
-
-    /// A callout or invocation left the event loop; `calloutReturned` must follow on the loop.
-    func calloutStarted() { outstanding.wrappingIncrement(ordering: .relaxed) }
-    func calloutReturned() { outstanding.wrappingDecrement(ordering: .relaxed) }
-    var outstandingCallouts: Int { outstanding.load(ordering: .relaxed) }
 
     /// Closes every loop's pooled upstream connections, on each loop.
     func closePools() async {

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayCallouts
 import GatewayCore
 import GatewayFunctions
@@ -12,8 +13,15 @@ import NIOSSL
 public final class GatewayRuntime: Sendable {
     public let plan: GatewayPlan
     public let functions: FunctionRegistry
-    let upstreamTLS: [String: NIOSSLContext]
-    let defaultUpstream: Upstream?
+    /// The client TLS context of each upstream with `https://` targets, and what it was made
+    /// from: pooled connections are kept per settings, so a reload that changes a CA file never
+    /// reuses a connection verified with the old one.
+    let upstreamTLS: [String: UpstreamTLS]
+
+    struct UpstreamTLS: Sendable {
+        let context: NIOSSLContext
+        let settings: String
+    }
     /// Each plan's `RateLimit-Policy` header value.
     let rateLimitPolicies: [String: String]
     /// The plan's authorizers, each with its cache.
@@ -27,22 +35,24 @@ public final class GatewayRuntime: Sendable {
         } catch {
             throw ConfigErrors([ConfigError(file: plan.config.file, "cannot set up authorizer \(error.description)")])
         }
-        var tls: [String: NIOSSLContext] = [:]
+        var tls: [String: UpstreamTLS] = [:]
         for (name, upstream) in plan.config.upstreams where upstream.targets.contains(where: \.tls) {
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.minimumTLSVersion = .tlsv12
             configuration.applicationProtocols = ["http/1.1"]
+            var settings = "system-roots"
             if let ca = upstream.caFile {
                 configuration.trustRoots = .file(ca)
+                let contents = (try? Data(contentsOf: URL(fileURLWithPath: ca))) ?? Data()
+                settings = "ca:\(ca):\(contents.count):\(contents.hashValue)"
             }
             do {
-                tls[name] = try NIOSSLContext(configuration: configuration)
+                tls[name] = UpstreamTLS(context: try NIOSSLContext(configuration: configuration), settings: settings)
             } catch {
                 throw ConfigErrors([ConfigError(file: plan.config.file, "upstreams.\(name): cannot set up TLS: \(error)")])
             }
         }
         self.upstreamTLS = tls
-        self.defaultUpstream = plan.config.defaultUpstream.flatMap { plan.config.upstreams[$0] }
         self.rateLimitPolicies = plan.config.plans.reduce(into: [:]) { out, entry in
             out[entry.key] = RateLimitHeaders.policy(plan: entry.key, config: entry.value)
         }

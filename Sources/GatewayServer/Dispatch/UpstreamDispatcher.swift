@@ -1,0 +1,34 @@
+import GatewayCore
+import GatewayPlan
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// An upstream route's action: one `UpstreamExchange` per request on a pooled keep-alive
+/// connection of the request's own event loop.
+struct UpstreamDispatcher: Dispatcher {
+    let upstream: Upstream
+    let timeout: TimeAmount
+    /// The client context for `https://` targets; nil for plain ones.
+    let tls: NIOSSLContext?
+    /// Each target's key in the pool (index-aligned with `upstream.targets`): the target and, for
+    /// `https://`, the TLS settings, so connections made with other settings are never reused.
+    let poolKeys: [String]
+
+    init(upstream: Upstream, timeout: Duration, tls: NIOSSLContext?, tlsSettings: String) {
+        self.upstream = upstream
+        self.timeout = TimeAmount(timeout)
+        self.tls = tls
+        self.poolKeys = upstream.targets.map { $0.tls ? "\($0.description)#\(tlsSettings)" : $0.description }
+    }
+
+    var needsWholeBody: Bool { false }
+    var target: RequestContext.Target { .upstream(upstream.name, upstream.targets[0]) }
+
+    func start(_ request: RequestContext, body: DispatchBody, loop: any EventLoop, local: LoopLocal,
+               sink: any DispatchSink) -> any Dispatch {
+        let exchange = UpstreamExchange(dispatcher: self, request: request, loop: loop, pool: local.pool, sink: sink)
+        exchange.start(body)
+        return exchange
+    }
+}

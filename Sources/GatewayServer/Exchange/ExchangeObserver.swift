@@ -1,0 +1,15 @@
+/// The end-of-exchange hook: called exactly once for every request — answered by a function, an
+/// upstream or the gateway itself, refused at the edge, or cut short when the client or the
+/// backend went away. Access logs (and metrics, traces and outcome feeds) hang from it.
+protocol ExchangeObserver: Sendable {
+    func exchangeEnded(_ request: RequestContext)
+}
+
+/// Several observers, in order.
+struct ObserverChain: ExchangeObserver {
+    let observers: [any ExchangeObserver]
+
+    func exchangeEnded(_ request: RequestContext) {
+        for observer in observers { observer.exchangeEnded(request) }
+    }
+}

@@ -1,0 +1,26 @@
+import GatewayCore
+import GatewayPlan
+import GatewayPolicies
+import NIOCore
+
+/// Step 3: identifies the consumer by the gateway-issued API key the operation asks for, from
+/// the in-memory key snapshot (no database read). A missing, malformed, unknown, revoked or
+/// expired key on an operation that requires one is a 403.
+struct APIKeyFilter: RequestFilter {
+    let requirement: OperationPlan.APIKeyRequirement
+    let policies: PolicyState
+    /// The plans as this runtime knows them.
+    let plans: [String: GatewayConfig.Plan]
+
+    func run(_ request: RequestContext, on loop: any EventLoop) -> FilterStatus {
+        guard let presented = request.value(of: requirement) else {
+            return requirement.optional ? .next : .respond(.forbidden)
+        }
+        let wallClock = Double(request.startWallClock) / 1000
+        guard let record = policies.keys.lookup(presented, at: wallClock), let plan = plans[record.plan] else {
+            return .respond(.forbidden)
+        }
+        request.key = RequestContext.Key(id: record.id, planName: record.plan, plan: plan)
+        return .next
+    }
+}

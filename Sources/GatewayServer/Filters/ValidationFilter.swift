@@ -1,0 +1,51 @@
+import GatewayCore
+import GatewayPlan
+import GatewayValidation
+import NIOCore
+import NIOHTTP1
+
+/// Step 7: the request against its operation's parameters, then its body — a 415 for a media
+/// type the operation does not take, a 400 for a required body that is missing, or the whole
+/// body read (up to the operation's limit) and validated before the action sees it.
+struct ValidationFilter: RequestFilter {
+    let validator: OperationValidator
+    let bodyLimit: Int
+
+    func run(_ request: RequestContext, on loop: any EventLoop) -> FilterStatus {
+        if request.bodyRead {
+            guard let check = request.bodyCheck else { return .next }
+            let bytes = request.body ?? ByteBuffer()
+            if let failure = bytes.withUnsafeReadableBytes({ validator.validateBody($0, entry: check.entry, form: check.form) }) {
+                request.validationFailed = true
+                return .respond(failure)
+            }
+            return .next
+        }
+        if validator.checksParameters {
+            let headers = request.head.headers
+            let values = RequestValues(pathParameters: request.pathParameters, query: request.query,
+                                       header: { headers[$0] })
+            if let error = validator.validateParameters(values) {
+                request.validationFailed = true
+                return .respond(error)
+            }
+        }
+        switch validator.bodyPlan(contentType: request.head.headers.first(name: "content-type"),
+                                  bodyExpected: Self.bodyExpected(request.head, isHTTP2: request.isHTTP2)) {
+        case .pass:
+            return .next
+        case .refuse(let error):
+            request.validationFailed = true
+            return .respond(error)
+        case .validate(let entry, let form):
+            request.bodyCheck = (entry, form)
+            return .needBody(limit: bodyLimit)
+        }
+    }
+
+    /// Whether the head announces a body. An HTTP/2 request without `content-length` may have one.
+    static func bodyExpected(_ head: HTTPRequestHead, isHTTP2: Bool) -> Bool {
+        if let length = head.headers.first(name: "content-length") { return length != "0" }
+        return head.headers.contains(name: "transfer-encoding") || isHTTP2
+    }
+}

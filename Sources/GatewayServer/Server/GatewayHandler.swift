@@ -1,0 +1,487 @@
+import GatewayCore
+import GatewayPlan
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The thin I/O shell of one HTTP/1.1 connection or one HTTP/2 stream: it feeds channel events
+/// to the `ExchangeStateMachine` and performs what it returns, runs the route's filter chain,
+/// starts the route's dispatch and writes what the dispatch produces. Every request's facts live
+/// in its `RequestContext`; the handler holds only the machine, the current context and its
+/// channel. Runs on the channel's event loop; only callouts and functions leave it.
+final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    struct Connection {
+        var scheme: String
+        var isHTTP2: Bool
+        /// HTTP/1.1: close the connection after this long with no request in flight (HTTP/2
+        /// connections are watched by their `HTTP2ConnectionGuard` instead).
+        var idleTimeout: TimeAmount? = nil
+        /// HTTP/1.1: a request head must arrive whole within this once it began (or once the
+        /// connection opened); then 408 and close. HTTP/2 header blocks: `HTTP2ConnectionGuard`.
+        var headerTimeout: TimeAmount? = nil
+        /// No more than this without a byte of a request body being read; then 408 and close.
+        var bodyTimeout: TimeAmount = .seconds(60)
+        /// The connection in the process's registry: told when a request completed.
+        var record: ConnectionRegistry.Record? = nil
+    }
+
+    let shared: ServerShared
+    let connection: Connection
+    private var machine: ExchangeStateMachine
+    private var context: ChannelHandlerContext?
+    private var local: LoopLocal?
+    /// The exchange in progress.
+    private var request: RequestContext?
+    /// Whether the current read delivered any request part.
+    private var partsThisRead = false
+    private var draining = false
+    /// One timer for the machine's deadlines: it fires, lets the machine look at the clock, and
+    /// is armed again for the next deadline.
+    private var clock: Scheduled<Void>?
+    private var clockDeadline = NIODeadline.distantFuture
+
+    init(shared: ServerShared, connection: Connection) {
+        self.shared = shared
+        self.connection = connection
+        self.machine = ExchangeStateMachine(
+            configuration: .init(isHTTP2: connection.isHTTP2, idleTimeout: connection.idleTimeout,
+                                 headerTimeout: connection.headerTimeout, bodyTimeout: connection.bodyTimeout),
+            now: .now())
+    }
+
+    private var now: NIODeadline { context?.eventLoop.now ?? .now() }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        local = shared.local(for: context.eventLoop)
+        machine = ExchangeStateMachine(configuration: machine.configuration, now: context.eventLoop.now)
+        armClock()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        clock?.cancel()
+        clock = nil
+        perform(machine.channelClosed())
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        perform(machine.channelClosed())
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        partsThisRead = true
+        let part = unwrapInboundIn(data)
+        if case .body(let buffer) = part { request?.bytesIn += buffer.readableBytes }
+        perform(machine.received(part, now: context.eventLoop.now))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        request?.dispatch?.flush()
+        machine.readComplete(sawParts: partsThisRead, now: context.eventLoop.now)
+        partsThisRead = false
+        armClock()
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        perform(machine.readRequested())
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { request?.dispatch?.downstreamWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        shared.logger.debug("connection error", metadata: ["error": "\(error)"])
+        if let parserError = error as? HTTPParserError, !(machine.exchange?.responseStarted ?? false) {
+            // A head over limits.maxHeaderBytes or limits.maxHeaders is 431; anything else malformed, 400.
+            answerAtEdge(parserError == .headerOverflow ? EdgeRules.headerFieldsTooLarge : .badRequest, reason: "\(parserError)")
+        }
+        perform(machine.channelClosed())
+        context.close(promise: nil)
+    }
+
+    // MARK: the machine's actions
+
+    private func perform(_ action: ExchangeStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .read:
+            context?.read()
+        case .begin(let head, let id):
+            begin(head, id: id)
+        case .forward(let part):
+            request?.dispatch?.send(part)
+        case .forwardEnd:
+            request?.dispatch?.end()
+        case .resume(let body):
+            guard let request else { return }
+            request.body = body
+            request.bodyRead = true
+            proceed()
+        case .refuse(let error):
+            request?.dispatch?.cancel()
+            request?.dispatch = nil
+            respond(error, close: true)
+        case .headTimedOut(let answer):
+            if answer { answerAtEdge(EdgeRules.requestTimeout, reason: "request head timed out") }
+            context?.close(promise: nil)
+        case .bodyTimedOut(let responseStarted):
+            shared.logger.info("request body stalled", metadata: ["request_id": "\(request?.requestId ?? "-")"])
+            request?.dispatch?.cancel()
+            request?.dispatch = nil
+            if responseStarted {
+                abort("request body stalled")
+            } else {
+                respond(EdgeRules.requestTimeout, close: true)
+            }
+        case .close:
+            context?.close(promise: nil)
+        case .abandon:
+            guard let request else { return }
+            request.dispatch?.cancel()
+            request.dispatch = nil
+            request.abortReason = request.abortReason ?? "client closed the connection"
+            observe(request)
+            self.request = nil
+        case .finished(let read):
+            request = nil
+            if read { context?.read() }
+            takeUpQueued()
+        }
+    }
+
+    // MARK: routing and filters
+
+    private func begin(_ sent: HTTPRequestHead, id: UInt64) {
+        guard let context, let local else { return }
+        let table = shared.table
+        var head = sent
+        let edge = EdgeRules.check(&head, isHTTP2: connection.isHTTP2, limits: table.limits)
+        let remote = connection.isHTTP2 ? context.channel.parent?.remoteAddress : context.channel.remoteAddress
+        let requestId = RequestID.make(clientValue: head.headers.first(name: "x-request-id"), generator: &local.requestIDs)
+        let target: RequestTarget
+        switch edge {
+        case .pass(let t):
+            target = t
+        case .refuse(let error, let close):
+            request = RequestContext(id: id, head: head, target: RequestTarget.unparsed, route: table.fallback,
+                                     requestId: requestId, remoteIP: remote?.ipAddress ?? "127.0.0.1",
+                                     scheme: connection.scheme, isHTTP2: connection.isHTTP2, start: context.eventLoop.now)
+            respond(error, close: close)
+            return
+        }
+        let match = table.plan.router.match(method: head.method.rawValue, path: target.path)
+        var route = table.fallback
+        var values: [String] = []
+        if case .operation(let index, let parameters) = match {
+            route = table.routes[index]
+            values = parameters
+        }
+        let request = RequestContext(id: id, head: head, target: target, route: route, requestId: requestId,
+                                     remoteIP: remote?.ipAddress ?? "127.0.0.1", scheme: connection.scheme,
+                                     isHTTP2: connection.isHTTP2, start: context.eventLoop.now)
+        self.request = request
+        if let operation = route.operation, !values.isEmpty {
+            request.pathParameters = Array(zip(operation.parameterNames, values))
+        }
+        switch head.method {
+        case .TRACE:
+            // Never forwarded: TRACE echoes the request, credentials included (XST).
+            respond(.methodNotAllowed(allow: Self.allowed(table.plan.router, path: target.path)))
+            return
+        case .CONNECT where route.operation == nil:
+            // Only where an operation takes it (x-gateway-any-method); never to the default upstream.
+            respond(.methodNotAllowed(allow: Self.allowed(table.plan.router, path: target.path)))
+            return
+        default:
+            break
+        }
+        if case .unmatched = route.action {
+            if case .methodNotAllowed(let allow) = match {
+                request.unmatched = .methodNotAllowed(allow: allow)
+            } else {
+                request.unmatched = .notFound
+            }
+        }
+        machine.routed(bodyLimit: route.bodyLimit)
+        proceed()
+    }
+
+    /// The methods a path takes, for the `Allow` of a refused TRACE or CONNECT.
+    static func allowed(_ router: Router, path: Substring) -> [String] {
+        if case .methodNotAllowed(let allow) = router.match(method: "TRACE", path: path) {
+            return allow.filter { $0 != "TRACE" }
+        }
+        return ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+    }
+
+    /// Runs the route's filters from where the request stands, until one answers, suspends or
+    /// asks for the body, then starts the route's action.
+    private func proceed() {
+        guard let request, let context else { return }
+        let filters = request.route.filters
+        while request.nextFilter < filters.count {
+            guard apply(filters[request.nextFilter].run(request, on: context.eventLoop), to: request) else { return }
+        }
+        startAction(request)
+    }
+
+    /// Applies one filter's decision; true when the chain goes on at once.
+    private func apply(_ status: FilterStatus, to request: RequestContext) -> Bool {
+        switch status {
+        case .next:
+            request.nextFilter += 1
+            return true
+        case .respond(let error):
+            respond(error)
+            return false
+        case .suspend(let future):
+            machine.suspend()
+            let work = shared.work
+            work.started()
+            future.assumeIsolated().whenComplete { [self] result in
+                work.ended()
+                guard self.request === request else { return }
+                perform(machine.resume(now: now))
+                let status: FilterStatus
+                switch result {
+                case .success(let s): status = s
+                case .failure(let error):
+                    shared.logger.error("filter failed", metadata: ["request_id": "\(request.requestId)", "error": "\(error)"])
+                    status = .respond(.internalServerError)
+                }
+                if apply(status, to: request) { proceed() }
+            }
+            return false
+        case .needBody(let limit):
+            readWholeBody(limit: limit)
+            return false
+        }
+    }
+
+    /// Reads the whole body (at most `limit` bytes) before going on; `.resume` brings it back to
+    /// `proceed`.
+    private func readWholeBody(limit: Int) {
+        guard let request else { return }
+        let declared = request.head.headers.first(name: "content-length").flatMap(Int.init)
+        let action = machine.bufferBody(limit: limit, declaredLength: declared, now: now)
+        if machine.takeContinue() { writeContinue() }
+        perform(action)
+    }
+
+    private func startAction(_ request: RequestContext) {
+        guard let context, let local else { return }
+        switch request.route.action {
+        case .unmatched:
+            respond(request.unmatched ?? .notFound)
+        case .dispatch(let dispatcher):
+            if dispatcher.needsWholeBody && !request.bodyRead {
+                readWholeBody(limit: request.route.bodyLimit)
+                return
+            }
+            let body: DispatchBody
+            if request.bodyRead {
+                body = .whole(request.body)
+            } else {
+                let (parts, ended) = machine.stream(now: now)
+                body = .stream(first: parts, ended: ended)
+                if machine.takeContinue() { writeContinue() }
+            }
+            request.dispatch = dispatcher.start(request, body: body, loop: context.eventLoop, local: local, sink: self)
+        }
+    }
+
+    /// Answers `Expect: 100-continue` for a request whose body the gateway is about to read.
+    private func writeContinue() {
+        guard let request, let context else { return }
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: .continue))), promise: nil)
+    }
+
+    // MARK: DispatchSink
+
+    var downstreamIsWritable: Bool { context?.channel.isWritable ?? false }
+
+    private func current(_ id: UInt64) -> RequestContext? {
+        guard let request, request.id == id else { return nil }
+        return request
+    }
+
+    func dispatch(_ id: UInt64, head: HTTPResponseHead) {
+        guard let request = current(id), let context else { return }
+        var head = head
+        head.version = request.head.version
+        ResponseDecorator.decorate(&head.headers, for: request)
+        request.status = Int(head.status.code)
+        machine.responseStarted()
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    func dispatch(_ id: UInt64, body: ByteBuffer) {
+        guard let request = current(id), let context else { return }
+        request.bytesOut += body.readableBytes
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+    }
+
+    func dispatchEnded(_ id: UInt64) {
+        guard let request = current(id) else { return }
+        request.dispatch = nil
+        completeResponse(close: false)
+    }
+
+    func dispatch(_ id: UInt64, failed error: GatewayError, reason: String) {
+        guard let request = current(id) else { return }
+        shared.logger.warning("\(reason)", metadata: ["request_id": "\(request.requestId)", "target": "\(request.target)"])
+        request.dispatch = nil
+        if machine.exchange?.responseStarted ?? false {
+            abort(reason)
+        } else {
+            respond(error, close: !(machine.exchange?.requestEnded ?? true))
+        }
+    }
+
+    func dispatch(_ id: UInt64, writable: Bool) {
+        guard current(id) != nil else { return }
+        perform(machine.dispatchWritabilityChanged(writable, now: now))
+    }
+
+    func dispatchFlush(_ id: UInt64) {
+        guard current(id) != nil else { return }
+        context?.flush()
+    }
+
+    // MARK: answering
+
+    /// Writes a gateway-made response in the error contract's JSON shape.
+    private func respond(_ error: GatewayError, close: Bool = false) {
+        guard let request, let context else { return }
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        for (name, value) in error.headers { headers.add(name: name, value: value) }
+        ResponseDecorator.decorate(&headers, for: request)
+        let body = ByteBuffer(bytes: error.body.serialized())
+        headers.add(name: "content-length", value: String(body.readableBytes))
+        if close && !connection.isHTTP2 { headers.add(name: "connection", value: "close") }
+        request.status = error.status
+        machine.responseStarted()
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: .init(statusCode: error.status),
+                                                              headers: headers))), promise: nil)
+        if body.readableBytes > 0 && request.head.method != .HEAD {
+            request.bytesOut += body.readableBytes
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        completeResponse(close: close)
+    }
+
+    /// Writes the response end, records the request, and moves on: to pipelined requests, or
+    /// to dropping the rest of this request's body, or to closing.
+    private func completeResponse(close: Bool) {
+        guard let context, let request else { return }
+        let (closing, over) = machine.responseEnded(close: close, now: context.eventLoop.now)
+        connection.record?.markServed()
+        if closing {
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+        observe(request)
+        if over {
+            self.request = nil
+            takeUpQueued()
+        }
+        armClock()
+    }
+
+    /// Cuts a response short (the upstream failed after its head went out, or the body stalled).
+    private func abort(_ reason: String) {
+        guard let request else { return }
+        request.dispatch?.cancel()
+        request.dispatch = nil
+        request.abortReason = reason
+        machine.closing()
+        observe(request)
+        self.request = nil
+        context?.close(promise: nil)
+    }
+
+    /// An error-contract answer for a request that never became one (malformed HTTP/1.1, a head
+    /// that timed out), written before the connection closes; recorded like every request.
+    private func answerAtEdge(_ error: GatewayError, reason: String) {
+        guard !connection.isHTTP2, let context, let local else { return }
+        let requestId = local.requestIDs.next()
+        let body = ByteBuffer(bytes: error.body.serialized())
+        let headers = HTTPHeaders([
+            ("content-type", "application/json"), ("content-length", String(body.readableBytes)),
+            ("x-request-id", requestId), ("connection", "close"),
+        ])
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: error.status), headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        machine.closing()
+        if let request, !request.observed {
+            // The exchange in progress when the connection broke.
+            request.dispatch?.cancel()
+            request.dispatch = nil
+            request.abortReason = reason
+            observe(request)
+            self.request = nil
+        }
+        let unparsed = RequestContext(id: 0, head: HTTPRequestHead(version: .http1_1, method: .RAW(value: "-"), uri: "-"),
+                                      target: .unparsed, route: shared.table.fallback, requestId: requestId,
+                                      remoteIP: context.channel.remoteAddress?.ipAddress ?? "127.0.0.1",
+                                      scheme: connection.scheme, isHTTP2: false, start: context.eventLoop.now)
+        unparsed.status = error.status
+        unparsed.bytesOut = body.readableBytes
+        unparsed.abortReason = reason
+        observe(unparsed)
+    }
+
+    /// The end-of-exchange observer sees every request exactly once.
+    private func observe(_ request: RequestContext) {
+        guard !request.observed else { return }
+        request.observed = true
+        shared.observer.exchangeEnded(request)
+    }
+
+    /// Takes up pipelined requests that waited for the previous response, in order.
+    private func takeUpQueued() {
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
+        while let action = machine.takeUpQueued(now: now) {
+            perform(action)
+        }
+        perform(machine.queueTakenUp(now: now))
+    }
+
+    // MARK: timeouts
+
+    /// Arms the timer for the machine's deadline unless an earlier one is armed already (it
+    /// looks again when it fires).
+    private func armClock() {
+        guard let context, let deadline = machine.deadline else { return }
+        if clock != nil {
+            if clockDeadline <= deadline { return }
+            clock?.cancel()
+        }
+        clockDeadline = deadline
+        clock = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            clock = nil
+            clockDeadline = .distantFuture
+            perform(machine.clock(now: now))
+            armClock()
+        }
+    }
+}

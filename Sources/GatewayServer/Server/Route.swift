@@ -1,0 +1,29 @@
+import GatewayCore
+import GatewayPlan
+
+/// A route of the running gateway, bound once when a runtime is installed: its operation (nil
+/// for the fallback route), its filter chain in DESIGN.md's order, and its action.
+final class Route: Sendable {
+    enum Action: Sendable {
+        case dispatch(any Dispatcher)
+        /// No operation matched and there is no default upstream: 404, or 405 with `Allow`.
+        case unmatched
+    }
+
+    let operation: OperationPlan?
+    let filters: [any RequestFilter]
+    let action: Action
+    /// The largest body the route reads whole (for a filter or a function).
+    let bodyLimit: Int
+    /// The route's label in logs and metrics: the operationId, or `METHOD /template`, or
+    /// `default` for what no operation describes.
+    let label: String
+
+    init(operation: OperationPlan?, filters: [any RequestFilter], action: Action, bodyLimit: Int) {
+        self.operation = operation
+        self.filters = filters
+        self.action = action
+        self.bodyLimit = bodyLimit
+        self.label = operation.map { $0.operationId ?? $0.routeKey } ?? "default"
+    }
+}

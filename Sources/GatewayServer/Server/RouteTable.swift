@@ -1,0 +1,94 @@
+import GatewayCallouts
+import GatewayCore
+import GatewayFunctions
+import GatewayPlan
+import GatewayPolicies
+import NIOCore
+import Logging
+
+/// A runtime bound for the data plane, once, when it is installed (Hummingbird's
+/// `buildResponder()`): every operation's route with its filter chain and its action's
+/// dispatcher, and the fallback route for what no operation matches. Nothing is looked up by
+/// name per request. Immutable; a reload installs a new table.
+final class RouteTable: Sendable {
+    let runtime: GatewayRuntime
+    /// By operation index (as the router returns them).
+    let routes: [Route]
+    /// Requests no operation matches: the default upstream, or 404/405.
+    let fallback: Route
+
+    var plan: GatewayPlan { runtime.plan }
+    var limits: GatewayConfig.Limits { runtime.plan.config.limits }
+
+    init(runtime: GatewayRuntime, policies: PolicyState, work: OutstandingWork, logger: Logger) throws(ConfigErrors) {
+        self.runtime = runtime
+        let plan = runtime.plan
+        let config = plan.config
+        var errors: [ConfigError] = []
+        var gatewayFilters: [any RequestFilter] = []
+        if let throttle = config.throttle {
+            gatewayFilters.append(GatewayThrottleFilter(limiter: policies.limiter, throttle: throttle))
+        }
+        func dispatcher(for action: RouteAction) throws(ConfigError) -> any Dispatcher {
+            switch action {
+            case .function(let binding):
+                guard let function = runtime.functions[binding.name] else {
+                    throw ConfigError(file: config.file, "function '\(binding.name)' is not registered")
+                }
+                return LocalFunctionDispatcher(name: binding.name, function: function, timeout: TimeAmount(binding.timeout),
+                                               logger: logger, work: work)
+            case .upstream(let binding):
+                let tls = runtime.upstreamTLS[binding.upstream.name]
+                return UpstreamDispatcher(upstream: binding.upstream, timeout: binding.timeout, tls: tls?.context,
+                                          tlsSettings: tls?.settings ?? "")
+            }
+        }
+        var routes: [Route] = []
+        for operation in plan.operations {
+            var filters = gatewayFilters
+            if let requirement = operation.apiKey {
+                filters.append(APIKeyFilter(requirement: requirement, policies: policies, plans: config.plans))
+            }
+            if let requirement = operation.authorizer {
+                guard let authorizer = runtime.authorizers[requirement.id] else {
+                    errors.append(ConfigError(file: operation.document, "authorizer '\(requirement.id)' is not set up"))
+                    continue
+                }
+                filters.append(AuthorizerFilter(authorizer: authorizer, requirement: requirement))
+            }
+            if operation.apiKey != nil || operation.throttle != nil {
+                filters.append(AdmissionFilter(limiter: policies.limiter, routeKey: operation.routeKey,
+                                               operationThrottle: operation.throttle, operationId: operation.operationId,
+                                               rateLimitPolicies: runtime.rateLimitPolicies))
+            }
+            let bodyLimit = operation.maxBodyBytes ?? config.limits.maxBufferedBody
+            if let validator = operation.validator {
+                filters.append(ValidationFilter(validator: validator, bodyLimit: bodyLimit))
+            }
+            do {
+                let action = try dispatcher(for: operation.action)
+                if action.needsWholeBody {
+                    // A function never sees a JSON body with a repeated key (validated bodies were
+                    // checked by the validator's parser already).
+                    filters.append(RepeatedKeyFilter(bodyLimit: bodyLimit))
+                }
+                routes.append(Route(operation: operation, filters: filters, action: .dispatch(action), bodyLimit: bodyLimit))
+            } catch {
+                errors.append(error)
+            }
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        self.routes = routes
+        if let fallback = plan.defaultAction {
+            do {
+                self.fallback = Route(operation: nil, filters: gatewayFilters, action: .dispatch(try dispatcher(for: fallback)),
+                                      bodyLimit: config.limits.maxBufferedBody)
+            } catch {
+                throw ConfigErrors([error])
+            }
+        } else {
+            self.fallback = Route(operation: nil, filters: gatewayFilters, action: .unmatched,
+                                  bodyLimit: config.limits.maxBufferedBody)
+        }
+    }
+}
