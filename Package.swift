@@ -4,7 +4,7 @@ import PackageDescription
 // The flow, one target per room:
 //   GatewayCore         JSON values, durations, throttles and quota periods, the error contract (no dependencies)
 //   GatewayPlan         gateway.yaml + OpenAPI documents -> immutable Plan, Router (OpenAPIKit, Yams)
-//   GatewayFunctions    the local-function protocol, AWS HTTP API 2.0 event/response, registry
+//   GatewayFunctions    the function protocol and registry; AWS's shapes (AWS/: function events and answers, authorizer events)
 //   FlightExample       the example flight-monitoring functions
 //   GatewayAuthorizers  authorizer verdicts, IAM policies, the LRU + single-flight cache, JWT claim checks (pure)
 //   GatewayValidation   JSON Schema (2020-12 and the OpenAPI 3.0 schema object) compiled once into validators
@@ -117,14 +117,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers", "GatewayValidation"]),
-        .testTarget(name: "GatewayAuthorizersTests", dependencies: ["GatewayAuthorizers", "GatewayCore"]),
+        .testTarget(name: "GatewayAuthorizersTests", dependencies: ["GatewayAuthorizers", "GatewayCore", "GatewayFunctions"]),
         .executableTarget(name: "ValidationBenchmark", dependencies: ["GatewayCore", "GatewayValidation"]),
         .testTarget(name: "GatewayValidationTests", dependencies: ["GatewayCore", "GatewayValidation"]),
         .testTarget(name: "GatewayPoliciesTests", dependencies: ["GatewayCore", "GatewayPolicies", "GatewayStore"]),
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [
-                "GatewayServer", "GatewayPlan", "GatewayFunctions", "FlightExample",
+                "GatewayServer", "GatewayPlan", "GatewayFunctions", "FlightExample", "GatewayValidation", "GatewayPolicies", "GatewayCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -5,7 +5,8 @@ import GatewayFunctions
 import Logging
 
 /// The authorizers of one compiled plan, each with its own cache. Built with the runtime; a
-/// reload builds a new set (and so starts with empty caches).
+/// reload builds a new set, reusing (with its cache) every authorizer whose configuration did not
+/// change.
 public struct AuthorizerSet: Sendable {
     private let byId: [String: Authorizer]
 
@@ -17,9 +18,13 @@ public struct AuthorizerSet: Sendable {
 
     /// HTTP callouts and JWKS fetches use `client` (AsyncHTTPClient: these are cold paths).
     public init(configs: [String: AuthorizerConfig], functions: FunctionRegistry, client: HTTPClient = .shared,
-                logger: Logger) throws(AuthorizerFailure) {
+                logger: Logger, reusing previous: AuthorizerSet? = nil) throws(AuthorizerFailure) {
         var byId: [String: Authorizer] = [:]
         for (id, config) in configs {
+            if let kept = previous?.byId[id], kept.config == config, Self.sameFunction(kept, config, functions) {
+                byId[id] = kept
+                continue
+            }
             let callout: Authorizer.Callout
             switch config.kind {
             case .callout(let c):
@@ -44,6 +49,13 @@ public struct AuthorizerSet: Sendable {
             byId[id] = Authorizer(config: config, callout: callout, logger: logger)
         }
         self.byId = byId
+    }
+
+    /// A function authorizer is reused only while the same function is registered under its name
+    /// (functions never change within one process, so the name is enough).
+    private static func sameFunction(_ kept: Authorizer, _ config: AuthorizerConfig, _ functions: FunctionRegistry) -> Bool {
+        guard case .callout(let c) = config.kind, case .function(let name) = c.target else { return true }
+        return functions.authorizer(name) != nil
     }
 
     public subscript(id: String) -> Authorizer? { byId[id] }

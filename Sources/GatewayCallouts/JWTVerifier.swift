@@ -125,7 +125,7 @@ final class JWTVerifier: Sendable {
 
     /// The token's JOSE header, decoded without verification.
     static func header(of token: String) throws -> [String: JSONValue] {
-        guard let dot = token.firstIndex(of: "."), let data = Base64URL.decode(token[..<dot]),
+        guard let dot = token.firstIndex(of: "."), let data = Base64.decodeURLSafe(token[..<dot]),
               case .object(let header) = try JSONValue.parse(data) else {
             throw AuthorizerFailure("malformed token")
         }
@@ -147,12 +147,4 @@ struct RawClaims: JWTPayload {
 
     /// Times, issuer and audience are checked by `JWTClaims` per request, with the leeway.
     func verify(using algorithm: some JWTAlgorithm) async throws {}
-}
-
-enum Base64URL {
-    static func decode(_ text: Substring) -> Data? {
-        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while s.count % 4 != 0 { s += "=" }
-        return Data(base64Encoded: s)
-    }
 }

@@ -58,7 +58,7 @@ struct Serve: AsyncParsableCommand {
         signals.onReload = { [options] in
             do {
                 let plan = try compiler.compile(configPath: options.config)
-                try server.reload(try GatewayRuntime(plan: plan, functions: functions, logger: logger))
+                try server.reload(try GatewayRuntime(plan: plan, functions: functions, logger: logger, replacing: server.runtime))
                 logger.notice("configuration reloaded", metadata: ["operations": "\(plan.operations.count)"])
             } catch let errors as ConfigErrors {
                 logger.error("reload refused; keeping the running configuration", metadata: ["errors": "\(errors)"])

@@ -6,6 +6,17 @@ import Yams
 
 /// One OpenAPI 3.0.x or 3.1.x document from `routes/`, decoded by OpenAPIKit (3.0 documents are
 /// converted to the 3.1 model) with its `$ref`s resolved, plus its YAML nodes for line numbers.
+///
+/// Why a document is seen through two models, both made from the same YAML nodes (`source`):
+/// - OpenAPIKit checks the document's structure and resolves its endpoints (paths × methods,
+///   path-level and operation-level parameters merged, `security`, `servers`); its errors name
+///   the coding path, which `source` turns into a line.
+/// - JSON Schema validation needs the schemas as raw JSON (`source.jsonValue()`): OpenAPIKit's
+///   schema model drops what 2020-12 validation depends on (`$dynamicRef`/`$dynamicAnchor`,
+///   `unevaluated*`, `$anchor`, unknown keywords that `$ref`s may point into), so the validator
+///   compiles from the JSON view, addressing schemas by JSON pointer.
+/// The gateway's own extensions (`x-gateway`, `securitySchemes` extensions) are read from the
+/// YAML nodes directly, so every problem names its line.
 public struct APIDocument {
     /// The method recorded for an `x-gateway-any-method` operation inside the OpenAPIKit model.
     static let anyMethod = OpenAPIKit.OpenAPI.HttpMethod.other("X-GATEWAY-ANY-METHOD")

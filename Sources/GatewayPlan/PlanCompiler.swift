@@ -168,7 +168,8 @@ public struct PlanCompiler: Sendable {
                     line: line))
             }
         }
-        return out
+        // The YAML decoder hands keys over in no fixed order; the table keeps the document's.
+        return out.sorted { ($0.line ?? 0, $0.plan.path, $0.plan.method ?? "~") < ($1.line ?? 0, $1.plan.path, $1.plan.method ?? "~") }
     }
 
     private func nodeAt(_ root: Node, _ path: [String]) -> Node? {

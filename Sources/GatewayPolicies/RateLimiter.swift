@@ -4,6 +4,10 @@ import Synchronization
 /// All token buckets and quota counters of one gateway, behind one lock, so that admitting a
 /// request is all-or-nothing: it takes a token from every bucket that applies and counts against
 /// its key's quota, or — refused by any of them — takes nothing from any.
+///
+/// Across reloads: a bucket whose rate or size changed takes the new values at its next use
+/// (keeping the tokens it holds, up to the new size); `prune` drops the buckets of operations
+/// and keys that no longer exist. Quota counts are kept.
 public final class RateLimiter: Sendable {
     public typealias Limit = Throttle
 
@@ -67,6 +71,9 @@ public final class RateLimiter: Sendable {
             var tightest: TokenBucket?
             func check(_ key: BucketKey, _ limit: Limit, keyed: Bool) {
                 var bucket = state.buckets[key] ?? TokenBucket(rate: limit.rate, burst: limit.burst, now: now)
+                if bucket.rate != limit.rate || bucket.burst != Double(limit.burst) {
+                    bucket = bucket.reconfigured(rate: limit.rate, burst: limit.burst, now: now)
+                }
                 bucket.refill(now: now)
                 state.buckets[key] = bucket
                 if !bucket.hasToken { wait = Swift.max(wait, bucket.secondsUntilToken) }
@@ -110,6 +117,24 @@ public final class RateLimiter: Sendable {
             return .admitted(remaining: nil, resetSeconds: nil, quotaRemaining: quotaRemaining, quotaResetSeconds: quotaReset)
         }
     }
+
+    /// Drops the buckets of operations (by route key) and keys that no longer exist, and the
+    /// gateway bucket when there is no gateway throttle any more.
+    public func prune(operations: Set<String>, keys: Set<String>, gateway: Bool) {
+        state.withLock { state in
+            state.buckets = state.buckets.filter { key, _ in
+                switch key {
+                case .gateway: return gateway
+                case .operation(let name): return operations.contains(name)
+                case .key(let id): return keys.contains(id)
+                case .keyOperation(let id, let name): return keys.contains(id) && operations.contains(name)
+                }
+            }
+        }
+    }
+
+    /// How many buckets are kept (for tests).
+    public var bucketCount: Int { state.withLock { $0.buckets.count } }
 
     /// A quota count as stored: the key, the window's start, the count.
     public struct QuotaUsage: Sendable, Equatable {

@@ -15,6 +15,16 @@ public struct TokenBucket: Sendable, Equatable {
         self.updated = now
     }
 
+    /// The same bucket with a new rate and size (a reload changed its plan): the tokens it holds
+    /// stay, up to the new size.
+    public func reconfigured(rate: Double, burst: Int, now: UInt64) -> TokenBucket {
+        var copy = TokenBucket(rate: rate, burst: burst, now: now)
+        var old = self
+        old.refill(now: now)
+        copy.tokens = Swift.min(copy.burst, old.tokens)
+        return copy
+    }
+
     /// Adds the tokens earned since the last update.
     public mutating func refill(now: UInt64) {
         guard now > updated else { return }

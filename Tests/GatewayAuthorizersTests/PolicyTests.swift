@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayFunctions
 import Testing
 @testable import GatewayAuthorizers
 

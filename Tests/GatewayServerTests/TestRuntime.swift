@@ -43,7 +43,8 @@ enum TestRuntime {
         let config = try GatewayConfig.parse(try YAMLSource(file: "gateway.yaml", text: gateway))
         let api = try APIDocument(source: try YAMLSource(file: "api.yaml", text: document))
         let registry = functions()
-        let plan = try PlanCompiler(functionNames: registry.names).compile(config: config, documents: [api])
+        let plan = try PlanCompiler(functionNames: registry.names, authorizerFunctionNames: registry.authorizerNames)
+            .compile(config: config, documents: [api])
         return try GatewayRuntime(plan: plan, functions: registry)
     }
 

@@ -55,7 +55,7 @@ enum FunctionEventBuilder {
                text.utf8.count == body.readableBytes {
                 bodyText = text
             } else {
-                bodyText = Base64Encoding.encode(body.readableBytesView)
+                bodyText = Base64.encode(body.readableBytesView)
                 base64 = true
             }
         }

@@ -35,7 +35,8 @@ final class FunctionInvocation: Dispatch {
     private let request: RequestContext
     private let id: UInt64
     private let loop: any EventLoop
-    private weak var sink: (any DispatchSink)?
+    /// Held strongly until the invocation ends or is cancelled.
+    private var sink: (any DispatchSink)?
     private var task: Task<Void, Never>?
     private var timer: Scheduled<Void>?
     private var done = false
@@ -83,6 +84,7 @@ final class FunctionInvocation: Dispatch {
     private func finish(_ result: Result<FunctionResult, any Error>) {
         guard !done, let sink else { return }
         done = true
+        self.sink = nil
         timer?.cancel()
         timer = nil
         request.dispatchAnswered = loop.now
@@ -112,6 +114,7 @@ final class FunctionInvocation: Dispatch {
     func cancel() {
         guard !done else { return }
         done = true
+        sink = nil
         timer?.cancel()
         timer = nil
         task?.cancel()

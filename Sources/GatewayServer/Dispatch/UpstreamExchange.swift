@@ -15,7 +15,9 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     private let id: UInt64
     private let loop: any EventLoop
     private let pool: UpstreamPool
-    private weak var sink: (any DispatchSink)?
+    /// Held strongly while the exchange runs (the handler holds the exchange too); let go when it
+    /// ends or is cancelled, which breaks the cycle.
+    private var sink: (any DispatchSink)?
 
     private let target: Upstream.Target
     private let poolKey: String
@@ -141,6 +143,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     func cancel() {
         guard !done else { return }
         done = true
+        sink = nil
         timer?.cancel()
         timer = nil
         connection?.close()
@@ -186,7 +189,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             if head.status.code < 200 && head.status.code != 101 { return }
             responseStarted = true
             keepAlive = head.isKeepAlive
-            request.dispatchAnswered = loop.now
+            request.dispatchAnswered = lastActivity
             sink.dispatch(id, head: HeaderRules.downstreamResponse(head))
         case .body(let bytes):
             sink.dispatch(id, body: bytes)
@@ -203,6 +206,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
                 }
             }
             connection = nil
+            self.sink = nil
             sink.dispatchEnded(id)
         }
     }

@@ -53,6 +53,15 @@ final class UpstreamPool {
         idle[key, default: []].append(handler)
     }
 
+    /// Closes idle connections kept under keys the installed routes no longer use (another target
+    /// list, or TLS settings that changed).
+    func closeIdle(keeping keys: Set<String>) {
+        for key in idle.keys where !keys.contains(key) {
+            for handler in idle[key] ?? [] { handler.close() }
+            idle[key] = nil
+        }
+    }
+
     func closeAll() {
         for (_, list) in idle { for h in list { h.close() } }
         idle = [:]

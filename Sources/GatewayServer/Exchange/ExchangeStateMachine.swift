@@ -55,6 +55,9 @@ struct ExchangeStateMachine {
         case idle(since: NIODeadline?, partial: Bool)
         case active(Exchange)
         case closed
+        /// Only while an exchange is being changed: taken out of the phase so that its buffers
+        /// are uniquely referenced and grow in place (no copy on write).
+        case modifying
     }
 
     enum Action: Equatable {
@@ -104,8 +107,15 @@ struct ExchangeStateMachine {
         return nil
     }
 
+    /// The active exchange, taken out of `phase` (which is `.modifying` until it is put back).
+    private mutating func takeExchange() -> Exchange? {
+        guard case .active(let e) = phase else { return nil }
+        phase = .modifying
+        return e
+    }
+
     private mutating func update(_ body: (inout Exchange) -> Void) {
-        guard case .active(var e) = phase else { return }
+        guard var e = takeExchange() else { return }
         body(&e)
         phase = .active(e)
     }
@@ -132,7 +142,8 @@ struct ExchangeStateMachine {
             phase = .active(Exchange(id: nextID, body: .holding([], bytes: 0, limit: 1 << 20),
                                      closeAfterResponse: close, expectsContinue: expects, lastBodyActivity: now))
             return .begin(head, id: nextID)
-        case (.body(let buffer), .active(var e)):
+        case (.body(let buffer), .active):
+            var e = takeExchange()!
             e.lastBodyActivity = now
             var action = Action.none
             switch e.body {
@@ -160,7 +171,8 @@ struct ExchangeStateMachine {
             }
             phase = .active(e)
             return action
-        case (.end, .active(var e)):
+        case (.end, .active):
+            var e = takeExchange()!
             e.requestEnded = true
             var action = Action.none
             switch e.body {
@@ -179,7 +191,7 @@ struct ExchangeStateMachine {
             }
             phase = .active(e)
             return action
-        case (_, .closed), (.body, .idle), (.end, .idle):
+        case (_, .closed), (_, .modifying), (.body, .idle), (.end, .idle):
             return .none
         }
     }
@@ -254,13 +266,14 @@ struct ExchangeStateMachine {
     /// A filter or the action needs the whole body (at most `limit` bytes): `.resume` with it
     /// when it is whole already, `.refuse` when it is over the limit, else reading goes on.
     mutating func bufferBody(limit: Int, declaredLength: Int?, now: NIODeadline) -> Action {
-        guard case .active(var e) = phase else { return .none }
+        guard case .active(let current) = phase else { return .none }
         if let declaredLength, declaredLength > limit { return .refuse(.payloadTooLarge) }
-        switch e.body {
+        switch current.body {
         case .complete(let buffer):
             return .resume(buffer)
         case .holding(let parts, let bytes, _):
             if bytes > limit { return .refuse(.payloadTooLarge) }
+            var e = takeExchange()!
             var buffer: ByteBuffer?
             for var part in parts {
                 if buffer == nil { buffer = part } else { buffer!.writeBuffer(&part) }
@@ -282,7 +295,7 @@ struct ExchangeStateMachine {
     /// The action streams the body: what to send first (held parts or the whole body) and
     /// whether the request has ended already.
     mutating func stream(now: NIODeadline) -> (parts: [ByteBuffer], ended: Bool) {
-        guard case .active(var e) = phase else { return ([], true) }
+        guard var e = takeExchange() else { return ([], true) }
         var parts: [ByteBuffer] = []
         switch e.body {
         case .holding(let held, _, _): parts = held
@@ -306,11 +319,10 @@ struct ExchangeStateMachine {
     /// Whether an `Expect: 100-continue` must be answered now (the body is about to be read);
     /// true once.
     mutating func takeContinue() -> Bool {
-        guard case .active(var e) = phase, e.expectsContinue, !e.requestEnded else { return false }
+        guard case .active(let e) = phase, e.expectsContinue, !e.requestEnded else { return false }
         switch e.body {
         case .buffering, .streaming:
-            e.expectsContinue = false
-            phase = .active(e)
+            update { $0.expectsContinue = false }
             return true
         default:
             return false
@@ -327,7 +339,7 @@ struct ExchangeStateMachine {
     /// the request's framing in doubt). Returns whether to close and whether the exchange is over
     /// (then pipelined requests may be taken up); an unfinished request body is read and dropped.
     mutating func responseEnded(close: Bool, now: NIODeadline) -> (close: Bool, over: Bool) {
-        guard case .active(var e) = phase else { return (close, false) }
+        guard var e = takeExchange() else { return (close, false) }
         lastActivity = now
         let closing = close || e.closeAfterResponse
         if closing {
@@ -382,7 +394,7 @@ struct ExchangeStateMachine {
             case .buffering, .streaming, .discarding: return e.lastBodyActivity + configuration.bodyTimeout
             case .holding, .complete: return nil
             }
-        case .closed:
+        case .closed, .modifying:
             return nil
         }
     }
@@ -398,7 +410,7 @@ struct ExchangeStateMachine {
             phase = .closed
             if case .discarding = e.body { return .close }
             return .bodyTimedOut(responseStarted: e.responseStarted)
-        case .closed:
+        case .closed, .modifying:
             return .none
         }
     }

@@ -46,8 +46,10 @@ final class RequestContext {
     let remoteIP: String
     let scheme: String
     let isHTTP2: Bool
-    /// `HTTP/1.1` or `HTTP/2.0`
-    let protocolName: String
+    /// `HTTP/1.1` or `HTTP/2.0` (made only when a log line or an event needs it).
+    var protocolName: String {
+        isHTTP2 ? "HTTP/2.0" : "HTTP/\(head.version.major).\(head.version.minor)"
+    }
     /// The normalised path, without the query string.
     let path: Substring
     let query: Substring?
@@ -103,7 +105,6 @@ final class RequestContext {
         self.remoteIP = remoteIP
         self.scheme = scheme
         self.isHTTP2 = isHTTP2
-        self.protocolName = isHTTP2 ? "HTTP/2.0" : "HTTP/\(head.version.major).\(head.version.minor)"
         self.start = start
         self.startWallClock = WallClock.nowMilliseconds()
         self.route = route

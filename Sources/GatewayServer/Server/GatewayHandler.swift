@@ -38,6 +38,11 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     private var request: RequestContext?
     /// Whether the current read delivered any request part.
     private var partsThisRead = false
+    /// The loop's time when the last request head or body part came (read once per part that
+    /// needs it).
+    private var lastNow = NIODeadline.now()
+    /// The client's address as text, made once per connection (or stream).
+    private var remoteIP: String?
     private var draining = false
     /// One timer for the machine's deadlines: it fires, lets the machine look at the clock, and
     /// is armed again for the next deadline.
@@ -79,13 +84,21 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         partsThisRead = true
         let part = unwrapInboundIn(data)
-        if case .body(let buffer) = part { request?.bytesIn += buffer.readableBytes }
-        perform(machine.received(part, now: context.eventLoop.now))
+        switch part {
+        case .head:
+            lastNow = context.eventLoop.now
+        case .body(let buffer):
+            request?.bytesIn += buffer.readableBytes
+            lastNow = context.eventLoop.now
+        case .end:
+            break
+        }
+        perform(machine.received(part, now: lastNow))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         request?.dispatch?.flush()
-        machine.readComplete(sawParts: partsThisRead, now: context.eventLoop.now)
+        machine.readComplete(sawParts: partsThisRead, now: partsThisRead ? lastNow : context.eventLoop.now)
         partsThisRead = false
         armClock()
         context.fireChannelReadComplete()
@@ -168,7 +181,11 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         let table = shared.table
         var head = sent
         let edge = EdgeRules.check(&head, isHTTP2: connection.isHTTP2, limits: table.limits)
-        let remote = connection.isHTTP2 ? context.channel.parent?.remoteAddress : context.channel.remoteAddress
+        if remoteIP == nil {
+            let remote = connection.isHTTP2 ? context.channel.parent?.remoteAddress : context.channel.remoteAddress
+            remoteIP = remote?.ipAddress ?? "127.0.0.1"
+        }
+        let remoteIP = self.remoteIP!
         let requestId = RequestID.make(clientValue: head.headers.first(name: "x-request-id"), generator: &local.requestIDs)
         let target: RequestTarget
         switch edge {
@@ -176,8 +193,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             target = t
         case .refuse(let error, let close):
             request = RequestContext(id: id, head: head, target: RequestTarget.unparsed, route: table.fallback,
-                                     requestId: requestId, remoteIP: remote?.ipAddress ?? "127.0.0.1",
-                                     scheme: connection.scheme, isHTTP2: connection.isHTTP2, start: context.eventLoop.now)
+                                     requestId: requestId, remoteIP: remoteIP,
+                                     scheme: connection.scheme, isHTTP2: connection.isHTTP2, start: lastNow)
             respond(error, close: close)
             return
         }
@@ -189,8 +206,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             values = parameters
         }
         let request = RequestContext(id: id, head: head, target: target, route: route, requestId: requestId,
-                                     remoteIP: remote?.ipAddress ?? "127.0.0.1", scheme: connection.scheme,
-                                     isHTTP2: connection.isHTTP2, start: context.eventLoop.now)
+                                     remoteIP: remoteIP, scheme: connection.scheme,
+                                     isHTTP2: connection.isHTTP2, start: lastNow)
         self.request = request
         if let operation = route.operation, !values.isEmpty {
             request.pathParameters = Array(zip(operation.parameterNames, values))
@@ -294,7 +311,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             if request.bodyRead {
                 body = .whole(request.body)
             } else {
-                let (parts, ended) = machine.stream(now: now)
+                let (parts, ended) = machine.stream(now: lastNow)
                 body = .stream(first: parts, ended: ended)
                 if machine.takeContinue() { writeContinue() }
             }

@@ -27,11 +27,15 @@ public final class GatewayRuntime: Sendable {
     /// The plan's authorizers, each with its cache.
     public let authorizers: AuthorizerSet
 
-    public init(plan: GatewayPlan, functions: FunctionRegistry, logger: Logger = Logger(label: "gateway")) throws {
+    /// - Parameter previous: the runtime this one replaces on a reload: its authorizers (and their
+    ///   caches) are kept where their configuration did not change.
+    public init(plan: GatewayPlan, functions: FunctionRegistry, logger: Logger = Logger(label: "gateway"),
+                replacing previous: GatewayRuntime? = nil) throws {
         self.plan = plan
         self.functions = functions
         do {
-            self.authorizers = try AuthorizerSet(configs: plan.authorizers, functions: functions, logger: logger)
+            self.authorizers = try AuthorizerSet(configs: plan.authorizers, functions: functions, logger: logger,
+                                                 reusing: previous?.authorizers)
         } catch {
             throw ConfigErrors([ConfigError(file: plan.config.file, "cannot set up authorizer \(error.description)")])
         }

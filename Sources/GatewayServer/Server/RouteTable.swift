@@ -18,6 +18,15 @@ final class RouteTable: Sendable {
     let fallback: Route
 
     var plan: GatewayPlan { runtime.plan }
+
+    /// Every pool key the routes' upstream dispatchers use.
+    var poolKeys: Set<String> {
+        var keys: Set<String> = []
+        for route in routes + [fallback] {
+            if case .dispatch(let d) = route.action, let upstream = d as? UpstreamDispatcher { keys.formUnion(upstream.poolKeys) }
+        }
+        return keys
+    }
     var limits: GatewayConfig.Limits { runtime.plan.config.limits }
 
     init(runtime: GatewayRuntime, policies: PolicyState, work: OutstandingWork, logger: Logger) throws(ConfigErrors) {

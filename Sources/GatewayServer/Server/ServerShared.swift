@@ -30,9 +30,18 @@ final class ServerShared: Sendable {
     var runtime: GatewayRuntime { table.runtime }
 
     /// Binds `runtime` and swaps it in; requests in flight finish on the table they started with.
+    /// What survives (README, "Reload"): pooled upstream connections whose target and TLS
+    /// settings the new table still uses (the others are closed), buckets of operations and keys
+    /// that still exist (with the new rates from their next use), quota counts, authorizer caches
+    /// of unchanged authorizers (kept by `GatewayRuntime(replacing:)`).
     func install(_ runtime: GatewayRuntime) throws(ConfigErrors) {
         let table = try RouteTable(runtime: runtime, policies: policies, work: work, logger: logger)
         current.withLockedValue { $0 = table }
+        policies.prune(operations: Set(runtime.plan.operations.map(\.routeKey)), gateway: runtime.plan.config.throttle != nil)
+        let keys = table.poolKeys
+        for box in locals.withLockedValue({ Array($0.values) }) {
+            box.local.pool.eventLoop.execute { box.local.pool.closeIdle(keeping: keys) }
+        }
     }
 
     /// The state of `eventLoop`; created on first use. Looked up once per connection or stream.

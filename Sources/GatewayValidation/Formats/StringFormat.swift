@@ -43,7 +43,7 @@ enum StringFormat: String, Sendable, CaseIterable {
         case .ipv4: return NetworkFormats.isIPv4(s[...])
         case .ipv6: return NetworkFormats.isIPv6(s)
         case .hostname: return NetworkFormats.isHostname(s)
-        case .byte: return Self.isBase64(s)
+        case .byte: return Base64.isValid(s)
         case .regex: return (try? ECMARegex(String(decoding: s, as: UTF8.self))) != nil
         case .int32, .int64, .float, .double: return true
         }
@@ -76,19 +76,4 @@ enum StringFormat: String, Sendable, CaseIterable {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
     }
 
-    /// RFC 4648 base64 with padding (OpenAPI's `byte`).
-    static func isBase64(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard bytes.count % 4 == 0 else { return false }
-        var padding = 0
-        for (i, b) in bytes.enumerated() {
-            let isAlphabet = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2F
-            if b == UInt8(ascii: "=") {
-                guard i >= bytes.count - 2 else { return false }
-                padding += 1
-            } else if !isAlphabet || padding > 0 {
-                return false
-            }
-        }
-        return true
-    }
 }

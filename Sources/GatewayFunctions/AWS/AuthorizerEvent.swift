@@ -1,6 +1,7 @@
 import GatewayCore
 
 /// The events an HTTP or function authorizer receives, in the shape of AWS's authorizer events.
+/// (All of AWS's shapes live in this folder: function events and answers, authorizer events.)
 public enum AuthorizerEvent {
     /// What the request authorizer event is made of.
     public struct Request: Sendable {
