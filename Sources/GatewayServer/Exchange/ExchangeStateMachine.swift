@@ -107,6 +107,12 @@ struct ExchangeStateMachine {
         return nil
     }
 
+    /// The gateway decided to close the connection (or it went away).
+    var isClosed: Bool {
+        if case .closed = phase { return true }
+        return false
+    }
+
     /// The active exchange, taken out of `phase` (which is `.modifying` until it is put back).
     private mutating func takeExchange() -> Exchange? {
         guard case .active(let e) = phase else { return nil }

@@ -115,7 +115,9 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         shared.logger.debug("connection error", metadata: ["error": "\(error)"])
-        if let parserError = error as? HTTPParserError, !(machine.exchange?.responseStarted ?? false) {
+        // A parser error after the gateway chose to close (the decoder sees the end of a body
+        // it was still reading) is not a request of its own.
+        if let parserError = error as? HTTPParserError, !machine.isClosed, !(machine.exchange?.responseStarted ?? false) {
             // A head over limits.maxHeaderBytes or limits.maxHeaders is 431; anything else malformed, 400.
             answerAtEdge(parserError == .headerOverflow ? EdgeRules.headerFieldsTooLarge : .badRequest, reason: "\(parserError)")
         }
@@ -279,6 +281,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
                     status = .respond(.internalServerError)
                 }
                 if apply(status, to: request) { proceed() }
+                // Reading the body may go on now: its timeout runs again.
+                armClock()
             }
             return false
         case .needBody(let limit):
@@ -370,6 +374,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     func dispatch(_ id: UInt64, writable: Bool) {
         guard current(id) != nil else { return }
         perform(machine.dispatchWritabilityChanged(writable, now: now))
+        // Held reads were released: the body timeout runs again (no read may come to arm it).
+        armClock()
     }
 
     func dispatchFlush(_ id: UInt64) {
@@ -406,6 +412,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         guard let context, let request else { return }
         let (closing, over) = machine.responseEnded(close: close, now: context.eventLoop.now)
         connection.record?.markServed()
+        // Recorded before the end is written: closing may run inside the write.
+        observe(request)
         if closing {
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
@@ -413,7 +421,6 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         } else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
-        observe(request)
         if over {
             self.request = nil
             takeUpQueued()
