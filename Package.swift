@@ -3,6 +3,7 @@ import PackageDescription
 
 // The flow, one target per room:
 //   GatewayCore         JSON values, durations, throttles and quota periods, the error contract (no dependencies)
+//   GatewayResilience   upstream health, outlier ejection, target choice, retry budgets, circuit limits (pure, injected clock)
 //   GatewayPlan         gateway.yaml + OpenAPI documents -> immutable Plan, Router (OpenAPIKit, Yams)
 //   GatewayFunctions    the function protocol and registry; AWS's shapes (AWS/: function events and answers, authorizer events)
 //   FlightExample       the example flight-monitoring functions
@@ -41,10 +42,11 @@ let package = Package(
     targets: [
         .target(name: "GatewayCore"),
         .target(name: "GatewayAuthorizers", dependencies: ["GatewayCore"]),
+        .target(name: "GatewayResilience", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         .target(
             name: "GatewayPlan",
             dependencies: [
-                "GatewayCore", "GatewayAuthorizers", "GatewayValidation",
+                "GatewayCore", "GatewayAuthorizers", "GatewayValidation", "GatewayResilience",
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
                 .product(name: "OpenAPIKitCompat", package: "OpenAPIKit"),
@@ -86,7 +88,7 @@ let package = Package(
             name: "GatewayServer",
             dependencies: [
                 "GatewayCore", "GatewayPlan", "GatewayFunctions", "GatewayPolicies", "GatewayStore",
-                "GatewayAuthorizers", "GatewayCallouts", "GatewayValidation",
+                "GatewayAuthorizers", "GatewayCallouts", "GatewayValidation", "GatewayResilience",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -117,6 +119,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers", "GatewayValidation"]),
+        .testTarget(name: "GatewayResilienceTests", dependencies: ["GatewayResilience"]),
         .testTarget(name: "GatewayAuthorizersTests", dependencies: ["GatewayAuthorizers", "GatewayCore", "GatewayFunctions"]),
         .executableTarget(name: "ValidationBenchmark", dependencies: ["GatewayCore", "GatewayValidation"]),
         .testTarget(name: "GatewayValidationTests", dependencies: ["GatewayCore", "GatewayValidation"]),

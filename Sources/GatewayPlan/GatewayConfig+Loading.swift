@@ -150,7 +150,7 @@ extension GatewayConfig {
     }
 
     private static func upstream(name: String, _ m: YAMLMap) throws(ConfigError) -> Upstream {
-        try m.requireOnly(["targets", "timeout", "connectTimeout", "ca", "maxIdle"])
+        try m.requireOnly(Set(["targets", "timeout", "connectTimeout", "ca", "maxIdle"]).union(resilienceKeys))
         guard let texts = try m.stringList("targets"), !texts.isEmpty else {
             throw m.source.error(m.node, "upstreams.\(name) needs at least one target URL")
         }
@@ -170,7 +170,8 @@ extension GatewayConfig {
             timeout: try m.duration("timeout") ?? Upstream.defaultTimeout,
             connectTimeout: try m.duration("connectTimeout") ?? .seconds(5),
             caFile: ca,
-            maxIdlePerTarget: try m.int("maxIdle") ?? 1024
+            maxIdlePerTarget: try m.int("maxIdle") ?? 1024,
+            resilience: try resilience(m)
         )
     }
 }

@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayResilience
 
 /// A legacy backend: one or more targets balanced round-robin.
 public struct Upstream: Sendable, Equatable {
@@ -75,6 +76,19 @@ public struct Upstream: Sendable, Equatable {
     public var caFile: String?
     /// Idle keep-alive connections kept per event loop and target.
     public var maxIdlePerTarget: Int
+    /// Health checks, outlier detection, retries, limits and the balancing rule (all optional).
+    public var resilience: ResilienceConfig = ResilienceConfig()
+
+    public init(name: String, targets: [Target], timeout: Duration = Upstream.defaultTimeout, connectTimeout: Duration = .seconds(5),
+                caFile: String? = nil, maxIdlePerTarget: Int = 1024, resilience: ResilienceConfig = ResilienceConfig()) {
+        self.name = name
+        self.targets = targets
+        self.timeout = timeout
+        self.connectTimeout = connectTimeout
+        self.caFile = caFile
+        self.maxIdlePerTarget = maxIdlePerTarget
+        self.resilience = resilience
+    }
 
     public static let defaultTimeout: Duration = .seconds(29)
 }
