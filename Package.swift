@@ -118,7 +118,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers", "GatewayValidation"]),
+        .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers", "GatewayValidation", "GatewayResilience"]),
         .testTarget(name: "GatewayResilienceTests", dependencies: ["GatewayResilience"]),
         .testTarget(name: "GatewayAuthorizersTests", dependencies: ["GatewayAuthorizers", "GatewayCore", "GatewayFunctions"]),
         .executableTarget(name: "ValidationBenchmark", dependencies: ["GatewayCore", "GatewayValidation"]),

@@ -10,18 +10,33 @@ import NIOSSL
 /// - `/hangup`: closes the connection without answering;
 /// - `/download?bytes=N`: streams N bytes, one 64 KiB chunk after the previous one was written;
 /// - `/upload-slow`: reads the body slowly (1 ms pause per read) and answers its size;
-/// - anything else: answers JSON describing the request (method, uri, headers, body size).
+/// - `/health`: answers `control.health` (counted apart from other requests);
+/// - anything else: answers JSON describing the request (method, uri, headers, body size), with
+///   `control.status`, or closes the connection at the head when `control.reset` is set.
 final class FakeBackend: Sendable {
+    /// What the backend does, changed by tests while it runs.
+    struct Control {
+        var status = 200
+        var health = 200
+        var reset = false
+        var healthChecks = 0
+        var healthUserAgent: String?
+    }
+
     let channel: any Channel
     let name: String
     private let counters: NIOLockedValueBox<(connections: Int, requests: Int)>
+    let control: NIOLockedValueBox<Control>
 
     var port: Int { channel.localAddress!.port! }
     var connections: Int { counters.withLockedValue { $0.connections } }
+    /// Requests other than health checks.
     var requests: Int { counters.withLockedValue { $0.requests } }
+    var healthChecks: Int { control.withLockedValue { $0.healthChecks } }
 
     static func start(name: String = "legacy", tls: NIOSSLContext? = nil) async throws -> FakeBackend {
         let counters = NIOLockedValueBox<(connections: Int, requests: Int)>((0, 0))
+        let control = NIOLockedValueBox(Control())
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -29,17 +44,19 @@ final class FakeBackend: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(BackendHandler(name: name, counters: counters))
+                    try channel.pipeline.syncOperations.addHandler(BackendHandler(name: name, counters: counters, control: control))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        return FakeBackend(channel: channel, name: name, counters: counters)
+        return FakeBackend(channel: channel, name: name, counters: counters, control: control)
     }
 
-    private init(channel: any Channel, name: String, counters: NIOLockedValueBox<(connections: Int, requests: Int)>) {
+    private init(channel: any Channel, name: String, counters: NIOLockedValueBox<(connections: Int, requests: Int)>,
+                 control: NIOLockedValueBox<Control>) {
         self.channel = channel
         self.name = name
         self.counters = counters
+        self.control = control
     }
 
     func stop() async {
@@ -54,13 +71,15 @@ final class BackendHandler: ChannelDuplexHandler {
 
     let name: String
     let counters: NIOLockedValueBox<(connections: Int, requests: Int)>
+    let control: NIOLockedValueBox<FakeBackend.Control>
     var head: HTTPRequestHead?
     var bodyBytes = 0
     var slowReads = false
 
-    init(name: String, counters: NIOLockedValueBox<(connections: Int, requests: Int)>) {
+    init(name: String, counters: NIOLockedValueBox<(connections: Int, requests: Int)>, control: NIOLockedValueBox<FakeBackend.Control>) {
         self.name = name
         self.counters = counters
+        self.control = control
     }
 
     func read(context: ChannelHandlerContext) {
@@ -74,8 +93,16 @@ final class BackendHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
-            counters.withLockedValue { $0.requests += 1 }
             head = h
+            if h.uri == "/health" {
+                control.withLockedValue { $0.healthChecks += 1; $0.healthUserAgent = h.headers.first(name: "user-agent") }
+                return
+            }
+            counters.withLockedValue { $0.requests += 1 }
+            if control.withLockedValue({ $0.reset }) {
+                context.close(promise: nil)
+                return
+            }
             bodyBytes = 0
             slowReads = h.uri.hasPrefix("/upload-slow")
             if h.uri.hasPrefix("/hangup") { context.close(promise: nil) }
@@ -84,7 +111,12 @@ final class BackendHandler: ChannelDuplexHandler {
         case .end:
             guard let head else { return }
             slowReads = false
-            if head.uri.hasPrefix("/slow") {
+            if head.uri == "/health" {
+                let status = control.withLockedValue { $0.health }
+                let h = HTTPHeaders([("content-length", "0")])
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: h))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            } else if head.uri.hasPrefix("/slow") {
                 context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(3)) { self.answer(context, head) }
             } else if head.uri.hasPrefix("/download") {
                 let n = Int(head.uri.split(separator: "=").last ?? "0") ?? 0
@@ -118,7 +150,8 @@ final class BackendHandler: ChannelDuplexHandler {
                              ("connection", "keep-alive"), ("keep-alive", "timeout=60"), ("x-backend", name)])
         h.add(name: "x-internal", value: "secret")
         h.add(name: "connection", value: "x-internal")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: h))), promise: nil)
+        let status = control.withLockedValue { $0.status }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: h))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: data)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }

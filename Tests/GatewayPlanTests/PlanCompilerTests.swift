@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayPlan
+import GatewayResilience
 import Testing
 
 /// A temporary routes folder with a gateway.yaml and API documents.
@@ -281,6 +282,55 @@ struct RoutesFolder {
         } catch {
             #expect(error.line == 6)
             #expect(error.message.contains("timout"))
+        }
+    }
+
+    @Test func readsTheUpstreamResilienceBlocks() throws {
+        let config = try load("""
+        listen: {http: 127.0.0.1:8080}
+        upstreams:
+          legacy:
+            targets: [http://10.0.0.1:8080, http://10.0.0.2:8080]
+            balance: least-request
+            healthCheck: {path: /health, interval: 5s, timeout: 1s, healthyThreshold: 2, unhealthyThreshold: 3, expectStatus: 200-399}
+            outlierDetection: {consecutiveFailures: 5, ejectionTime: 30s, maxEjectionPercent: 50}
+            retries: {attempts: 2, on: [connect-failure, reset, 502, 503, 504], methods: [GET, HEAD], budget: 20%, backoff: 25ms}
+            limits: {maxConnections: 1024, maxRequests: 512, maxPending: 256}
+          plain: {targets: [http://10.0.0.3:8080]}
+        """)
+        let r = try #require(config.upstreams["legacy"]?.resilience)
+        #expect(r.balance == .leastRequest)
+        #expect(r.healthCheck?.expectStatus == 200...399)
+        #expect(r.healthCheck?.interval == .seconds(5))
+        #expect(r.outlierDetection?.maxEjectionPercent == 50)
+        #expect(r.retries?.on == [.connectFailure, .reset, .status502, .status503, .status504])
+        #expect(r.retries?.methods == ["GET", "HEAD"])
+        #expect(r.retries?.budget == 0.2)
+        #expect(r.retries?.backoff == .milliseconds(25))
+        #expect(r.limits?.maxRequests == 512)
+        #expect(config.upstreams["plain"]?.resilience == ResilienceConfig(), "absent blocks are off")
+    }
+
+    @Test(arguments: [
+        ("balance: random", "balance must be round-robin or least-request"),
+        ("healthCheck: {expectStatus: 200-99}", "expectStatus must be a status or a range"),
+        ("healthCheck: {interval: 1s, timeout: 2s}", "timeout must not be longer than the interval"),
+        ("healthCheck: {path: health}", "path must be an absolute path"),
+        ("outlierDetection: {maxEjectionPercent: 150}", "maxEjectionPercent must be from 0 to 100"),
+        ("outlierDetection: {consecutiveFailures: 0}", "consecutiveFailures must be an integer from 1"),
+        ("retries: {on: [connect-failure, 500]}", "unknown retry condition '500'"),
+        ("retries: {attempts: 11}", "attempts must be from 0 to 10"),
+        ("retries: {budget: 120%}", "budget must be a percentage"),
+        ("retries: {retryOn: [reset]}", "retryOn"),
+        ("limits: {maxRequests: 0}", "maxRequests must be an integer from 1"),
+    ])
+    func refusesBadResilienceSettingsWithTheLine(setting: String, message: String) {
+        do {
+            _ = try load("listen: {http: 127.0.0.1:8080}\nupstreams:\n  legacy:\n    targets: [http://x]\n    \(setting)\n")
+            Issue.record("accepted \(setting)")
+        } catch {
+            #expect(error.line == 5, "\(error)")
+            #expect(error.message.contains(message), "\(error)")
         }
     }
 

@@ -14,9 +14,12 @@ struct UpstreamDispatcher: Dispatcher {
     /// Each target's key in the pool (index-aligned with `upstream.targets`): the target and, for
     /// `https://`, the TLS settings, so connections made with other settings are never reused.
     let poolKeys: [String]
+    /// Health, retries and limits, when the upstream configures any (nil: plain round-robin).
+    let upstreamGuard: UpstreamGuard?
 
-    init(upstream: Upstream, timeout: Duration, tls: NIOSSLContext?, tlsSettings: String) {
+    init(upstream: Upstream, timeout: Duration, tls: NIOSSLContext?, tlsSettings: String, guard upstreamGuard: UpstreamGuard? = nil) {
         self.upstream = upstream
+        self.upstreamGuard = upstreamGuard
         self.timeout = TimeAmount(timeout)
         self.tls = tls
         self.poolKeys = upstream.targets.map { $0.tls ? "\($0.description)#\(tlsSettings)" : $0.description }

@@ -1,5 +1,6 @@
 import GatewayCore
 import GatewayPlan
+import GatewayResilience
 import NIOCore
 import NIOHTTP1
 
@@ -9,22 +10,32 @@ import NIOHTTP1
 /// before anything of a body-less request went out, and gives the connection back to the pool
 /// when both sides ended cleanly. It is the connection's delegate while it uses it; callbacks
 /// after `cancel` are ignored.
+///
+/// With an `UpstreamGuard` (the upstream configures resilience) it also: chooses among healthy,
+/// not ejected targets (another one on each retry), reports every attempt's outcome, retries
+/// failed attempts under the policy and the budget after a jittered backoff, and keeps to the
+/// circuit limits (over them: 503 at once).
 final class UpstreamExchange: Dispatch, UpstreamDelegate {
     private let dispatcher: UpstreamDispatcher
     private let request: RequestContext
     private let id: UInt64
     private let loop: any EventLoop
     private let pool: UpstreamPool
+    private let upstreamGuard: UpstreamGuard?
     /// Held strongly while the exchange runs (the handler holds the exchange too); let go when it
     /// ends or is cancelled, which breaks the cycle.
     private var sink: (any DispatchSink)?
 
-    private let target: Upstream.Target
-    private let poolKey: String
+    private var targetIndex: Int
+    private var target: Upstream.Target
+    private var poolKey: String
     private var head: HTTPRequestHead?
     private var connection: UpstreamHandler?
     /// Parts waiting for the connection.
     private var pending: [HTTPClientRequestPart] = []
+    /// The whole request body (empty for a request without one), kept to send again on a retry;
+    /// nil when the body is streamed (then only a connection that never opened may be retried).
+    private var replay: [ByteBuffer]?
     private var reused = false
     private var retried = false
     private var requestEnded = false
@@ -35,6 +46,17 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     private var timer: Scheduled<Void>?
     private var lastActivity: NIODeadline
 
+    // With a guard: what this request holds and has tried.
+    /// Counts attempts, so that a connection that opens for an attempt given up is not used.
+    private var attempt = 0
+    private var tried: UInt64 = 0
+    private var holdsTarget = false
+    private var holdsRequest = false
+    private var waitsForConnection = false
+    private var wait: Scheduled<Void>?
+
+    static let overflow = GatewayError(status: 503, message: "Service Unavailable", headers: [("retry-after", "1")])
+
     init(dispatcher: UpstreamDispatcher, request: RequestContext, loop: any EventLoop, pool: UpstreamPool,
          sink: any DispatchSink) {
         self.dispatcher = dispatcher
@@ -43,10 +65,18 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         self.loop = loop
         self.pool = pool
         self.sink = sink
-        let index = pool.nextTarget(dispatcher.upstream)
+        self.upstreamGuard = dispatcher.upstreamGuard
+        self.lastActivity = loop.now
+        let index: Int
+        if let upstreamGuard {
+            index = upstreamGuard.choose(tried: 0, now: lastActivity)
+            holdsTarget = true
+        } else {
+            index = pool.nextTarget(dispatcher.upstream)
+        }
+        self.targetIndex = index
         self.target = dispatcher.upstream.targets[index]
         self.poolKey = dispatcher.poolKeys[index]
-        self.lastActivity = loop.now
     }
 
     func start(_ body: DispatchBody) {
@@ -68,27 +98,89 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             }
         }
         scheduleTimeout(dispatcher.timeout)
-        if let connection = pool.checkout(poolKey) {
+        if let upstreamGuard {
+            if let limits = upstreamGuard.limits {
+                guard limits.startRequest() else {
+                    refuse("upstream \(dispatcher.upstream.name): \(limits.config.maxRequests) requests in flight (limits.maxRequests)")
+                    return
+                }
+                holdsRequest = true
+            }
+            upstreamGuard.requestStarted(now: lastActivity)
+            if upstreamGuard.config.retries != nil {
+                if case .whole(let buffer) = body {
+                    replay = buffer.map { [$0] } ?? []
+                } else if case .stream(let first, true) = body {
+                    replay = first
+                } else if requestHasNoBody {
+                    replay = []
+                }
+            }
+        }
+        obtainConnection()
+    }
+
+    /// Answers 503 from the loop (not from inside `start`, which the handler is still in).
+    private func refuse(_ reason: String) {
+        loop.assumeIsolated().execute { [self] in fail(Self.overflow, reason: reason) }
+    }
+
+    /// A pooled connection, or a new one — within `limits.maxConnections`, waiting (at most
+    /// `maxPending` requests) for one to come free.
+    private func obtainConnection(fresh: Bool = false) {
+        if !fresh, let connection = pool.checkout(poolKey) {
+            stopWaiting()
             attach(connection, reused: true)
-        } else {
+            return
+        }
+        guard let limits = upstreamGuard?.limits else {
             connect()
+            return
+        }
+        if limits.openConnection() {
+            stopWaiting()
+            connect()
+            return
+        }
+        if !waitsForConnection {
+            guard limits.startWaiting() else {
+                fail(Self.overflow, reason: "upstream \(dispatcher.upstream.name): \(limits.config.maxPending) requests wait for a connection (limits.maxPending)")
+                return
+            }
+            waitsForConnection = true
+        }
+        wait = loop.assumeIsolated().scheduleTask(in: .milliseconds(5)) { [self] in
+            wait = nil
+            guard !done else { return }
+            obtainConnection(fresh: fresh)
         }
     }
 
+    private func stopWaiting() {
+        guard waitsForConnection else { return }
+        waitsForConnection = false
+        upstreamGuard?.limits?.endWaiting()
+    }
+
     private func connect() {
+        let limits = upstreamGuard?.limits
+        let attempt = self.attempt
         UpstreamConnector.connect(to: target, upstream: dispatcher.upstream, tls: target.tls ? dispatcher.tls : nil, on: loop)
             .assumeIsolated()
             .whenComplete { [self] result in
                 switch result {
                 case .success(let channel):
-                    guard !done, let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) else {
+                    if let limits { channel.closeFuture.whenComplete { _ in limits.connectionClosed() } }
+                    guard !done, attempt == self.attempt,
+                          let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) else {
                         channel.close(promise: nil)
                         return
                     }
                     attach(handler, reused: false)
                 case .failure(let error):
-                    guard !done else { return }
-                    fail(.badGateway, reason: "upstream connect to \(target) failed: \(error)")
+                    limits?.connectionClosed()
+                    guard !done, attempt == self.attempt else { return }
+                    attemptFailed(.connectFailure, reason: "upstream connect to \(target) failed: \(error)")
                 }
             }
     }
@@ -101,6 +193,74 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         pending.removeAll(keepingCapacity: true)
         handler.flush()
         sink?.dispatch(id, writable: handler.isWritable)
+    }
+
+    // MARK: failed attempts and retries
+
+    /// An attempt failed before anything of the answer went to the client: tried again when the
+    /// policy and the budget allow, else the request fails (502, or 504 for a timeout).
+    private func attemptFailed(_ failure: RetryPolicy.Failure, reason: String) {
+        connection?.close()
+        connection = nil
+        timer?.cancel()
+        timer = nil
+        guard let upstreamGuard else {
+            fail(failure == .timeout ? .gatewayTimeout : .badGateway, reason: reason)
+            return
+        }
+        upstreamGuard.record(targetIndex, success: false, reason: reason, now: loop.now)
+        if mayRetry(failure) {
+            retry(after: reason)
+            return
+        }
+        fail(failure == .timeout ? .gatewayTimeout : .badGateway, reason: reason)
+    }
+
+    private func mayRetry(_ failure: RetryPolicy.Failure) -> Bool {
+        guard let upstreamGuard, let retries = upstreamGuard.config.retries else { return false }
+        return RetryPolicy.mayRetry(failure, method: request.head.method.rawValue, attempt: request.retries + 1,
+                                    bodyStreamed: replay == nil, config: retries)
+            && upstreamGuard.tryRetry(now: loop.now)
+    }
+
+    /// The next attempt, on another target when there is one, after the backoff.
+    private func retry(after reason: String) {
+        guard let upstreamGuard, let retries = upstreamGuard.config.retries else { return }
+        releaseTarget()
+        tried |= 1 << UInt64(min(targetIndex, 63))
+        attempt += 1
+        request.retries += 1
+        let pause = RetryPolicy.backoff(retries.backoff, attempt: request.retries, random: Double.random(in: 0..<1))
+        timer = loop.assumeIsolated().scheduleTask(in: TimeAmount(pause)) { [self] in
+            timer = nil
+            guard !done else { return }
+            targetIndex = upstreamGuard.choose(tried: tried, now: loop.now)
+            holdsTarget = true
+            target = dispatcher.upstream.targets[targetIndex]
+            poolKey = dispatcher.poolKeys[targetIndex]
+            request.target = .upstream(dispatcher.upstream.name, target)
+            let head = HeaderRules.upstreamRequest(request, target: target)
+            self.head = head
+            if let replay {
+                pending = [.head(head)]
+                for part in replay where part.readableBytes > 0 { pending.append(.body(.byteBuffer(part))) }
+                if requestEnded { pending.append(.end(nil)) }
+            } else if !pending.isEmpty {
+                // A streamed body whose connection never opened: everything is still here.
+                pending[0] = .head(head)
+            }
+            responseStarted = false
+            keepAlive = false
+            retried = false
+            scheduleTimeout(dispatcher.timeout)
+            obtainConnection()
+        }
+    }
+
+    private func releaseTarget() {
+        guard holdsTarget else { return }
+        holdsTarget = false
+        upstreamGuard?.finished(targetIndex)
     }
 
     // MARK: Dispatch
@@ -149,6 +309,21 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         connection?.close()
         connection = nil
         pending.removeAll()
+        releaseSlots()
+    }
+
+    /// What the request holds of the guard's counts: its target's in-flight slot, its request
+    /// slot and its place among those waiting for a connection.
+    private func releaseSlots() {
+        guard upstreamGuard != nil else { return }
+        releaseTarget()
+        stopWaiting()
+        wait?.cancel()
+        wait = nil
+        if holdsRequest {
+            holdsRequest = false
+            upstreamGuard?.limits?.endRequest()
+        }
     }
 
     // MARK: timeouts
@@ -168,7 +343,11 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             scheduleTimeout(dispatcher.timeout - quiet)
             return
         }
-        fail(.gatewayTimeout, reason: "upstream \(target) timed out")
+        if responseStarted {
+            fail(.gatewayTimeout, reason: "upstream \(target) timed out")
+        } else {
+            attemptFailed(.timeout, reason: "upstream \(target) timed out")
+        }
     }
 
     private func fail(_ error: GatewayError, reason: String) {
@@ -187,6 +366,20 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         switch part {
         case .head(let head):
             if head.status.code < 200 && head.status.code != 101 { return }
+            if let upstreamGuard {
+                let code = Int(head.status.code)
+                upstreamGuard.record(targetIndex, success: code < 500, reason: "status \(code)", now: lastActivity)
+                if code >= 500, mayRetry(.status(code)) {
+                    // This answer is dropped (its connection with it) and the request tried again.
+                    connection?.delegate = nil
+                    connection?.close()
+                    connection = nil
+                    timer?.cancel()
+                    timer = nil
+                    retry(after: "status \(code)")
+                    return
+                }
+            }
             responseStarted = true
             keepAlive = head.isKeepAlive
             request.dispatchAnswered = lastActivity
@@ -207,6 +400,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             }
             connection = nil
             self.sink = nil
+            releaseSlots()
             sink.dispatchEnded(id)
         }
     }
@@ -234,10 +428,10 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             retried = true
             pending = [.head(head)]
             if requestEnded { pending.append(.end(nil)) }
-            connect()
+            obtainConnection(fresh: true)
             return
         }
-        fail(.badGateway, reason: "upstream \(target) failed: \(error.map { "\($0)" } ?? "connection closed")")
+        attemptFailed(.reset, reason: "upstream \(target) failed: \(error.map { "\($0)" } ?? "connection closed")")
     }
 
     private var requestHasNoBody: Bool {

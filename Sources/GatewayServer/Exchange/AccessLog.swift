@@ -18,6 +18,7 @@ struct AccessLog: ExchangeObserver {
             "route": "\(request.route.label)",
         ]
         if let reason = request.abortReason { metadata["aborted"] = "\(reason)" }
+        if request.retries > 0 { metadata["retries"] = "\(request.retries)" }
         logger.info("\(request.head.method.rawValue) \(request.path) \(request.status)", metadata: metadata)
     }
 }

@@ -88,6 +88,8 @@ final class RequestContext {
     /// When the upstream or function was asked, and when its answer began.
     var dispatchStart: NIODeadline?
     var dispatchAnswered: NIODeadline?
+    /// Upstream attempts beyond the first (retries).
+    var retries = 0
     /// No operation matched and there is no default upstream: the 404 or 405 to answer.
     var unmatched: GatewayError?
     /// How the exchange ended when it did not end with a response.

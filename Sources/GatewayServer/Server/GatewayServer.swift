@@ -31,7 +31,7 @@ public final class GatewayServer: Sendable {
         }
         let count = threads ?? (config.threads > 0 ? config.threads : System.coreCount)
         group = MultiThreadedEventLoopGroup(numberOfThreads: count)
-        shared = try ServerShared(runtime: runtime, logger: logger)
+        shared = try ServerShared(runtime: runtime, logger: logger, loop: group.next())
         connections = ConnectionRegistry(limit: config.limits.maxConnections)
         authorizerStats = AuthorizerStatsReporter(shared: shared)
     }

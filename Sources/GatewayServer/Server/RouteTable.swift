@@ -29,7 +29,8 @@ final class RouteTable: Sendable {
     }
     var limits: GatewayConfig.Limits { runtime.plan.config.limits }
 
-    init(runtime: GatewayRuntime, policies: PolicyState, work: OutstandingWork, logger: Logger) throws(ConfigErrors) {
+    init(runtime: GatewayRuntime, policies: PolicyState, work: OutstandingWork, guards: [String: UpstreamGuard] = [:],
+         logger: Logger) throws(ConfigErrors) {
         self.runtime = runtime
         let plan = runtime.plan
         let config = plan.config
@@ -49,7 +50,7 @@ final class RouteTable: Sendable {
             case .upstream(let binding):
                 let tls = runtime.upstreamTLS[binding.upstream.name]
                 return UpstreamDispatcher(upstream: binding.upstream, timeout: binding.timeout, tls: tls?.context,
-                                          tlsSettings: tls?.settings ?? "")
+                                          tlsSettings: tls?.settings ?? "", guard: guards[binding.upstream.name])
             }
         }
         var routes: [Route] = []

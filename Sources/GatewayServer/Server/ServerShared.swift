@@ -2,6 +2,7 @@ import GatewayPlan
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 
 /// State shared by every connection of one server: the installed route table (swapped whole on
 /// reload), each event loop's own state (upstream pool, request ids), the API keys and limits,
@@ -13,13 +14,17 @@ final class ServerShared: Sendable {
     let policies: PolicyState
     let work: OutstandingWork
     let observer: any ExchangeObserver
+    /// Upstreams' health, budgets and limits, kept across reloads; health checks run on `loop`.
+    let guards: UpstreamGuards
 
-    init(runtime: GatewayRuntime, logger: Logger) throws(ConfigErrors) {
+    init(runtime: GatewayRuntime, logger: Logger, loop: (any EventLoop)? = nil) throws(ConfigErrors) {
         self.logger = logger
         self.policies = PolicyState(logger: logger)
         self.work = OutstandingWork()
         self.observer = AccessLog(logger: logger)
-        self.current = NIOLockedValueBox(try RouteTable(runtime: runtime, policies: policies, work: work, logger: logger))
+        self.guards = UpstreamGuards(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
+        self.current = NIOLockedValueBox(try RouteTable(runtime: runtime, policies: policies, work: work,
+                                                        guards: guards.update(for: runtime), logger: logger))
     }
 
     /// The table in use. A request takes it once, at its head.
@@ -35,7 +40,8 @@ final class ServerShared: Sendable {
     /// that still exist (with the new rates from their next use), quota counts, authorizer caches
     /// of unchanged authorizers (kept by `GatewayRuntime(replacing:)`).
     func install(_ runtime: GatewayRuntime) throws(ConfigErrors) {
-        let table = try RouteTable(runtime: runtime, policies: policies, work: work, logger: logger)
+        let table = try RouteTable(runtime: runtime, policies: policies, work: work, guards: guards.update(for: runtime),
+                                   logger: logger)
         current.withLockedValue { $0 = table }
         policies.prune(operations: Set(runtime.plan.operations.map(\.routeKey)), gateway: runtime.plan.config.throttle != nil)
         let keys = table.poolKeys
@@ -55,8 +61,9 @@ final class ServerShared: Sendable {
         }
     }
 
-    /// Closes every loop's pooled upstream connections, on each loop.
+    /// Closes every loop's pooled upstream connections, on each loop (health checks stop first).
     func closePools() async {
+        guards.stopAll()
         let all = locals.withLockedValue { $0.values.map { $0 } }
         for box in all {
             try? await box.local.pool.eventLoop.submit { box.local.pool.closeAll() }.get()
