@@ -4,6 +4,7 @@ import PackageDescription
 // The flow, one target per room:
 //   GatewayCore         JSON values, durations, throttles and quota periods, the error contract (no dependencies)
 //   GatewayResilience   upstream health, outlier ejection, target choice, retry budgets, circuit limits (pure, injected clock)
+//   GatewayMigration    route migrations: response comparison, mismatch reports, stages, rollback, sticky canary (pure)
 //   GatewayPlan         gateway.yaml + OpenAPI documents -> immutable Plan, Router (OpenAPIKit, Yams)
 //   GatewayFunctions    the function protocol and registry; AWS's shapes (AWS/: function events and answers, authorizer events)
 //   FlightExample       the example flight-monitoring functions
@@ -43,6 +44,7 @@ let package = Package(
         .target(name: "GatewayCore"),
         .target(name: "GatewayAuthorizers", dependencies: ["GatewayCore"]),
         .target(name: "GatewayResilience", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
+        .target(name: "GatewayMigration", dependencies: ["GatewayCore"]),
         .target(
             name: "GatewayPlan",
             dependencies: [
@@ -120,6 +122,7 @@ let package = Package(
         ),
         .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers", "GatewayValidation", "GatewayResilience"]),
         .testTarget(name: "GatewayResilienceTests", dependencies: ["GatewayResilience"]),
+        .testTarget(name: "GatewayMigrationTests", dependencies: ["GatewayMigration", "GatewayCore"]),
         .testTarget(name: "GatewayAuthorizersTests", dependencies: ["GatewayAuthorizers", "GatewayCore", "GatewayFunctions"]),
         .executableTarget(name: "ValidationBenchmark", dependencies: ["GatewayCore", "GatewayValidation"]),
         .testTarget(name: "GatewayValidationTests", dependencies: ["GatewayCore", "GatewayValidation"]),
