@@ -140,7 +140,7 @@ let package = Package(
             name: "GatewayEndToEndTests",
             dependencies: [
                 "GatewayCore", "GatewayServer", "GatewayPlan", "GatewayFunctions", "FlightExample", "GatewayCertificates",
-                "GatewayPolicies", "GatewayStore",
+                "GatewayPolicies", "GatewayStore", "GatewayResilience",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

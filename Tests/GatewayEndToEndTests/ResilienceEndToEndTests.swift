@@ -3,6 +3,7 @@ import FlightExample
 import Foundation
 import GatewayFunctions
 import GatewayPlan
+import GatewayResilience
 import GatewayServer
 import NIOCore
 import NIOHTTP1
@@ -71,7 +72,7 @@ import Testing
         let a = try await FakeBackend.start(name: "a")
         let b = try await FakeBackend.start(name: "b")
         try await withGateway(targets: [url(a), url(b)], settings: """
-            healthCheck: {path: /health, interval: 100ms, timeout: 100ms, unhealthyThreshold: 2, healthyThreshold: 2}
+            healthCheck: {path: /health, interval: 500ms, timeout: 500ms, unhealthyThreshold: 2, healthyThreshold: 2}
             """) { gateway in
             try await eventually { a.healthChecks >= 1 && b.healthChecks >= 1 }
             #expect(a.control.withLockedValue { $0.healthUserAgent } == "gateway-health-check")
@@ -81,7 +82,8 @@ import Testing
             // /health answers 503: after two failed checks, no traffic goes to a.
             let checks = a.healthChecks
             a.control.withLockedValue { $0.health = 503 }
-            try await eventually { a.healthChecks >= checks + 3 }
+            try await eventually { gateway.server.upstreamStatus("legacy")?.targets[url(a)] == .unhealthy }
+            #expect(a.healthChecks >= checks + 2, "unhealthy before unhealthyThreshold checks failed")
             let before = a.requests
             for i in 0..<20 { #expect(try await gateway.send(.GET, "/y/\(i)").status == .ok) }
             #expect(a.requests == before, "an unhealthy target got traffic")
@@ -90,7 +92,8 @@ import Testing
             // Healthy again after two passed checks: traffic comes back.
             let failing = a.healthChecks
             a.control.withLockedValue { $0.health = 200 }
-            try await eventually { a.healthChecks >= failing + 3 }
+            try await eventually { gateway.server.upstreamStatus("legacy")?.targets[url(a)] == .healthy }
+            #expect(a.healthChecks >= failing + 2, "healthy before healthyThreshold checks passed")
             for i in 0..<10 { #expect(try await gateway.send(.GET, "/z/\(i)").status == .ok) }
             #expect(a.requests == before + 5)
         }
@@ -185,7 +188,9 @@ import Testing
             try await eventually { backend.requests == 1 }
             // The only connection is busy: this one waits for it...
             async let waiting = gateway.send(.GET, "/after")
-            try await Task.sleep(for: .milliseconds(300))
+            try await eventually { gateway.server.upstreamStatus("legacy")?.pending == 1 }
+            #expect(gateway.server.upstreamStatus("legacy") == UpstreamStatus(
+                targets: [url(backend): .healthy], inFlight: 2, openConnections: 1, pending: 1))
             // ...and with one waiting already, the next is refused at once.
             let refused = try await gateway.send(.GET, "/refused")
             #expect(refused.status == .serviceUnavailable)

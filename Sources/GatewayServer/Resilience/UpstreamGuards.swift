@@ -48,6 +48,11 @@ final class UpstreamGuards: Sendable {
         return result
     }
 
+    /// The guard of upstream `name`, when it has one.
+    func guardFor(_ name: String) -> UpstreamGuard? {
+        entries.withLockedValue { $0[name]?.upstreamGuard }
+    }
+
     /// Stops every health check (at shutdown, before the event loops stop).
     func stopAll() {
         let all = entries.withLockedValue { entries in

@@ -12,7 +12,7 @@ import NIOSSL
 /// serving the current `GatewayRuntime`.
 public final class GatewayServer: Sendable {
     public let group: MultiThreadedEventLoopGroup
-    private let shared: ServerShared
+    let shared: ServerShared
     private let serverTLS: NIOSSLContext?
     private let channels = NIOLockedValueBox<[any Channel]>([])
     private let addresses = NIOLockedValueBox<(https: SocketAddress?, http: SocketAddress?)>((nil, nil))
