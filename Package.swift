@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "GatewayPlan",
             dependencies: [
-                "GatewayCore", "GatewayAuthorizers", "GatewayValidation", "GatewayResilience",
+                "GatewayCore", "GatewayAuthorizers", "GatewayValidation", "GatewayResilience", "GatewayMigration",
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
                 .product(name: "OpenAPIKitCompat", package: "OpenAPIKit"),
@@ -90,7 +90,7 @@ let package = Package(
             name: "GatewayServer",
             dependencies: [
                 "GatewayCore", "GatewayPlan", "GatewayFunctions", "GatewayPolicies", "GatewayStore",
-                "GatewayAuthorizers", "GatewayCallouts", "GatewayValidation", "GatewayResilience",
+                "GatewayAuthorizers", "GatewayCallouts", "GatewayValidation", "GatewayResilience", "GatewayMigration",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -120,7 +120,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers", "GatewayValidation", "GatewayResilience"]),
+        .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers", "GatewayValidation", "GatewayResilience", "GatewayMigration"]),
         .testTarget(name: "GatewayResilienceTests", dependencies: ["GatewayResilience"]),
         .testTarget(name: "GatewayMigrationTests", dependencies: ["GatewayMigration", "GatewayCore"]),
         .testTarget(name: "GatewayAuthorizersTests", dependencies: ["GatewayAuthorizers", "GatewayCore", "GatewayFunctions"]),
@@ -140,7 +140,7 @@ let package = Package(
             name: "GatewayEndToEndTests",
             dependencies: [
                 "GatewayCore", "GatewayServer", "GatewayPlan", "GatewayFunctions", "FlightExample", "GatewayCertificates",
-                "GatewayPolicies", "GatewayStore", "GatewayResilience",
+                "GatewayPolicies", "GatewayStore", "GatewayResilience", "GatewayMigration",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

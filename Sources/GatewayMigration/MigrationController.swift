@@ -6,6 +6,24 @@ public struct MigrationController: Sendable {
     public private(set) var state: MigrationState
     public private(set) var window = MigrationWindow()
     public var report = MismatchReport()
+    public var counts = Counts()
+
+    /// What happened on the route since the gateway started (the CLI's `counts`).
+    public struct Counts: Sendable, Equatable {
+        /// Answered by legacy, by the candidate.
+        public var legacy = 0
+        public var candidate = 0
+        /// Copies sent to the candidate, and copies dropped at the concurrency cap.
+        public var shadowed = 0
+        public var dropped = 0
+        /// Compared answers that matched or differed.
+        public var matched = 0
+        public var mismatched = 0
+        /// Candidate 5xx, timeouts and connection failures; requests answered by legacy after one.
+        public var candidateErrors = 0
+        public var fallbacks = 0
+        public init() {}
+    }
 
     public init(config: MigrationConfig, state: MigrationState) {
         self.config = config

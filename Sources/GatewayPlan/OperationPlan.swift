@@ -7,11 +7,14 @@ public struct OperationPlan: Sendable {
     public enum Target: Sendable, Equatable, CustomStringConvertible {
         case function(String)
         case upstream(String)
+        /// The candidate (function or upstream) replacing a legacy upstream, and where it starts.
+        indirect case migration(candidate: Target, from: String, stage: String)
 
         public var description: String {
             switch self {
             case .function(let name): return "function \(name)"
             case .upstream(let name): return "upstream \(name)"
+            case .migration(let candidate, let from, let stage): return "\(candidate) migrating from upstream \(from) (\(stage))"
             }
         }
     }
@@ -59,10 +62,13 @@ public struct OperationPlan: Sendable {
     public var operationId: String?
     /// Where the request goes, resolved (and how long it may take).
     public var action: RouteAction
-    public var target: Target {
+    public var target: Target { Self.target(of: action) }
+
+    static func target(of action: RouteAction) -> Target {
         switch action {
         case .function(let f): return .function(f.name)
         case .upstream(let u): return .upstream(u.upstream.name)
+        case .migration(let m): return .migration(candidate: target(of: m.candidate), from: m.legacy.upstream.name, stage: m.config.stage.rawValue)
         }
     }
     /// How long the function or upstream may take to answer.
@@ -84,6 +90,8 @@ public struct OperationPlan: Sendable {
 
     /// AWS's route key: `POST /flights/{flightId}`, or `ANY /path` for any-method operations.
     public var routeKey: String { "\(method ?? "ANY") \(path)" }
+    /// How reports and the CLI name the route: its operationId, or `METHOD /path`.
+    public var routeName: String { operationId ?? routeKey }
 
     public init(method: String?, path: String, operationId: String?, action: RouteAction,
                 throttle: GatewayConfig.Throttle? = nil, apiKey: APIKeyRequirement? = nil,

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayAuthorizers
 import GatewayCore
+import GatewayMigration
 import OpenAPIKit
 import Yams
 
@@ -13,7 +14,8 @@ public struct PlanCompiler: Sendable {
     public var authorizerFunctionNames: Set<String>
     public var defaultTimeout: Duration = .seconds(29)
 
-    static let operationKeys: Set<String> = ["function", "upstream", "timeout", "throttle", "validate", "maxBodyBytes", "strictQueryParameters"]
+    static let operationKeys: Set<String> = ["function", "upstream", "timeout", "throttle", "validate", "maxBodyBytes", "strictQueryParameters",
+                                             "migration"]
     static let documentKeys: Set<String> = ["upstream", "timeout", "validate"]
 
     public init(functionNames: Set<String>, authorizerFunctionNames: Set<String> = []) {
@@ -115,6 +117,7 @@ public struct PlanCompiler: Sendable {
             var maxBodyBytes: Int?
             var strictQuery = false
             var extNode: Node?
+            var migration: MigrationConfig?
             if let opNode = nodeAt(source.root, opPath), let node = opNode.mapping?["x-gateway"] {
                 extNode = node
                 let ext = try YAMLMap(node, in: source, context: "x-gateway of \(name)")
@@ -133,9 +136,10 @@ public struct PlanCompiler: Sendable {
                 if function != nil && opUpstream != nil {
                     throw source.error(node, "\(name): x-gateway names both a function and an upstream")
                 }
+                if let m = try ext.map("migration") { migration = try MigrationCompiler.migration(m, config: config) }
             }
 
-            let action: RouteAction
+            var action: RouteAction
             if let function {
                 guard functionNames.contains(function) else {
                     let known = functionNames.sorted().joined(separator: ", ")
@@ -150,6 +154,14 @@ public struct PlanCompiler: Sendable {
             } else {
                 throw ConfigError(file: source.file, line: line,
                     "\(name) has no x-gateway function or upstream, and \(config.file) has no default upstream")
+            }
+
+            if let migration, let legacy = config.upstreams[migration.from] {
+                if case .upstream(let candidate) = action, candidate.upstream.name == migration.from {
+                    throw source.error(extNode, "\(name): the migration's candidate is upstream '\(migration.from)', the same as its `from`; name the new code with x-gateway.function or x-gateway.upstream")
+                }
+                action = .migration(.init(candidate: action, legacy: .init(upstream: legacy, timeout: timeout ?? legacy.timeout),
+                                          config: migration))
             }
 
             let validator = validate

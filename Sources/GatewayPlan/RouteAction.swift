@@ -1,9 +1,25 @@
+import GatewayMigration
+
 /// What a route does with a request once its policies let it through, with every reference
-/// resolved when the plan is compiled: the upstream's whole configuration, not its name. The
-/// migration issue adds weighted and mirrored actions beside these.
+/// resolved when the plan is compiled: the upstream's whole configuration, not its name.
 public enum RouteAction: Sendable, Equatable, CustomStringConvertible {
     case function(FunctionBinding)
     case upstream(UpstreamBinding)
+    /// The route moves from a legacy upstream to its candidate (a function or another upstream).
+    indirect case migration(MigrationBinding)
+
+    /// A route under migration: the candidate (never itself a migration), the legacy upstream it
+    /// replaces, and the migration's settings.
+    public struct MigrationBinding: Sendable, Equatable {
+        public var candidate: RouteAction
+        public var legacy: UpstreamBinding
+        public var config: MigrationConfig
+        public init(candidate: RouteAction, legacy: UpstreamBinding, config: MigrationConfig) {
+            self.candidate = candidate
+            self.legacy = legacy
+            self.config = config
+        }
+    }
 
     /// A function (compiled in, or a worker process) by name, with its timeout.
     public struct FunctionBinding: Sendable, Equatable {
@@ -29,6 +45,7 @@ public enum RouteAction: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .function(let f): return f.timeout
         case .upstream(let u): return u.timeout
+        case .migration(let m): return m.candidate.timeout
         }
     }
 
@@ -36,6 +53,7 @@ public enum RouteAction: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .function(let f): return "function \(f.name)"
         case .upstream(let u): return "upstream \(u.upstream.name)"
+        case .migration(let m): return "\(m.candidate) migrating from upstream \(m.legacy.upstream.name) (starts in \(m.config.stage.rawValue))"
         }
     }
 }

@@ -19,6 +19,8 @@ final class FakeBackend: Sendable {
         var status = 200
         var health = 200
         var reset = false
+        /// Answers wait this long.
+        var delay: Duration?
         var healthChecks = 0
         var healthUserAgent: String?
     }
@@ -124,6 +126,9 @@ final class BackendHandler: ChannelDuplexHandler {
                 h.add(name: "x-backend", value: name)
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: h))), promise: nil)
                 stream(context, remaining: n)
+            } else if let delay = control.withLockedValue({ $0.delay }) {
+                context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(delay.components.seconds) * 1_000_000_000
+                    + delay.components.attoseconds / 1_000_000_000)) { self.answer(context, head) }
             } else {
                 answer(context, head)
             }

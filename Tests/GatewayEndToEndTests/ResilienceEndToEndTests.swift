@@ -23,10 +23,7 @@ import Testing
     func withGateway(targets: [String], settings: String,
                      _ body: (InProcessGateway, TestFolder) async throws -> Void) async throws {
         let folder = try TestFolder()
-        try folder.write("gateway.yaml", """
-        listen: {https: 127.0.0.1:0}
-        tls: {certificate: \(folder.certs.certificate), key: \(folder.certs.key)}
-        state: \(folder.path)/state.sqlite
+        try folder.writeGateway("""
         upstreams:
           legacy: {targets: [\(targets.map { "'\($0)'" }.joined(separator: ", "))], \(settings)}
         default: {upstream: legacy}
@@ -47,11 +44,7 @@ import Testing
 
     func url(_ backend: FakeBackend) -> String { "http://127.0.0.1:\(backend.port)" }
 
-    /// Waits (at most 10 s) until `condition` holds.
-    func eventually(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-    }
+    func eventually(_ condition: () -> Bool) async throws { try await TestFolder.eventually(condition) }
 
     @Test func aDeadTargetCostsNoFailedRequest() async throws {
         let live = try await FakeBackend.start()

@@ -29,6 +29,23 @@ struct TestFolder {
 
     var config: String { path + "/routes/gateway.yaml" }
 
+    /// Writes a gateway.yaml with an HTTPS listener on a free port, this folder's certificate and
+    /// state file, and `rest` (upstreams and whatever else) after them.
+    func writeGateway(_ rest: String) throws {
+        try write("gateway.yaml", """
+        listen: {https: 127.0.0.1:0}
+        tls: {certificate: \(certs.certificate), key: \(certs.key)}
+        state: \(path)/state.sqlite
+        \(rest)
+        """)
+    }
+
+    /// Waits (at most 10 s) until `condition` holds.
+    static func eventually(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+    }
+
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 
     /// A port nothing listens on.

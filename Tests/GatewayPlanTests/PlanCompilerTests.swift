@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayPlan
+import GatewayMigration
 import GatewayResilience
 import Testing
 
@@ -216,6 +217,75 @@ struct RoutesFolder {
         #expect(errors.count == 2)
         #expect(errors.contains { $0.file.hasSuffix("broken.yaml") && $0.line != nil && $0.message.contains("invalid YAML") })
         #expect(errors.contains { $0.file.hasSuffix("wrong.yaml") && $0.line == 6 && $0.message.contains("invalid OpenAPI document") })
+    }
+
+    func migrationDocument(_ gateway: String) -> String {
+        """
+        openapi: 3.1.0
+        info: {title: t, version: '1'}
+        paths:
+          /orders/{id}:
+            get:
+              operationId: getOrder
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              x-gateway:
+        \(gateway.split(separator: "\n").map { "        " + $0 }.joined(separator: "\n"))
+              responses: {'200': {description: ok}}
+        """
+    }
+
+    @Test func aMigrationResolvesItsCandidateAndLegacy() throws {
+        let folder = try RoutesFolder(documents: ["api.yaml": migrationDocument("""
+            function: f.one
+            migration:
+              from: other
+              stage: canary
+              shadow: {sample: 50, methods: [get, head]}
+              compare: {ignore: [/updatedAt, /items/*/etag, header.etag], headers: [Content-Type], noise: 10}
+              canary: {weight: 5, steps: [5, 25, 50], interval: 10m, sticky: cookie.session}
+              rollback: {errorRate: 2.5, latency: 3, window: 30s, minRequests: 20}
+              fallback: false
+            """)])
+        let plan = try folder.compile()
+        let operation = try #require(plan.operations.first)
+        guard case .migration(let m) = operation.action else {
+            Issue.record("not a migration: \(operation.action)")
+            return
+        }
+        #expect(m.candidate == .function(.init(name: "f.one", timeout: .seconds(29))))
+        #expect(m.legacy.upstream.name == "other")
+        #expect(m.config.stage == .canary)
+        #expect(m.config.shadow.sample == 50)
+        #expect(m.config.shadow.methods == ["GET", "HEAD"])
+        #expect(m.config.compare.ignore.map(\.description) == ["/updatedAt", "/items/*/etag", "header.etag"])
+        #expect(m.config.compare.headers == ["content-type"])
+        #expect(m.config.canary.steps == [5, 25, 50])
+        #expect(m.config.canary.interval == .seconds(600))
+        #expect(m.config.canary.sticky == .cookie("session"))
+        #expect(m.config.rollback.errorRate == 2.5)
+        #expect(m.config.rollback.window == .seconds(30))
+        #expect(m.config.fallback == false)
+        #expect(operation.target.description == "function f.one migrating from upstream other (canary)")
+    }
+
+    @Test(arguments: [
+        ("function: f.one\nmigration: {from: ghost}", "'ghost' is not an upstream"),
+        ("upstream: other\nmigration: {from: other}", "the same as its `from`"),
+        ("migration: {from: legacy}", "the same as its `from`"),
+        ("function: f.one\nmigration: {from: other, stage: beta}", "stage must be legacy, shadow, canary or primary"),
+        ("function: f.one\nmigration: {from: other, canary: {steps: [25, 5]}}", "rising"),
+        ("function: f.one\nmigration: {from: other, canary: {sticky: user}}", "sticky must be apiKey"),
+        ("function: f.one\nmigration: {from: other, compare: {ignore: [updatedAt]}}", "neither a JSON pointer"),
+        ("function: f.one\nmigration: {from: other, shadow: {sample: 101}}", "sample must be a percentage"),
+        ("function: f.one\nmigration: {from: other, rollback: {latency: 0.5}}", "latency must be a factor"),
+        ("function: f.one\nmigration: {from: other, mirror: true}", "unknown key 'mirror'"),
+    ])
+    func badMigrationsAreRefusedWithTheirLine(ext: String, message: String) throws {
+        let folder = try RoutesFolder(documents: ["api.yaml": migrationDocument(ext)])
+        let errors = folder.errors()
+        #expect(errors.count == 1)
+        #expect(errors.first?.message.contains(message) == true, "\(errors)")
+        #expect(errors.first?.line != nil, "\(errors)")
     }
 
     @Test func noTargetAndNoDefaultIsAnError() throws {

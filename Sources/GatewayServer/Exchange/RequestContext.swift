@@ -114,6 +114,31 @@ final class RequestContext {
         self.query = target.query
     }
 
+    /// A copy of `other` for a second dispatch of the same request (a migration's shadow copy,
+    /// with `x-gateway-shadow: 1` when `marked`, or legacy asked again): the request and what the
+    /// filters learned, with an outcome of its own.
+    init(shadowOf other: RequestContext, marked: Bool = true) {
+        var head = other.head
+        if marked { head.headers.replaceOrAdd(name: "x-gateway-shadow", value: "1") }
+        self.id = other.id
+        self.head = head
+        self.requestId = other.requestId
+        self.remoteIP = other.remoteIP
+        self.scheme = other.scheme
+        self.isHTTP2 = other.isHTTP2
+        self.start = other.start
+        self.startWallClock = other.startWallClock
+        self.route = other.route
+        self.path = other.path
+        self.query = other.query
+        self.pathParameters = other.pathParameters
+        self.key = other.key
+        self.authorization = other.authorization
+        self.body = other.body
+        self.bodyRead = other.bodyRead
+        self.observed = true
+    }
+
     /// The API key where the operation's scheme says it is.
     func value(of requirement: OperationPlan.APIKeyRequirement) -> Substring? {
         switch requirement.location {

@@ -30,7 +30,8 @@ final class RouteTable: Sendable {
     var limits: GatewayConfig.Limits { runtime.plan.config.limits }
 
     init(runtime: GatewayRuntime, policies: PolicyState, work: OutstandingWork, guards: [String: UpstreamGuard] = [:],
-         logger: Logger) throws(ConfigErrors) {
+         migrations: MigrationRoutes? = nil, logger: Logger) throws(ConfigErrors) {
+        let migrations = migrations ?? MigrationRoutes(logger: logger)
         self.runtime = runtime
         let plan = runtime.plan
         let config = plan.config
@@ -39,7 +40,12 @@ final class RouteTable: Sendable {
         if let throttle = config.throttle {
             gatewayFilters.append(GatewayThrottleFilter(limiter: policies.limiter, throttle: throttle))
         }
-        func dispatcher(for action: RouteAction) throws(ConfigError) -> any Dispatcher {
+        func upstreamDispatcher(_ binding: RouteAction.UpstreamBinding) -> UpstreamDispatcher {
+            let tls = runtime.upstreamTLS[binding.upstream.name]
+            return UpstreamDispatcher(upstream: binding.upstream, timeout: binding.timeout, tls: tls?.context,
+                                      tlsSettings: tls?.settings ?? "", guard: guards[binding.upstream.name])
+        }
+        func dispatcher(for action: RouteAction, name: String) throws(ConfigError) -> any Dispatcher {
             switch action {
             case .function(let binding):
                 guard let function = runtime.functions[binding.name] else {
@@ -48,9 +54,12 @@ final class RouteTable: Sendable {
                 return LocalFunctionDispatcher(name: binding.name, function: function, timeout: TimeAmount(binding.timeout),
                                                logger: logger, work: work)
             case .upstream(let binding):
-                let tls = runtime.upstreamTLS[binding.upstream.name]
-                return UpstreamDispatcher(upstream: binding.upstream, timeout: binding.timeout, tls: tls?.context,
-                                          tlsSettings: tls?.settings ?? "", guard: guards[binding.upstream.name])
+                return upstreamDispatcher(binding)
+            case .migration(let binding):
+                return MigrationDispatcher(candidate: try dispatcher(for: binding.candidate, name: name),
+                                           legacy: upstreamDispatcher(binding.legacy),
+                                           route: migrations.route(name, config: binding.config),
+                                           captureLimit: config.limits.maxBufferedBody)
             }
         }
         var routes: [Route] = []
@@ -76,7 +85,7 @@ final class RouteTable: Sendable {
                 filters.append(ValidationFilter(validator: validator, bodyLimit: bodyLimit))
             }
             do {
-                let action = try dispatcher(for: operation.action)
+                let action = try dispatcher(for: operation.action, name: operation.routeName)
                 if action.needsWholeBody {
                     // A function never sees a JSON body with a repeated key (validated bodies were
                     // checked by the validator's parser already).
@@ -91,7 +100,7 @@ final class RouteTable: Sendable {
         self.routes = routes
         if let fallback = plan.defaultAction {
             do {
-                self.fallback = Route(operation: nil, filters: gatewayFilters, action: .dispatch(try dispatcher(for: fallback)),
+                self.fallback = Route(operation: nil, filters: gatewayFilters, action: .dispatch(try dispatcher(for: fallback, name: "default")),
                                       bodyLimit: config.limits.maxBufferedBody)
             } catch {
                 throw ConfigErrors([error])

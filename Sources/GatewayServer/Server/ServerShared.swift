@@ -16,6 +16,8 @@ final class ServerShared: Sendable {
     let observer: any ExchangeObserver
     /// Upstreams' health, budgets and limits, kept across reloads; health checks run on `loop`.
     let guards: UpstreamGuards
+    /// Migrating routes' stages, windows, reports and counts, kept across reloads.
+    let migrations: MigrationRoutes
 
     init(runtime: GatewayRuntime, logger: Logger, loop: (any EventLoop)? = nil) throws(ConfigErrors) {
         self.logger = logger
@@ -23,8 +25,10 @@ final class ServerShared: Sendable {
         self.work = OutstandingWork()
         self.observer = AccessLog(logger: logger)
         self.guards = UpstreamGuards(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
+        self.migrations = MigrationRoutes(logger: logger)
         self.current = NIOLockedValueBox(try RouteTable(runtime: runtime, policies: policies, work: work,
-                                                        guards: guards.update(for: runtime), logger: logger))
+                                                        guards: guards.update(for: runtime), migrations: migrations,
+                                                        logger: logger))
     }
 
     /// The table in use. A request takes it once, at its head.
@@ -41,7 +45,7 @@ final class ServerShared: Sendable {
     /// of unchanged authorizers (kept by `GatewayRuntime(replacing:)`).
     func install(_ runtime: GatewayRuntime) throws(ConfigErrors) {
         let table = try RouteTable(runtime: runtime, policies: policies, work: work, guards: guards.update(for: runtime),
-                                   logger: logger)
+                                   migrations: migrations, logger: logger)
         current.withLockedValue { $0 = table }
         policies.prune(operations: Set(runtime.plan.operations.map(\.routeKey)), gateway: runtime.plan.config.throttle != nil)
         let keys = table.poolKeys
