@@ -62,7 +62,7 @@ let package = Package(
         ),
         .target(
             name: "GatewayStore",
-            dependencies: ["GatewayCore", "GatewayPolicies", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["GatewayCore", "GatewayPolicies", "GatewayMigration", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "GatewayFunctions", dependencies: ["GatewayCore", .product(name: "Logging", package: "swift-log")]),
         .target(name: "FlightExample", dependencies: ["GatewayCore", "GatewayFunctions"]),
@@ -106,7 +106,7 @@ let package = Package(
             name: "GatewayCommand",
             dependencies: [
                 "GatewayCore", "GatewayPlan", "GatewayFunctions", "FlightExample",
-                "GatewayCertificates", "GatewayServer", "GatewayPolicies", "GatewayStore",
+                "GatewayCertificates", "GatewayServer", "GatewayPolicies", "GatewayStore", "GatewayMigration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,7 +1,7 @@
 /// A route's migration from a legacy upstream to its candidate (`x-gateway.migration` on an
 /// operation). Every block has defaults; only `from` is required.
 public struct MigrationConfig: Sendable, Equatable {
-    public enum Stage: String, Sendable, Equatable, CaseIterable, Comparable {
+    public enum Stage: String, Sendable, Equatable, CaseIterable, Comparable, Codable {
         /// Legacy answers; the candidate gets nothing.
         case legacy
         /// Legacy answers; the candidate gets copies.
@@ -15,7 +15,17 @@ public struct MigrationConfig: Sendable, Equatable {
         public static func < (a: Stage, b: Stage) -> Bool { a.rank < b.rank }
     }
 
-    public enum Sticky: Sendable, Equatable {
+    public enum Sticky: Sendable, Equatable, CustomStringConvertible {
+        public var description: String {
+            switch self {
+            case .apiKey: return "apiKey"
+            case .header(let name): return "header.\(name)"
+            case .cookie(let name): return "cookie.\(name)"
+            case .ip: return "ip"
+            case .none: return "none"
+            }
+        }
+
         case apiKey
         case header(String)
         case cookie(String)

@@ -9,7 +9,7 @@ public struct MigrationController: Sendable {
     public var counts = Counts()
 
     /// What happened on the route since the gateway started (the CLI's `counts`).
-    public struct Counts: Sendable, Equatable {
+    public struct Counts: Sendable, Equatable, Codable {
         /// Answered by legacy, by the candidate.
         public var legacy = 0
         public var candidate = 0
@@ -67,6 +67,11 @@ public struct MigrationController: Sendable {
         let t = state.promote(config: config.canary, reason: "step: \(config.canary.interval) without a rollback", by: .auto, now: now)
         if t != nil { window.reset() }
         return t
+    }
+
+    /// The rollback window's figures now.
+    public mutating func figures(now: Int64) -> MigrationWindow.Figures {
+        window.figures(window: config.rollback.window, now: now)
     }
 
     /// A change made elsewhere (CLI, admin, another instance) read from the store.

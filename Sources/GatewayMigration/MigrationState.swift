@@ -4,11 +4,11 @@
 public struct MigrationState: Sendable, Equatable {
     public typealias Stage = MigrationConfig.Stage
 
-    public enum Actor: String, Sendable, Equatable {
+    public enum Actor: String, Sendable, Equatable, Codable {
         case cli, auto, admin
     }
 
-    public struct Transition: Sendable, Equatable {
+    public struct Transition: Sendable, Equatable, Codable {
         public var time: Int64
         public var from: Stage
         public var fromWeight: Int
@@ -123,11 +123,14 @@ public struct MigrationWindow: Sendable, Equatable {
         if let i = legacy.firstIndex(where: { $0.time > from }) { legacy.removeFirst(i) } else { legacy.removeAll() }
     }
 
-    public struct Figures: Sendable, Equatable {
+    /// Latencies in microseconds.
+    public struct Figures: Sendable, Equatable, Codable {
         public var candidateRequests: Int
         public var candidateErrorRate: Double
+        public var candidateP50: Int64?
         public var candidateP99: Int64?
         public var legacyRequests: Int
+        public var legacyP50: Int64?
         public var legacyP99: Int64?
     }
 
@@ -137,7 +140,9 @@ public struct MigrationWindow: Sendable, Equatable {
         let failures = candidate.filter(\.failed).count
         return Figures(candidateRequests: candidate.count,
                        candidateErrorRate: candidate.isEmpty ? 0 : Double(failures) * 100 / Double(candidate.count),
-                       candidateP99: Self.p99(candidate), legacyRequests: legacy.count, legacyP99: Self.p99(legacy))
+                       candidateP50: Self.percentile(candidate, 0.5), candidateP99: Self.percentile(candidate, 0.99),
+                       legacyRequests: legacy.count,
+                       legacyP50: Self.percentile(legacy, 0.5), legacyP99: Self.percentile(legacy, 0.99))
     }
 
     /// Why the candidate must be rolled back now, or nil: its error rate over the threshold, or
@@ -164,10 +169,11 @@ public struct MigrationWindow: Sendable, Equatable {
         legacy.removeAll()
     }
 
-    static func p99(_ samples: [Sample]) -> Int64? {
+    /// The nearest-rank percentile.
+    static func percentile(_ samples: [Sample], _ p: Double) -> Int64? {
         guard !samples.isEmpty else { return nil }
         let sorted = samples.map(\.latency).sorted()
-        let rank = Int((Double(sorted.count) * 0.99).rounded(.up)) - 1
+        let rank = Int((Double(sorted.count) * p).rounded(.up)) - 1
         return sorted[max(0, min(sorted.count - 1, rank))]
     }
 

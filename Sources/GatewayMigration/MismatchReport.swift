@@ -1,8 +1,8 @@
 /// What shadowing found on one route (pure): how many answers were compared and how many differed,
 /// the differences grouped by pointer (array indexes as `*`), the last 100 mismatches, and the
 /// noise learned from legacy disagreeing with itself.
-public struct MismatchReport: Sendable, Equatable {
-    public struct Sample: Sendable, Equatable {
+public struct MismatchReport: Sendable, Equatable, Codable {
+    public struct Sample: Sendable, Equatable, Codable {
         public var method: String
         /// The path with query values redacted.
         public var path: String

@@ -30,7 +30,7 @@ public struct ResponseComparer: Sendable {
 
     /// One difference: where (`status`, `header.NAME`, or a body JSON pointer; `` for a non-JSON
     /// body), and the two values cut to 200 characters.
-    public struct Difference: Sendable, Equatable {
+    public struct Difference: Sendable, Equatable, Codable {
         public var pointer: String
         public var legacy: String
         public var candidate: String

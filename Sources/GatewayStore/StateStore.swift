@@ -3,7 +3,8 @@ import GatewayCore
 import GatewayPolicies
 import GRDB
 
-/// The embedded state store: an SQLite file holding hashed API keys and quota counters. Created
+/// The embedded state store: an SQLite file holding hashed API keys, quota counters and route
+/// migrations (StateStore+Migrations.swift). Created
 /// on first use. The CLI and a running gateway may use it at the same time (WAL mode).
 public final class StateStore: Sendable {
     public enum StoreError: Error, CustomStringConvertible {
@@ -51,6 +52,36 @@ public final class StateStore: Sendable {
                   period_start INTEGER NOT NULL,
                   used INTEGER NOT NULL,
                   PRIMARY KEY (key_id, period_start)
+                );
+                """)
+        }
+        migrator.registerMigration("v2-migrations") { db in
+            try db.execute(sql: """
+                CREATE TABLE migration_state (
+                  route TEXT PRIMARY KEY NOT NULL,
+                  stage TEXT NOT NULL,
+                  weight INTEGER NOT NULL,
+                  since INTEGER NOT NULL,
+                  version INTEGER NOT NULL,
+                  report TEXT,
+                  report_updated INTEGER
+                );
+                CREATE TABLE migration_transitions (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  route TEXT NOT NULL,
+                  time INTEGER NOT NULL,
+                  from_stage TEXT NOT NULL,
+                  from_weight INTEGER NOT NULL,
+                  to_stage TEXT NOT NULL,
+                  to_weight INTEGER NOT NULL,
+                  reason TEXT NOT NULL,
+                  by TEXT NOT NULL
+                );
+                CREATE INDEX migration_transitions_route ON migration_transitions (route, id);
+                CREATE TABLE migration_ignores (
+                  route TEXT NOT NULL,
+                  pointer TEXT NOT NULL,
+                  PRIMARY KEY (route, pointer)
                 );
                 """)
         }

@@ -1,5 +1,6 @@
 import GatewayCore
 import GatewayPlan
+import GatewayStore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -87,8 +88,22 @@ public final class GatewayServer: Sendable {
     /// on the old one. Listen addresses and the server certificate are not changed by a reload.
     public func reload(_ runtime: GatewayRuntime) throws {
         try openPolicyStore(runtime.plan)
+        let migrationStore = try openMigrationStore(runtime.plan)
         authorizerStats.report()
         try shared.install(runtime)
+        if let migrationStore { shared.migrations.attach(migrationStore) }
+    }
+
+    /// The state store for migrating routes (their stage survives restarts), when some route migrates.
+    private func openMigrationStore(_ plan: GatewayPlan) throws -> StateStore? {
+        guard plan.operations.contains(where: { if case .migration = $0.action { return true } else { return false } }) else {
+            return nil
+        }
+        do {
+            return try StateStore(path: plan.config.state)
+        } catch {
+            throw ConfigErrors([ConfigError(file: plan.config.state, "cannot open the state store (state: in \(plan.config.file)): \(error)")])
+        }
     }
 
     /// Opens the state store when some operation asks for an API key.
@@ -120,6 +135,7 @@ public final class GatewayServer: Sendable {
     /// Binds the listeners named in the configuration.
     public func start() async throws {
         try openPolicyStore(shared.runtime.plan)
+        if let store = try openMigrationStore(shared.runtime.plan) { shared.migrations.attach(store) }
         authorizerStats.start(on: group.next())
         let config = shared.runtime.plan.config
         if let https = config.https, let tls = serverTLS {

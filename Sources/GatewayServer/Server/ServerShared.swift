@@ -26,9 +26,15 @@ final class ServerShared: Sendable {
         self.observer = AccessLog(logger: logger)
         self.guards = UpstreamGuards(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         self.migrations = MigrationRoutes(logger: logger)
-        self.current = NIOLockedValueBox(try RouteTable(runtime: runtime, policies: policies, work: work,
-                                                        guards: guards.update(for: runtime), migrations: migrations,
-                                                        logger: logger))
+        do {
+            self.current = NIOLockedValueBox(try RouteTable(runtime: runtime, policies: policies, work: work,
+                                                            guards: guards.update(for: runtime), migrations: migrations,
+                                                            logger: logger))
+        } catch {
+            migrations.discardStaged()
+            throw error
+        }
+        migrations.commit()
     }
 
     /// The table in use. A request takes it once, at its head.
@@ -44,9 +50,16 @@ final class ServerShared: Sendable {
     /// that still exist (with the new rates from their next use), quota counts, authorizer caches
     /// of unchanged authorizers (kept by `GatewayRuntime(replacing:)`).
     func install(_ runtime: GatewayRuntime) throws(ConfigErrors) {
-        let table = try RouteTable(runtime: runtime, policies: policies, work: work, guards: guards.update(for: runtime),
+        let table: RouteTable
+        do {
+            table = try RouteTable(runtime: runtime, policies: policies, work: work, guards: guards.update(for: runtime),
                                    migrations: migrations, logger: logger)
+        } catch {
+            migrations.discardStaged()
+            throw error
+        }
         current.withLockedValue { $0 = table }
+        migrations.commit()
         policies.prune(operations: Set(runtime.plan.operations.map(\.routeKey)), gateway: runtime.plan.config.throttle != nil)
         let keys = table.poolKeys
         for box in locals.withLockedValue({ Array($0.values) }) {
@@ -68,6 +81,7 @@ final class ServerShared: Sendable {
     /// Closes every loop's pooled upstream connections, on each loop (health checks stop first).
     func closePools() async {
         guards.stopAll()
+        migrations.stop()
         let all = locals.withLockedValue { $0.values.map { $0 } }
         for box in all {
             try? await box.local.pool.eventLoop.submit { box.local.pool.closeAll() }.get()
