@@ -68,7 +68,8 @@ import Testing
             #expect(state.report.byPointer == ["/backend": 10], "ignored /headers, differing /backend")
             let sample = try #require(state.report.samples.last)
             #expect(sample.differences == [.init(pointer: "/backend", legacy: #""legacy""#, candidate: #""candidate""#)])
-            #expect(sample.path == "/orders/9?token=…", "query values are not kept")
+            #expect(sample.path.hasPrefix("/orders/") && sample.path.hasSuffix("?token=…"), "query values are not kept: \(sample.path)")
+            #expect(state.report.samples.allSatisfy { !$0.path.contains("secret") })
 
             // Unsafe methods are not copied by default.
             #expect(try await gateway.send(.POST, "/orders/1", body: "{}").headers["x-backend"] == ["legacy"])
