@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "PolicyBenchmark",
             dependencies: [
-                "GatewayCore", "GatewayPolicies", "GatewayAuthorizers", "GatewayCallouts", "GatewayFunctions",
+                "GatewayCore", "GatewayPolicies", "GatewayAuthorizers", "GatewayCallouts", "GatewayFunctions", "GatewayMigration",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -23,8 +23,8 @@ struct Migrations: ParsableCommand {
         let plan: GatewayPlan
         do {
             plan = try BuiltinFunctions.compiler(BuiltinFunctions.registry()).compile(configPath: options.config)
-        } catch let errors as ConfigErrors {
-            printErrors(errors)
+        } catch {
+            printErrors(error)
             throw ExitCode(1)
         }
         var declared: [Declared] = []

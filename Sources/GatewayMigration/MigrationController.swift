@@ -6,6 +6,9 @@ public struct MigrationController: Sendable {
     public private(set) var state: MigrationState
     public private(set) var window = MigrationWindow()
     public var report = MismatchReport()
+    /// When latency was last judged.
+    private var latencyCheckedAt: Int64 = .min / 2
+    public static let latencyCheckInterval: Int64 = 250
     public var counts = Counts()
 
     /// What happened on the route since the gateway started (the CLI's `counts`).
@@ -51,8 +54,15 @@ public struct MigrationController: Sendable {
     /// An answer from the candidate (answering or shadowed) or legacy; may roll the route back.
     public mutating func record(candidate: Bool, latency: Int64, failed: Bool, now: Int64) -> MigrationState.Transition? {
         window.record(candidate: candidate, latency: latency, failed: failed, now: now)
-        guard candidate, state.stage == .canary || state.stage == .primary,
-              let reason = window.rollbackReason(config.rollback, now: now) else { return nil }
+        guard candidate, state.stage == .canary || state.stage == .primary else { return nil }
+        // The error rate is judged on every answer; latency percentiles (a sort of the window) at
+        // most every `latencyCheckInterval`.
+        var checkLatency = false
+        if now - latencyCheckedAt >= Self.latencyCheckInterval && window.latencyJudgeable(config.rollback) {
+            checkLatency = true
+            latencyCheckedAt = now
+        }
+        guard let reason = window.rollbackReason(config.rollback, now: now, latency: checkLatency) else { return nil }
         let t = state.set(.shadow, reason: "rollback: " + reason, by: .auto, now: now)
         window.reset()
         return t

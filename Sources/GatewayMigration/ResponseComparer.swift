@@ -73,39 +73,49 @@ public struct ResponseComparer: Sendable {
         }
         if legacy.isJSON, candidate.isJSON,
            let a = try? JSONParser.parse(legacy.body), let b = try? JSONParser.parse(candidate.body) {
-            diff(a, b, at: [], ignored: ignored, into: &out)
+            var path: [String] = []
+            diff(a, b, at: &path, ignored: ignored, into: &out)
         } else if legacy.body != candidate.body, !ignored.contains(where: { $0.covers([]) }) {
             out.append(Difference(pointer: "", legacy: Self.text(legacy.body), candidate: Self.text(candidate.body)))
         }
         return out
     }
 
-    private func diff(_ a: JSONValue, _ b: JSONValue, at path: [String], ignored: [PointerPattern], into out: inout [Difference]) {
-        if ignored.contains(where: { $0.covers(path) }) { return }
+    /// Walks both values together; `path` is the current pointer's segments (appended and removed
+    /// in place). Equal subtrees are skipped at once, so that the cost follows the differences.
+    private func diff(_ a: JSONValue, _ b: JSONValue, at path: inout [String], ignored: [PointerPattern],
+                      into out: inout [Difference]) {
+        if a == b { return }
+        if !ignored.isEmpty && ignored.contains(where: { $0.covers(path) }) { return }
         switch (a, b) {
         case (.object(let x), .object(let y)):
-            for key in Set(x.keys).union(y.keys).sorted() {
-                let child = path + [key]
+            var keys = Array(x.keys)
+            for key in y.keys where x[key] == nil { keys.append(key) }
+            keys.sort()
+            for key in keys {
+                path.append(key)
+                defer { path.removeLast() }
                 switch (x[key], y[key]) {
-                case (let l?, let r?): diff(l, r, at: child, ignored: ignored, into: &out)
+                case (let l?, let r?): diff(l, r, at: &path, ignored: ignored, into: &out)
                 case (let l?, nil):
-                    if !ignored.contains(where: { $0.covers(child) }) {
-                        out.append(Difference(pointer: PointerPattern.pointer(child), legacy: Self.text(l), candidate: "(absent)"))
+                    if !ignored.contains(where: { $0.covers(path) }) {
+                        out.append(Difference(pointer: PointerPattern.pointer(path), legacy: Self.text(l), candidate: "(absent)"))
                     }
                 case (nil, let r?):
-                    if !ignored.contains(where: { $0.covers(child) }) {
-                        out.append(Difference(pointer: PointerPattern.pointer(child), legacy: "(absent)", candidate: Self.text(r)))
+                    if !ignored.contains(where: { $0.covers(path) }) {
+                        out.append(Difference(pointer: PointerPattern.pointer(path), legacy: "(absent)", candidate: Self.text(r)))
                     }
                 case (nil, nil): break
                 }
             }
         case (.array(let x), .array(let y)):
             for i in 0..<max(x.count, y.count) {
-                let child = path + [String(i)]
+                path.append(String(i))
+                defer { path.removeLast() }
                 if i < x.count, i < y.count {
-                    diff(x[i], y[i], at: child, ignored: ignored, into: &out)
-                } else if !ignored.contains(where: { $0.covers(child) }) {
-                    out.append(Difference(pointer: PointerPattern.pointer(child),
+                    diff(x[i], y[i], at: &path, ignored: ignored, into: &out)
+                } else if !ignored.contains(where: { $0.covers(path) }) {
+                    out.append(Difference(pointer: PointerPattern.pointer(path),
                                           legacy: i < x.count ? Self.text(x[i]) : "(absent)",
                                           candidate: i < y.count ? Self.text(y[i]) : "(absent)"))
                 }

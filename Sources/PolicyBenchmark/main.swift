@@ -1,7 +1,8 @@
 // Measures the hot-path cost of the API key phase and the rate limiter, per request:
 // key shape + checksum, SHA-256, snapshot lookup, then one admission over the gateway, key,
 // key+operation and operation buckets and the quota; and an authorizer cache hit (cache key
-// from the identity, locked LRU lookup, verdict applied to the request's method ARN).
+// from the identity, locked LRU lookup, verdict applied to the request's method ARN); and the
+// comparison of a shadowed request's two answers (a migration in shadow).
 // Prints ns/request (CPU time, one thread).
 //
 //   swift run -c release policy-bench
@@ -10,6 +11,7 @@ import GatewayAuthorizers
 import GatewayCallouts
 import GatewayCore
 import GatewayFunctions
+import GatewayMigration
 import GatewayPolicies
 import Logging
 import NIOCore
@@ -34,7 +36,7 @@ let limiter = RateLimiter()
 let iterations = 2_000_000
 let now = Date().timeIntervalSince1970
 
-func run(_ label: String, _ body: (Int) -> Bool) {
+func run(_ label: String, iterations: Int = iterations, _ body: (Int) -> Bool) {
     var admitted = 0
     for i in 0..<10_000 where body(i) { admitted += 1 }  // warm up
     let start = cpuNanoseconds()
@@ -104,3 +106,25 @@ func hit(_ name: String, _ i: Int) -> Bool {
 }
 run("authorizer cache hit, simple verdict") { i in hit("simple", i) }
 run("authorizer cache hit, IAM policy matched to the route") { i in hit("policy", i) }
+
+// A shadowed request's comparison: status, content-type and the JSON bodies, parsed and diffed.
+let comparer = ResponseComparer(headers: ["content-type"], ignore: [PointerPattern("/updatedAt")!])
+func answer(_ body: String) -> ResponseComparer.Response {
+    ResponseComparer.Response(status: 200, headers: [("content-type", "application/json"), ("date", "now")], body: Array(body.utf8))
+}
+let small = answer(#"{"ok":true,"service":"legacy"}"#)
+let items = (0..<8).map { #"{"sku":"SKU-\#($0)","name":"Item \#($0)","price":\#($0 * 3).5,"quantity":\#($0 + 1),"tags":["a","b"]}"# }
+let order = #"{"orderId":"O-1","customer":{"id":"C-7","name":"Ada","email":"ada@example.com"},"items":["# + items.joined(separator: ",")
+    + #"],"total":123.5,"status":"confirmed","updatedAt":"2026-12-01T10:00:00Z"}"#
+let legacyOrder = answer(order)
+let candidateOrder = answer(order.replacingOccurrences(of: "2026-12-01T10:00:00Z", with: "2026-12-01T10:00:01Z"))
+run("shadow comparison, 30-byte JSON answers (bench backend)", iterations: 200_000) { _ in
+    comparer.compare(small, small).isEmpty
+}
+run("shadow comparison, \(order.utf8.count)-byte JSON order, ignored /updatedAt", iterations: 200_000) { _ in
+    comparer.compare(legacyOrder, candidateOrder).isEmpty
+}
+let orderBytes = Array(order.utf8)
+run("  of which: parsing one \(order.utf8.count)-byte answer", iterations: 200_000) { _ in
+    (try? JSONParser.parse(orderBytes)) != nil
+}

@@ -21,6 +21,8 @@ final class FakeBackend: Sendable {
         var reset = false
         /// Answers wait this long.
         var delay: Duration?
+        /// Answers carry a random `nonce` (a backend that disagrees with itself).
+        var nonce = false
         var healthChecks = 0
         var healthUserAgent: String?
     }
@@ -148,8 +150,9 @@ final class BackendHandler: ChannelDuplexHandler {
     private func answer(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
         var headers: [String: [String]] = [:]
         for (k, v) in head.headers { headers[k.lowercased(), default: []].append(v) }
-        let object: [String: Any] = ["backend": name, "method": head.method.rawValue, "uri": head.uri,
+        var object: [String: Any] = ["backend": name, "method": head.method.rawValue, "uri": head.uri,
                                      "headers": headers, "bodyBytes": bodyBytes]
+        if control.withLockedValue({ $0.nonce }) { object["nonce"] = UUID().uuidString }
         let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         var h = HTTPHeaders([("content-type", "application/json"), ("content-length", "\(data.count)"),
                              ("connection", "keep-alive"), ("keep-alive", "timeout=60"), ("x-backend", name)])

@@ -105,6 +105,9 @@ import Testing
                 answeredBy = try await backendOf("/orders/11")
             }
             #expect(answeredBy == "legacy")
+            let promoted = try cli(["promote", "getOrder", "--json"])
+            let transition = try JSONValue.parse(Data(promoted.stdout.utf8)).arrayValue?.first
+            #expect(transition?["from"] == "shadow" && transition?["to"] == "canary" && transition?["by"] == "cli", "\(promoted.stdout)")
         } catch {
             GatewayBinary.stop(gateway)
             try? await client.shutdown()

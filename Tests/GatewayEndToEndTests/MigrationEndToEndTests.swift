@@ -141,4 +141,16 @@ import Testing
             #expect(legacy.requests == 5)
         }
     }
+
+    @Test func noiseIsLearnedFromLegacyDisagreeingWithItself() async throws {
+        try await withGateway(migration: "{from: legacy, stage: shadow, compare: {ignore: [/headers], noise: 100}}") { gateway, legacy, _ in
+            legacy.control.withLockedValue { $0.nonce = true }
+            for i in 0..<5 { #expect(try await gateway.send(.GET, "/orders/\(i)").status == .ok) }
+            try await eventually { gateway.server.migration("getOrder")?.counts.mismatched == 5 }
+            let state = try #require(gateway.server.migration("getOrder"))
+            #expect(legacy.requests == 10, "noise: 100 asks legacy twice per shadowed request")
+            #expect(state.report.noise == ["/nonce"])
+            #expect(state.report.byPointer == ["/backend": 5], "the noisy pointer was not ignored: \(state.report.byPointer)")
+        }
+    }
 }

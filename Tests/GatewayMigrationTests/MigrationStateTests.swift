@@ -53,8 +53,24 @@ import Testing
         var c = MigrationController(config: cfg, state: MigrationState(config: cfg, now: 0))
         for i in 0..<100 { _ = c.record(candidate: false, latency: 1000, failed: false, now: Int64(i)) }
         for i in 0..<10 { #expect(c.record(candidate: true, latency: 2000, failed: false, now: 100 + Int64(i)) == nil, "2.0x is not over 2.0x") }
-        let t = c.record(candidate: true, latency: 5000, failed: false, now: 200)
+        // Latency is judged at most every 250 ms.
+        #expect(c.record(candidate: true, latency: 5000, failed: false, now: 200) == nil)
+        let t = c.record(candidate: true, latency: 5000, failed: false, now: 400)
         #expect(t?.reason.contains("p99 5 ms is 5x legacy's 1 ms") == true, "\(t?.reason ?? "")")
+    }
+
+    @Test func aFullWindowKeepsItsNewestAnswersAndItsErrorCount() {
+        var w = MigrationWindow()
+        var rollback = MigrationConfig.Rollback()
+        rollback.window = .seconds(3600)
+        rollback.minRequests = 1
+        rollback.errorRate = 50
+        // 30,000 answers, the first 10,000 failed: only the newest 20,000 (all good) remain.
+        for i in 0..<30_000 { w.record(candidate: true, latency: 10, failed: i < 10_000, now: Int64(i)) }
+        let f = w.figures(window: rollback.window, now: 30_000)
+        #expect(f.candidateRequests == 20_000)
+        #expect(f.candidateErrorRate == 0)
+        #expect(w.rollbackReason(rollback, now: 30_000) == nil)
     }
 
     @Test func stepsAdvanceAfterTheIntervalThenPrimary() {

@@ -217,7 +217,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     }
 
     private func mayRetry(_ failure: RetryPolicy.Failure) -> Bool {
-        guard let upstreamGuard, let retries = upstreamGuard.config.retries else { return false }
+        guard let upstreamGuard, let retries = upstreamGuard.config.retries, !request.isShadow else { return false }
         return RetryPolicy.mayRetry(failure, method: request.head.method.rawValue, attempt: request.retries + 1,
                                     bodyStreamed: replay == nil, config: retries)
             && upstreamGuard.tryRetry(now: loop.now)

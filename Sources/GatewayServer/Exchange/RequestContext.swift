@@ -90,6 +90,8 @@ final class RequestContext {
     var dispatchAnswered: NIODeadline?
     /// Upstream attempts beyond the first (retries).
     var retries = 0
+    /// A migration's shadow copy: sent once, never retried.
+    var isShadow = false
     /// No operation matched and there is no default upstream: the 404 or 405 to answer.
     var unmatched: GatewayError?
     /// How the exchange ended when it did not end with a response.
@@ -137,6 +139,7 @@ final class RequestContext {
         self.body = other.body
         self.bodyRead = other.bodyRead
         self.observed = true
+        self.isShadow = marked
     }
 
     /// The API key where the operation's scheme says it is.
