@@ -5,6 +5,7 @@ import PackageDescription
 //   GatewayCore         JSON values, durations, throttles and quota periods, the error contract (no dependencies)
 //   GatewayResilience   upstream health, outlier ejection, target choice, retry budgets, circuit limits (pure, injected clock)
 //   GatewayMigration    route migrations: response comparison, mismatch reports, stages, rollback, sticky canary (pure)
+//   GatewayWorkers      a function's warm worker processes as a pure state machine (slots, queue, restarts, draining)
 //   GatewayPlan         gateway.yaml + OpenAPI documents -> immutable Plan, Router (OpenAPIKit, Yams)
 //   GatewayFunctions    the function protocol and registry; AWS's shapes (AWS/: function events and answers, authorizer events)
 //   FlightExample       the example flight-monitoring functions
@@ -14,7 +15,8 @@ import PackageDescription
 //   GatewayStore        the embedded SQLite state store: hashed keys, quota counters (GRDB)
 //   GatewayCertificates the development CA (swift-certificates)
 //   GatewayCallouts     authorizer callouts (AsyncHTTPClient, local functions) and JWT verification (jwt-kit)
-//   GatewayServer       the NIO data plane: TLS, HTTP/1.1 + HTTP/2, phases, upstream pools, dispatch
+//   GatewayServer       the NIO data plane: TLS, HTTP/1.1 + HTTP/2, phases, upstream pools, dispatch,
+//                       worker processes behind the Lambda Runtime API (Workers/, swift-subprocess)
 //   GatewayCommand      the `gateway` executable (argument parsing only)
 let package = Package(
     name: "gateway",
@@ -39,12 +41,14 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         .target(name: "GatewayCore"),
         .target(name: "GatewayAuthorizers", dependencies: ["GatewayCore"]),
         .target(name: "GatewayResilience", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         .target(name: "GatewayMigration", dependencies: ["GatewayCore"]),
+        .target(name: "GatewayWorkers"),
         .target(
             name: "GatewayPlan",
             dependencies: [
@@ -91,6 +95,8 @@ let package = Package(
             dependencies: [
                 "GatewayCore", "GatewayPlan", "GatewayFunctions", "GatewayPolicies", "GatewayStore",
                 "GatewayAuthorizers", "GatewayCallouts", "GatewayValidation", "GatewayResilience", "GatewayMigration",
+                "GatewayWorkers",
+                .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -122,6 +128,7 @@ let package = Package(
         ),
         .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers", "GatewayValidation", "GatewayResilience", "GatewayMigration"]),
         .testTarget(name: "GatewayResilienceTests", dependencies: ["GatewayResilience"]),
+        .testTarget(name: "GatewayWorkersTests", dependencies: ["GatewayWorkers"]),
         .testTarget(name: "GatewayMigrationTests", dependencies: ["GatewayMigration", "GatewayCore"]),
         .testTarget(name: "GatewayAuthorizersTests", dependencies: ["GatewayAuthorizers", "GatewayCore", "GatewayFunctions"]),
         .executableTarget(name: "ValidationBenchmark", dependencies: ["GatewayCore", "GatewayValidation"]),

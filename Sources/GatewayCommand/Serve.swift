@@ -56,14 +56,16 @@ struct Serve: AsyncParsableCommand {
 
         let signals = SignalWatcher()
         signals.onReload = { [options] in
-            do {
-                let plan = try compiler.compile(configPath: options.config)
-                try server.reload(try GatewayRuntime(plan: plan, functions: functions, logger: logger, replacing: server.runtime))
-                logger.notice("configuration reloaded", metadata: ["operations": "\(plan.operations.count)"])
-            } catch let errors as ConfigErrors {
-                logger.error("reload refused; keeping the running configuration", metadata: ["errors": "\(errors)"])
-            } catch {
-                logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+            Task {
+                do {
+                    let plan = try compiler.compile(configPath: options.config)
+                    try await server.reloadWarm(try GatewayRuntime(plan: plan, functions: functions, logger: logger, replacing: server.runtime))
+                    logger.notice("configuration reloaded", metadata: ["operations": "\(plan.operations.count)"])
+                } catch let errors as ConfigErrors {
+                    logger.error("reload refused; keeping the running configuration", metadata: ["errors": "\(errors)"])
+                } catch {
+                    logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+                }
             }
         }
         let (stops, stop) = AsyncStream.makeStream(of: Void.self)

@@ -11,7 +11,7 @@ extension GatewayConfig {
 
     public static func parse(_ source: YAMLSource) throws(ConfigError) -> GatewayConfig {
         let top = try YAMLMap(source.root, in: source, context: "gateway.yaml")
-        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads"])
+        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads", "functions"])
 
         var https: ListenAddress?
         var http: ListenAddress?
@@ -114,7 +114,9 @@ extension GatewayConfig {
         let threads = try top.int("threads") ?? 0
         guard threads >= 0 else { throw source.error(top.node("threads"), "threads must be 0 (one per core) or more") }
 
-        return GatewayConfig(
+        let functions = try top.map("functions").map { m throws(ConfigError) in try processFunctions(m) } ?? [:]
+
+        var config = GatewayConfig(
             file: source.file,
             routesDirectory: {
                 let folder = (source.file as NSString).deletingLastPathComponent
@@ -125,6 +127,8 @@ extension GatewayConfig {
             upstreams: upstreams, defaultUpstream: defaultUpstream,
             throttle: throttle, plans: plans, limits: limits, threads: threads
         )
+        config.functions = functions
+        return config
     }
 
     private static func listenAddress(_ map: YAMLMap, _ key: String) throws(ConfigError) -> ListenAddress? {

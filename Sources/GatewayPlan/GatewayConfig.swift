@@ -83,4 +83,6 @@ public struct GatewayConfig: Sendable {
     public var limits: Limits
     /// Threads serving connections (0 = one per core).
     public var threads: Int
+    /// Functions run as worker processes behind the Lambda Runtime API, by name.
+    public var functions: [String: ProcessFunctionConfig] = [:]
 }

@@ -37,6 +37,10 @@ public struct PlanCompiler: Sendable {
 
     public func compile(config: GatewayConfig, documents: [APIDocument], loadErrors: [ConfigError] = []) throws(ConfigErrors) -> GatewayPlan {
         var errors = loadErrors
+        for (name, function) in config.functions.sorted(by: { $0.key < $1.key }) where functionNames.contains(name) {
+            errors.append(ConfigError(file: config.file, line: function.line,
+                                      "functions.\(name) is defined twice: a function compiled into the gateway has this name"))
+        }
         var operations: [OperationPlan] = []
         var router = Router()
         var authorizers: [String: AuthorizerConfig] = [:]
@@ -141,11 +145,15 @@ public struct PlanCompiler: Sendable {
 
             var action: RouteAction
             if let function {
-                guard functionNames.contains(function) else {
-                    let known = functionNames.sorted().joined(separator: ", ")
-                    throw source.error(extNode, "\(name): function '\(function)' is not registered (registered: \(known))")
+                if let process = config.functions[function] {
+                    action = .function(.init(name: function, timeout: timeout ?? process.timeout ?? defaultTimeout, process: process))
+                } else {
+                    guard functionNames.contains(function) else {
+                        let known = functionNames.union(config.functions.keys).sorted().joined(separator: ", ")
+                        throw source.error(extNode, "\(name): function '\(function)' is not registered: neither compiled in nor in \(config.file)'s functions (known: \(known))")
+                    }
+                    action = .function(.init(name: function, timeout: timeout ?? defaultTimeout))
                 }
-                action = .function(.init(name: function, timeout: timeout ?? defaultTimeout))
             } else if let upstreamName = upstream ?? config.defaultUpstream {
                 guard let resolved = config.upstreams[upstreamName] else {
                     throw source.error(extNode, "\(name): upstream '\(upstreamName)' is not defined in \(config.file)")

@@ -25,9 +25,12 @@ public enum RouteAction: Sendable, Equatable, CustomStringConvertible {
     public struct FunctionBinding: Sendable, Equatable {
         public var name: String
         public var timeout: Duration
-        public init(name: String, timeout: Duration) {
+        /// Set for a function run by worker processes (`functions.NAME`); nil for one compiled in.
+        public var process: ProcessFunctionConfig?
+        public init(name: String, timeout: Duration, process: ProcessFunctionConfig? = nil) {
             self.name = name
             self.timeout = timeout
+            self.process = process
         }
     }
 

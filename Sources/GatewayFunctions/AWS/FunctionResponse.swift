@@ -4,6 +4,8 @@ import GatewayCore
 public struct FunctionResponse: Sendable, Codable, Equatable {
     public var statusCode: Int
     public var headers: [String: String]?
+    /// Payload 1.0's repeated headers (every value sent).
+    public var multiValueHeaders: [String: [String]]?
     public var cookies: [String]?
     public var body: String?
     public var isBase64Encoded: Bool?
@@ -50,6 +52,28 @@ public struct FunctionResponse: Sendable, Codable, Equatable {
         } else {
             self = .json(output)
         }
+    }
+
+    /// Payload format 1.0's response (REST API proxy integration): `statusCode` is required;
+    /// `headers` and `multiValueHeaders` are both honoured. Nil when the output is not such a response.
+    public init?(interpretingV1 output: JSONValue) {
+        guard case .object(let o) = output, let code = o["statusCode"]?.doubleValue ?? o["statusCode"]?.stringValue.flatMap(Double.init),
+              code >= 100, code <= 599 else { return nil }
+        var response = FunctionResponse(interpreting: .object(o.merging(["statusCode": .int(Int64(code))]) { $1 }))
+        if let m = o["multiValueHeaders"]?.objectValue {
+            var multi: [String: [String]] = [:]
+            for (name, values) in m {
+                multi[name] = (values.arrayValue ?? [values]).compactMap { v in
+                    switch v {
+                    case .string(let s): return s
+                    case .int, .double, .bool: return v.jsonString
+                    default: return nil
+                    }
+                }
+            }
+            response.multiValueHeaders = multi
+        }
+        self = response
     }
 
     /// The body's bytes, base64-decoded when `isBase64Encoded`; nil if the base64 is malformed.

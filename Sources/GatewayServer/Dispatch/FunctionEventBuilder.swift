@@ -103,11 +103,19 @@ enum FunctionEventBuilder {
     static func response(_ response: FunctionResponse, version: HTTPVersion) -> (HTTPResponseHead, ByteBuffer)? {
         guard let bytes = response.bodyBytes else { return nil }
         var headers = HTTPHeaders()
-        for (name, value) in response.headers ?? [:] {
+        let multi = response.multiValueHeaders ?? [:]
+        let multiNames = Set(multi.keys.map { $0.lowercased() })
+        for (name, value) in response.headers ?? [:] where !multiNames.contains(name.lowercased()) {
             let lower = name.lowercased()
             guard Forwarding.isToken(lower), HeaderRules.isSafeValue(value) else { return nil }
             if HeaderRules.hopByHop.contains(lower) || lower == "content-length" { continue }
             headers.add(name: lower, value: value)
+        }
+        for (name, values) in multi {
+            let lower = name.lowercased()
+            guard Forwarding.isToken(lower), values.allSatisfy(HeaderRules.isSafeValue) else { return nil }
+            if HeaderRules.hopByHop.contains(lower) || lower == "content-length" { continue }
+            for value in values { headers.add(name: lower, value: value) }
         }
         for cookie in response.cookies ?? [] {
             guard HeaderRules.isSafeValue(cookie) else { return nil }

@@ -132,8 +132,24 @@ public final class GatewayServer: Sendable {
 
     public var httpAddress: SocketAddress? { addresses.withLockedValue { $0.http } }
 
-    /// Binds the listeners named in the configuration.
+    /// Like `reload`, but first starts the workers of new or changed process functions and waits
+    /// (at most `workerWarmup`) until they are warm, so no request waits for a cold start.
+    public func reloadWarm(_ runtime: GatewayRuntime) async throws {
+        _ = shared.workers.prepare(runtime.plan.config)
+        await shared.workers.settled(limit: Self.workerWarmup)
+        try reload(runtime)
+    }
+
+    /// How long `start` and `reloadWarm` wait for process functions' workers to be warm.
+    static let workerWarmup: TimeAmount = .seconds(30)
+
+    /// The worker pool of process function `name` (for tests and diagnostics).
+    public func functionPool(_ name: String) -> ProcessFunctionPool? { shared.workers.active(name) }
+
+    /// Binds the listeners named in the configuration, once the process functions' workers are
+    /// warm (or have failed to start: their routes answer 503 and they keep being retried).
     public func start() async throws {
+        await shared.workers.settled(limit: Self.workerWarmup)
         try openPolicyStore(shared.runtime.plan)
         if let store = try openMigrationStore(shared.runtime.plan) { shared.migrations.attach(store) }
         authorizerStats.start(on: group.next())

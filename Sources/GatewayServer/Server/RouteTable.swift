@@ -30,7 +30,7 @@ final class RouteTable: Sendable {
     var limits: GatewayConfig.Limits { runtime.plan.config.limits }
 
     init(runtime: GatewayRuntime, policies: PolicyState, work: OutstandingWork, guards: [String: UpstreamGuard] = [:],
-         migrations: MigrationRoutes? = nil, logger: Logger) throws(ConfigErrors) {
+         migrations: MigrationRoutes? = nil, workers: FunctionWorkers? = nil, logger: Logger) throws(ConfigErrors) {
         let migrations = migrations ?? MigrationRoutes(logger: logger)
         self.runtime = runtime
         let plan = runtime.plan
@@ -47,6 +47,12 @@ final class RouteTable: Sendable {
         }
         func dispatcher(for action: RouteAction, name: String) throws(ConfigError) -> any Dispatcher {
             switch action {
+            case .function(let binding) where binding.process != nil:
+                guard let workers, let process = binding.process else {
+                    throw ConfigError(file: config.file, "function '\(binding.name)' runs as worker processes, which this server does not start")
+                }
+                return ProcessFunctionDispatcher(pool: workers.pool(for: process), timeout: TimeAmount(binding.timeout),
+                                                 logger: logger, work: work)
             case .function(let binding):
                 guard let function = runtime.functions[binding.name] else {
                     throw ConfigError(file: config.file, "function '\(binding.name)' is not registered")
@@ -62,6 +68,9 @@ final class RouteTable: Sendable {
                                            captureLimit: config.limits.maxBufferedBody)
             }
         }
+        // Every defined process function gets its workers, bound by a route or not (`invoke`
+        // and the next reload may use it).
+        if let workers { _ = workers.prepare(config) }
         var routes: [Route] = []
         for operation in plan.operations {
             var filters = gatewayFilters

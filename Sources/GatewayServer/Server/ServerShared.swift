@@ -18,6 +18,8 @@ final class ServerShared: Sendable {
     let guards: UpstreamGuards
     /// Migrating routes' stages, windows, reports and counts, kept across reloads.
     let migrations: MigrationRoutes
+    /// Process functions' warm workers, kept across reloads where their configuration is unchanged.
+    let workers: FunctionWorkers
 
     init(runtime: GatewayRuntime, logger: Logger, loop: (any EventLoop)? = nil) throws(ConfigErrors) {
         self.logger = logger
@@ -26,15 +28,18 @@ final class ServerShared: Sendable {
         self.observer = AccessLog(logger: logger)
         self.guards = UpstreamGuards(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         self.migrations = MigrationRoutes(logger: logger)
+        self.workers = FunctionWorkers(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         do {
             self.current = NIOLockedValueBox(try RouteTable(runtime: runtime, policies: policies, work: work,
                                                             guards: guards.update(for: runtime), migrations: migrations,
-                                                            logger: logger))
+                                                            workers: workers, logger: logger))
         } catch {
             migrations.discardStaged()
+            workers.discardStaged()
             throw error
         }
         migrations.commit()
+        workers.commit()
     }
 
     /// The table in use. A request takes it once, at its head.
@@ -53,13 +58,15 @@ final class ServerShared: Sendable {
         let table: RouteTable
         do {
             table = try RouteTable(runtime: runtime, policies: policies, work: work, guards: guards.update(for: runtime),
-                                   migrations: migrations, logger: logger)
+                                   migrations: migrations, workers: workers, logger: logger)
         } catch {
             migrations.discardStaged()
+            workers.discardStaged()
             throw error
         }
         current.withLockedValue { $0 = table }
         migrations.commit()
+        workers.commit()
         policies.prune(operations: Set(runtime.plan.operations.map(\.routeKey)), gateway: runtime.plan.config.throttle != nil)
         let keys = table.poolKeys
         for box in locals.withLockedValue({ Array($0.values) }) {
@@ -82,6 +89,7 @@ final class ServerShared: Sendable {
     func closePools() async {
         guards.stopAll()
         migrations.stop()
+        await workers.stopAll()
         let all = locals.withLockedValue { $0.values.map { $0 } }
         for box in all {
             try? await box.local.pool.eventLoop.submit { box.local.pool.closeAll() }.get()
