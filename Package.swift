@@ -114,6 +114,8 @@ let package = Package(
                 "GatewayCore", "GatewayPlan", "GatewayFunctions", "FlightExample",
                 "GatewayCertificates", "GatewayServer", "GatewayPolicies", "GatewayStore", "GatewayMigration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -3,14 +3,13 @@ import GatewayCore
 import GatewayFunctions
 
 /// The example API's functions: `flights.create`, `flights.notify` and `alerts.list`, sharing one
-/// `FlightStore`; `bookings.get`, the new code of the route under migration; and the authorizer
-/// `airlines.authorize`.
+/// `FlightStore`; and the authorizer `airlines.authorize`. (The new code of the route under
+/// migration, `bookings`, is a Python Lambda handler: `functions/bookings/app.py`.)
 public enum FlightFunctions {
     public static func register(into registry: inout FunctionRegistry, store: FlightStore = FlightStore()) {
         registry.register("flights.create", CreateFlight(store: store))
         registry.register("flights.notify", NotifyFlight(store: store))
         registry.register("alerts.list", ListAlerts(store: store))
-        registry.register("bookings.get", GetBooking())
         registry.registerAuthorizer("airlines.authorize", AirlineAuthorizer())
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayMigration
 
 /// What a route does with a request once its policies let it through, with every reference
@@ -54,7 +55,9 @@ public enum RouteAction: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .function(let f): return "function \(f.name)"
+        case .function(let f):
+            guard let process = f.process else { return "function \(f.name)" }
+            return "function \(f.name) (\(process.workers) worker\(process.workers == 1 ? "" : "s"): \((process.command.first as NSString?)?.lastPathComponent ?? ""))"
         case .upstream(let u): return "upstream \(u.upstream.name)"
         case .migration(let m): return "\(m.candidate) migrating from upstream \(m.legacy.upstream.name) (starts in \(m.config.stage.rawValue))"
         }

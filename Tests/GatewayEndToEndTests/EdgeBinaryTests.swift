@@ -39,6 +39,7 @@ import Testing
         state: \(folder.path)/state.sqlite
         upstreams: {legacy: {targets: ['http://127.0.0.1:\(backend.port)']}}
         default: {upstream: legacy}
+        \(LambdaRuntime.exampleFunctions)
         \(limits.isEmpty ? "" : "limits: {\(limits)}")
         """)
         try folder.write("flights.yaml", try String(contentsOfFile: EdgeEndToEndTests.root + "/routes/flights.yaml", encoding: .utf8))

@@ -28,6 +28,7 @@ import Testing
         default: {upstream: legacy}
         plans:
           basic: {rate: 100, burst: 100}
+        \(LambdaRuntime.exampleFunctions)
         \(limits.isEmpty ? "" : "limits: {\(limits)}")
         """)
         try folder.write("flights.yaml", try String(contentsOfFile: Self.root + "/routes/flights.yaml", encoding: .utf8))

@@ -78,6 +78,7 @@ import Testing
         upstreams:
           legacy: {targets: [http://127.0.0.1:\(backend.port)]}
         default: {upstream: legacy}
+        \(LambdaRuntime.exampleFunctions)
         """)
         try folder.write("flights.yaml", try String(contentsOf: root.appendingPathComponent("routes/flights.yaml"), encoding: .utf8))
         try folder.write("extra.yaml", extra)

@@ -31,6 +31,9 @@ public final class ProcessFunctionPool: RuntimeAPIDelegate, @unchecked Sendable 
     private var listeners: [EventLoopFuture<any Channel>] = []
     private var processes: [WorkerProcess?]
     private var waiters: [RuntimeAPIHandler?]
+    /// The request id of each worker's latest invocation: lines a worker writes are read from its
+    /// pipe a little later than written, often after it has answered, and still belong to it.
+    private var lastRequestId: [String?]
     private var pending: [UInt64: Pending] = [:]
     private var byRequestId: [String: UInt64] = [:]
     private var restartTimers: [Int: Scheduled<Void>] = [:]
@@ -58,6 +61,7 @@ public final class ProcessFunctionPool: RuntimeAPIDelegate, @unchecked Sendable 
         self.machine = WorkerPool(settings: .init(workers: config.workers, queue: config.queue))
         self.processes = Array(repeating: nil, count: config.workers)
         self.waiters = Array(repeating: nil, count: config.workers)
+        self.lastRequestId = Array(repeating: nil, count: config.workers)
         loop.execute { self.begin() }
     }
 
@@ -180,6 +184,7 @@ public final class ProcessFunctionPool: RuntimeAPIDelegate, @unchecked Sendable 
                     continue
                 }
                 waiters[slot] = nil
+                lastRequestId[slot] = p.requestId
                 waiter.deliver(RuntimeInvocation(
                     requestId: p.requestId, deadlineMs: p.deadlineMs,
                     functionArn: "arn:aws:lambda:\(config.region):000000000000:function:\(config.name)",
@@ -282,9 +287,7 @@ public final class ProcessFunctionPool: RuntimeAPIDelegate, @unchecked Sendable 
 
     private func workerWrote(slot: Int, stream: WorkerProcess.Stream, line: String) {
         var metadata: Logger.Metadata = ["stream": "\(stream.rawValue)"]
-        if case .busy(let id) = machine.state(of: slot), let p = pending[id] {
-            metadata["request_id"] = "\(p.requestId)"
-        }
+        if let requestId = lastRequestId[slot] { metadata["request_id"] = "\(requestId)" }
         logger.info("\(line)", metadata: metadata)
     }
 
@@ -302,7 +305,8 @@ public final class ProcessFunctionPool: RuntimeAPIDelegate, @unchecked Sendable 
             }
         }
         processes[slot] = nil
-        if let waiter = waiters[slot] { waiters[slot] = nil; _ = waiter }
+        waiters[slot] = nil
+        lastRequestId[slot] = nil
         perform(machine.exited(slot: slot, generation: generation, now: now))
     }
 
