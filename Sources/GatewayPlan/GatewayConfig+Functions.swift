@@ -101,7 +101,7 @@ extension GatewayConfig {
     public static func installHint(_ name: String) -> String {
         let base = (name as NSString).lastPathComponent
         if base.hasPrefix("python") {
-            return "install Python 3 and the runtime client: python3 -m venv .venv && .venv/bin/pip install awslambdaric"
+            return "install Python 3 and the runtime client into a virtual environment: python3 -m venv .venv && .venv/bin/pip install awslambdaric (in this project: scripts/python-env)"
         }
         if base == "node" || base == "npx" { return "install Node.js and the runtime client: npm install aws-lambda-ric" }
         if base == "java" { return "install a JDK and the runtime client jar com.amazonaws:aws-lambda-java-runtime-interface-client" }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FlightExample
 import Foundation
 import GatewayCore
 import GatewayFunctions
@@ -277,5 +278,50 @@ struct LambdaEndToEndTests {
             try await gateway.server.reloadWarm(try GatewayRuntime(plan: same, functions: FunctionRegistry(), replacing: gateway.server.runtime))
             #expect(gateway.server.functionPool("plain") === new)
         }
+    }
+}
+
+/// The example's migration with its real parts: `legacy/backend.py` as the legacy system and the
+/// Python `bookings` function (`functions/bookings/app.py`) as the candidate, in shadow.
+@Suite(.serialized, .enabled(if: LambdaRuntime.available))
+struct ExampleMigrationTests {
+    @Test func theExamplesPythonFunctionIsShadowedAndDiffersOnlyInTheFareClass() async throws {
+        let port = try TestFolder.closedPort()
+        let legacy = Process()
+        legacy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        legacy.arguments = ["python3", LambdaRuntime.root + "/legacy/backend.py", String(port)]
+        legacy.standardOutput = FileHandle.nullDevice
+        legacy.standardError = FileHandle.nullDevice
+        try legacy.run()
+        defer { GatewayBinary.stop(legacy) }
+        try await GatewayBinary.waitForPort(port)
+
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        try folder.writeGateway("""
+        upstreams: {legacy: {targets: ['http://127.0.0.1:\(port)']}}
+        default: {upstream: legacy}
+        \(LambdaRuntime.exampleFunctions)
+        """)
+        try folder.write("flights.yaml", try String(contentsOfFile: LambdaRuntime.root + "/routes/flights.yaml", encoding: .utf8))
+        var registry = FunctionRegistry()
+        FlightFunctions.register(into: &registry)
+        let gateway = try await InProcessGateway.start(folder, registry: registry)
+        do {
+            for i in 1...6 {
+                let r = try await gateway.send(.GET, "/bookings/B\(i)")
+                #expect(r.status == .ok)
+                #expect(r.json?["fareClass"] == "Y", "legacy answers in shadow")
+            }
+            try await TestFolder.eventually { (gateway.server.migration("getBooking")?.counts.mismatched ?? 0) == 6 }
+            let state = try #require(gateway.server.migration("getBooking"))
+            #expect(state.counts.shadowed == 6)
+            #expect(state.counts.candidateErrors == 0)
+            #expect(state.report.byPointer == ["/fareClass": 6], "only the fare class differs (updatedAt is ignored)")
+        } catch {
+            await gateway.stop()
+            throw error
+        }
+        await gateway.stop()
     }
 }

@@ -52,3 +52,15 @@ protocol DispatchSink: AnyObject {
     /// A batch of response parts was handed over: flush them to the client.
     func dispatchFlush(_ id: UInt64)
 }
+
+/// A dispatch that is given the whole body before it starts (functions): nothing streams in,
+/// and its answer comes whole, so the streaming calls have nothing to do.
+protocol WholeBodyDispatch: Dispatch {}
+
+extension WholeBodyDispatch {
+    func send(_ part: ByteBuffer) {}
+    func end() {}
+    func flush() {}
+    var isWritable: Bool { true }
+    func downstreamWritable() {}
+}

@@ -30,7 +30,7 @@ struct LocalFunctionDispatcher: Dispatcher {
 }
 
 /// One invocation of a compiled-in function.
-final class FunctionInvocation: Dispatch {
+final class FunctionInvocation: WholeBodyDispatch {
     private let dispatcher: LocalFunctionDispatcher
     private let request: RequestContext
     private let id: UInt64
@@ -104,12 +104,6 @@ final class FunctionInvocation: Dispatch {
             sink.dispatch(id, failed: .internalServerError, reason: "function \(dispatcher.name) threw: \(error)")
         }
     }
-
-    func send(_ part: ByteBuffer) {}
-    func end() {}
-    func flush() {}
-    var isWritable: Bool { true }
-    func downstreamWritable() {}
 
     func cancel() {
         guard !done else { return }

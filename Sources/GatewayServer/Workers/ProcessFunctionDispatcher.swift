@@ -33,7 +33,7 @@ struct ProcessFunctionDispatcher: Dispatcher {
     static func eventBytes(for request: RequestContext, body: ByteBuffer?, format: ProcessFunctionConfig.PayloadFormat) -> ByteBuffer {
         let v2 = FunctionEventBuilder.event(for: request, body: body)
         let value = format == .v1 ? RESTEventBuilder.event(for: request, v2: v2) : v2.jsonValue
-        return ByteBuffer(bytes: value.serialized())
+        return ByteBuffer(bytes: value.serializedBytes())
     }
 
     /// A worker's output as a response, by the payload format's rules; nil when malformed.
@@ -47,7 +47,7 @@ struct ProcessFunctionDispatcher: Dispatcher {
 }
 
 /// One invocation of a process function, owned by one request.
-final class ProcessInvocation: Dispatch {
+final class ProcessInvocation: WholeBodyDispatch {
     private let dispatcher: ProcessFunctionDispatcher
     private let request: RequestContext
     private let id: UInt64
@@ -119,12 +119,6 @@ final class ProcessInvocation: Dispatch {
                           reason: "function \(name) has no worker that started")
         }
     }
-
-    func send(_ part: ByteBuffer) {}
-    func end() {}
-    func flush() {}
-    var isWritable: Bool { true }
-    func downstreamWritable() {}
 
     func cancel() {
         guard !done else { return }

@@ -120,19 +120,19 @@ public final class ProcessFunctionPool: RuntimeAPIDelegate, @unchecked Sendable 
         return id
     }
 
-    /// The client left: a waiting invocation is dropped, a running one's answer is not used.
+    /// The client left: a waiting invocation is dropped; a running one runs on (its timeout still
+    /// applies, so a hung worker is still replaced), and its answer is not used.
     public func abandon(_ id: UInt64) {
         loop.execute { [self] in
-            guard let p = pending.removeValue(forKey: id) else { return }
-            p.timer?.cancel()
+            guard pending[id] != nil else { return }
             if machine.state(ofInvocationRunning: id) == nil {
-                byRequestId[p.requestId] = nil
+                let p = pending.removeValue(forKey: id)
+                p?.timer?.cancel()
+                if let p { byRequestId[p.requestId] = nil }
+                perform(machine.abandoned(id))
             } else {
-                // Keep the request id known until the worker answers, so its answer is taken (and dropped).
-                pending[id] = Pending(requestId: p.requestId, event: ByteBuffer(), deadlineMs: p.deadlineMs, timer: nil,
-                                      completion: { _ in }, traceId: p.traceId)
+                pending[id]?.completion = { _ in }
             }
-            perform(machine.abandoned(id))
         }
     }
 
@@ -310,15 +310,20 @@ public final class ProcessFunctionPool: RuntimeAPIDelegate, @unchecked Sendable 
         perform(machine.exited(slot: slot, generation: generation, now: now))
     }
 
-    static func traceId(_ id: UInt64) -> String {
-        let seconds = UInt64(Date().timeIntervalSince1970)
+    /// A per-process random part for trace ids (an invocation's id makes each unique).
+    private static let traceSeed: (UInt64, UInt32) = {
         var rng = SystemRandomNumberGenerator()
-        let a = rng.next() as UInt64, b = rng.next() as UInt32
+        return (rng.next(), rng.next())
+    }()
+
+    /// An X-Ray style trace header for the invocation: `Root=1-<time>-<96 bits>;Parent=…;Sampled=0`.
+    static func traceId(_ id: UInt64) -> String {
         func hex<T: BinaryInteger>(_ v: T, _ width: Int) -> String {
             let s = String(v, radix: 16)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        return "Root=1-\(hex(seconds & 0xffff_ffff, 8))-\(hex(a, 16))\(hex(b, 8));Parent=\(hex(id, 16));Sampled=0"
+        let seconds = UInt64(Date().timeIntervalSince1970) & 0xffff_ffff
+        return "Root=1-\(hex(seconds, 8))-\(hex(traceSeed.0 ^ id, 16))\(hex(traceSeed.1, 8));Parent=\(hex(id, 16));Sampled=0"
     }
 
     // MARK: RuntimeAPIDelegate (on `loop`)

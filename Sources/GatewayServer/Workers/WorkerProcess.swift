@@ -96,16 +96,8 @@ final class WorkerProcess: Sendable {
                     onStart(pid, nil)
                     if killNow { posixKill(-pid, SIGKILL) }
                     await withTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            do {
-                                for try await line in execution.standardOutput.strings() { onLine(.stdout, line) }
-                            } catch {}
-                        }
-                        group.addTask {
-                            do {
-                                for try await line in execution.standardError.strings() { onLine(.stderr, line) }
-                            } catch {}
-                        }
+                        group.addTask { await Self.lines(of: execution.standardOutput) { onLine(.stdout, $0) } }
+                        group.addTask { await Self.lines(of: execution.standardError) { onLine(.stderr, $0) } }
                     }
                 }
                 state.withLockedValue { $0.exited = true }
@@ -117,6 +109,36 @@ final class WorkerProcess: Sendable {
             }
         }
         task.withLockedValue { $0 = work }
+    }
+
+    /// Longest line passed on whole; longer ones are passed on in pieces of this size.
+    static let maxLine = 16 * 1024
+
+    /// Reads `output` to its end, line by line. It never stops early: a worker whose pipe is
+    /// not drained would block on its next write.
+    static func lines(of output: SubprocessOutputSequence, _ emit: (String) -> Void) async {
+        var pending: [UInt8] = []
+        func flush(_ bytes: ArraySlice<UInt8>) {
+            var line = bytes
+            if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+            emit(String(decoding: line, as: UTF8.self))
+        }
+        do {
+            for try await buffer in output {
+                buffer.withUnsafeBytes { pending.append(contentsOf: $0) }
+                var start = pending.startIndex
+                while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                    flush(pending[start..<newline])
+                    start = newline + 1
+                }
+                while pending.count - start >= maxLine {
+                    flush(pending[start..<(start + maxLine)])
+                    start += maxLine
+                }
+                pending.removeFirst(start)
+            }
+        } catch {}
+        if !pending.isEmpty { flush(pending[...]) }
     }
 
     /// Sends `signal` to the worker's process group (the worker and anything it started).
