@@ -143,3 +143,15 @@ import Testing
         #expect(delegate.waiters.isEmpty && delegate.answers.isEmpty)
     }
 }
+
+extension RuntimeAPIHandlerTests {
+    @Test func aRequestSentWhileNextWaitsEndsTheConnection() throws {
+        let delegate = Delegate()
+        let channel = try channel(delegate)
+        try send(channel, .GET, "/2018-06-01/runtime/invocation/next")
+        try send(channel, .GET, "/2018-06-01/runtime/invocation/next")
+        #expect(!channel.isActive)
+        #expect(delegate.waiters.count == 1)
+        #expect(delegate.gone == 1)
+    }
+}

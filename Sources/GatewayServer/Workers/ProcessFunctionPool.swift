@@ -74,7 +74,11 @@ public final class ProcessFunctionPool: RuntimeAPIDelegate, @unchecked Sendable 
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        // A runtime client sends one request at a time and waits for its answer;
+                        // RuntimeAPIHandler answers requests in order, so no pipelining assistance
+                        // (it would pause reading after every request).
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false,
+                                                                                        withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(RuntimeAPIHandler(slot: slot, delegate: self))
                     }
                 }

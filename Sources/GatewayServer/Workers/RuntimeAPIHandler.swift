@@ -88,6 +88,12 @@ final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func route(_ head: HTTPRequestHead, body: ByteBuffer) {
+        // A request sent while this connection's `next` still waits cannot be answered in order:
+        // the client is broken; the connection ends (and the waiting `next` with it).
+        guard !waiting else {
+            context?.close(promise: nil)
+            return
+        }
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         guard path.hasPrefix(Self.prefix) else {
             return answer(.notFound, errorType: "InvalidRequest", message: "Unknown path \(path)")
@@ -95,9 +101,6 @@ final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         let rest = path.dropFirst(Self.prefix.count).split(separator: "/", omittingEmptySubsequences: false)
         switch (head.method, rest.count, rest.first, rest.last) {
         case (.GET, 2, "invocation"?, "next"?):
-            guard !waiting else {
-                return answer(.badRequest, errorType: "InvalidRequest", message: "A next request is already waiting")
-            }
             waiting = true
             delegate?.runtimeNext(slot: slot, waiter: self)
         case (.POST, 3, "invocation"?, let verb?) where verb == "response" || verb == "error":
