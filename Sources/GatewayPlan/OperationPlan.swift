@@ -92,11 +92,14 @@ public struct OperationPlan: Sendable {
     public var routeKey: String { "\(method ?? "ANY") \(path)" }
     /// How reports and the CLI name the route: its operationId, or `METHOD /path`.
     public var routeName: String { operationId ?? routeKey }
+    /// `x-gateway-cors` of the operation, or else of its document.
+    public var cors: CORSPolicy?
 
     public init(method: String?, path: String, operationId: String?, action: RouteAction,
                 throttle: GatewayConfig.Throttle? = nil, apiKey: APIKeyRequirement? = nil,
                 authorizer: AuthorizerRequirement? = nil, validator: OperationValidator? = nil,
-                maxBodyBytes: Int? = nil, document: String) {
+                maxBodyBytes: Int? = nil, cors: CORSPolicy? = nil, document: String) {
+        self.cors = cors
         self.apiKey = apiKey
         self.authorizer = authorizer
         self.validator = validator

@@ -91,6 +91,9 @@ public struct PlanCompiler: Sendable {
         var docUpstream: String?
         var docTimeout: Duration?
         var docValidate = true
+        let docCORS = try source.root.mapping?["x-gateway-cors"].map { node throws(ConfigError) in
+            try CORSCompiler.policy(node, source: source, context: "x-gateway-cors")
+        }
         if let node = source.root.mapping?["x-gateway"] {
             let ext = try YAMLMap(node, in: source, context: "x-gateway")
             try ext.requireOnly(Self.documentKeys)
@@ -122,6 +125,10 @@ public struct PlanCompiler: Sendable {
             var strictQuery = false
             var extNode: Node?
             var migration: MigrationConfig?
+            var cors = docCORS
+            if let node = nodeAt(source.root, opPath)?.mapping?["x-gateway-cors"] {
+                cors = try CORSCompiler.policy(node, source: source, context: "x-gateway-cors of \(name)")
+            }
             if let opNode = nodeAt(source.root, opPath), let node = opNode.mapping?["x-gateway"] {
                 extNode = node
                 let ext = try YAMLMap(node, in: source, context: "x-gateway of \(name)")
@@ -184,7 +191,7 @@ public struct PlanCompiler: Sendable {
                                         operationId: endpoint.operationId, action: action,
                                         throttle: throttle, apiKey: apiKey,
                                         authorizer: authorizer, validator: validator, maxBodyBytes: maxBodyBytes,
-                                        document: source.file),
+                                        cors: cors, document: source.file),
                     line: line))
             }
         }

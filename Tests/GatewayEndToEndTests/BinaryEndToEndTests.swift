@@ -27,6 +27,26 @@ import X509
     }
 
     @Test(arguments: [
+        ("x-gateway-cors: {allowOrigins: ['*'], allowCredentials: true}", "allowCredentials cannot be used with allowOrigins '*'"),
+        ("x-gateway-cors: {allowOrigins: ['https://a.test/path']}", "is not an origin"),
+        ("x-gateway-cors: {allowMethods: [GET]}", "allowOrigins must list"),
+        ("x-gateway-cors: {allowOrigins: ['*'], maxAge: 100000}", "maxAge must be from 0 to 86400"),
+    ])
+    func checkRefusesBrokenCORS(cors: String, reason: String) throws {
+        let result = try Self.check(api: """
+        openapi: 3.1.0
+        info: {title: t, version: '1'}
+        \(cors)
+        paths:
+          /a:
+            get: {x-gateway: {function: alerts.list}, responses: {'200': {description: ok}}}
+        """)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("api.yaml:3"), "\(result.stderr)")
+        #expect(result.stderr.contains(reason), "\(result.stderr)")
+    }
+
+    @Test(arguments: [
         ("x-gateway-authorizer: {function: nobody.knows}", "authorizer function 'nobody.knows' is not registered"),
         ("x-gateway-authorizer: {url: 'http://127.0.0.1:9/a', ttl: 2h}", "ttl must be at most 3600s"),
         ("x-gateway-authorizer: {url: 'http://127.0.0.1:9/a', cache: yes}", "unknown key 'cache'"),

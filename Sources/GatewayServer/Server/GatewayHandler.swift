@@ -214,6 +214,15 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         if let operation = route.operation, !values.isEmpty {
             request.pathParameters = Array(zip(operation.parameterNames, values))
         }
+        // A CORS preflight on a route with CORS is the gateway's to answer, before API keys and
+        // authorizers (browsers send no credentials with it), as AWS does.
+        if head.method == .OPTIONS, let origin = head.headers.first(name: "origin"),
+           let asked = head.headers.first(name: "access-control-request-method"),
+           let cors = Self.corsPolicy(table, method: asked.uppercased(), path: target.path) {
+            respondPreflight(cors.preflight(origin: origin, method: asked,
+                                            requestHeaders: head.headers.first(name: "access-control-request-headers")))
+            return
+        }
         switch head.method {
         case .TRACE:
             // Never forwarded: TRACE echoes the request, credentials included (XST).
@@ -235,6 +244,26 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         }
         machine.routed(bodyLimit: route.bodyLimit)
         proceed()
+    }
+
+    /// The CORS policy a preflight for `method` on `path` is judged by: the operation's, or when
+    /// the path has no such method, that of another operation on the path (which then refuses
+    /// the method). Nil: no CORS here, the OPTIONS request is routed like any other.
+    static func corsPolicy(_ table: RouteTable, method: String, path: Substring) -> CORSPolicy? {
+        switch table.plan.router.match(method: method, path: path) {
+        case .operation(let index, _):
+            return table.routes[index].operation?.cors
+        case .methodNotAllowed(let allow):
+            for other in allow {
+                if case .operation(let index, _) = table.plan.router.match(method: other, path: path),
+                   let cors = table.routes[index].operation?.cors {
+                    return cors
+                }
+            }
+            return nil
+        case .notFound:
+            return nil
+        }
     }
 
     /// The methods a path takes, for the `Allow` of a refused TRACE or CONNECT.
@@ -404,6 +433,21 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
         completeResponse(close: close)
+    }
+
+    /// Answers a CORS preflight: 204, with the policy's headers when it allows the request and
+    /// none when it does not (the browser then refuses the call).
+    private func respondPreflight(_ allowed: [(String, String)]?) {
+        guard let request, let context else { return }
+        var headers = HTTPHeaders()
+        headers.add(name: "x-request-id", value: request.requestId)
+        for (name, value) in allowed ?? [] { headers.add(name: name, value: value) }
+        if allowed == nil { headers.add(name: "vary", value: "Origin") }
+        headers.add(name: "content-length", value: "0")
+        request.status = 204
+        machine.responseStarted()
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: .noContent, headers: headers))), promise: nil)
+        completeResponse(close: false)
     }
 
     /// Writes the response end, records the request, and moves on: to pipelined requests, or
