@@ -21,19 +21,28 @@ struct Serve: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")
         }
+        let functions = BuiltinFunctions.registry()
+        let compiler = BuiltinFunctions.compiler(functions)
+        let plan: GatewayPlan
+        do {
+            plan = try compiler.compile(configPath: options.config)
+        } catch {
+            printErrors(error)
+            throw ExitCode(1)
+        }
+        // The log format is the configuration's (read once: a reload does not change it).
+        let json = plan.config.logs.format == .json
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "gateway")
-        let functions = BuiltinFunctions.registry()
-        let compiler = BuiltinFunctions.compiler(functions)
 
         let server: GatewayServer
         do {
-            let plan = try compiler.compile(configPath: options.config)
-            try createDevelopmentCertificatesIfAbsent(plan.config)
+            try createDevelopmentCertificatesIfAbsent(plan.config, logger: logger)
             server = try GatewayServer(runtime: try GatewayRuntime(plan: plan, functions: functions, logger: logger),
                                        logger: logger, threads: threads)
             try await server.start()
@@ -42,7 +51,6 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
 
-        let plan = server.runtime.plan
         if let https = plan.config.https, let port = server.httpsPort {
             logger.notice("listening", metadata: ["url": "https://\(https.host):\(port)"])
         }
@@ -84,11 +92,15 @@ struct Serve: AsyncParsableCommand {
         logger.notice("stopped")
     }
 
-    private func createDevelopmentCertificatesIfAbsent(_ config: GatewayConfig) throws {
+    private func createDevelopmentCertificatesIfAbsent(_ config: GatewayConfig, logger: Logger) throws {
         guard config.https != nil, let tls = config.tls else { return }
         let fm = FileManager.default
         guard !fm.fileExists(atPath: tls.certificate) && !fm.fileExists(atPath: tls.key) else { return }
         let written = try DevelopmentCA.write(certificatePath: tls.certificate, keyPath: tls.key)
-        print(DevCertificateNotice.text(written))
+        // Through the logger (standard error, unbuffered): it appears at once, also when the
+        // output is not a terminal.
+        logger.notice("\(DevCertificateNotice.text(written))", metadata: [
+            "certificate": "\(written.certificate)", "ca": "\(written.caCertificate)",
+        ])
     }
 }

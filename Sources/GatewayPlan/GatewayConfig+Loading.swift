@@ -11,7 +11,7 @@ extension GatewayConfig {
 
     public static func parse(_ source: YAMLSource) throws(ConfigError) -> GatewayConfig {
         let top = try YAMLMap(source.root, in: source, context: "gateway.yaml")
-        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads", "functions"])
+        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads", "functions", "logs"])
 
         var https: ListenAddress?
         var http: ListenAddress?
@@ -128,6 +128,16 @@ extension GatewayConfig {
             throttle: throttle, plans: plans, limits: limits, threads: threads
         )
         config.functions = functions
+        if let l = try top.map("logs") {
+            try l.requireOnly(["format", "access"])
+            if let text = try l.string("format") {
+                guard let format = Logs.Format(rawValue: text) else {
+                    throw source.error(l.node("format"), "logs.format must be json or text, not '\(text)'")
+                }
+                config.logs.format = format
+            }
+            if let access = try l.bool("access") { config.logs.access = access }
+        }
         return config
     }
 

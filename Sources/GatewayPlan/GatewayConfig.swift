@@ -85,4 +85,14 @@ public struct GatewayConfig: Sendable {
     public var threads: Int
     /// Functions run as worker processes behind the Lambda Runtime API, by name.
     public var functions: [String: ProcessFunctionConfig] = [:]
+    /// `logs:` (read at start; a reload does not change them).
+    public var logs = Logs()
+
+    public struct Logs: Sendable, Equatable {
+        public enum Format: String, Sendable { case text, json }
+        public var format: Format = .text
+        /// One access line per request, at `info`.
+        public var access = true
+        public init() {}
+    }
 }

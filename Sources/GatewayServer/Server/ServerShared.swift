@@ -25,7 +25,7 @@ final class ServerShared: Sendable {
         self.logger = logger
         self.policies = PolicyState(logger: logger)
         self.work = OutstandingWork()
-        self.observer = AccessLog(logger: logger)
+        self.observer = runtime.plan.config.logs.access ? AccessLog(logger: logger) : NoAccessLog()
         self.guards = UpstreamGuards(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         self.migrations = MigrationRoutes(logger: logger)
         self.workers = FunctionWorkers(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
