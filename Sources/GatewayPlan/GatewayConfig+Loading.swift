@@ -11,7 +11,7 @@ extension GatewayConfig {
 
     public static func parse(_ source: YAMLSource) throws(ConfigError) -> GatewayConfig {
         let top = try YAMLMap(source.root, in: source, context: "gateway.yaml")
-        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads", "functions", "logs"])
+        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads", "functions", "logs", "shutdownTimeout"])
 
         var https: ListenAddress?
         var http: ListenAddress?
@@ -128,6 +128,10 @@ extension GatewayConfig {
             throttle: throttle, plans: plans, limits: limits, threads: threads
         )
         config.functions = functions
+        if let t = try top.duration("shutdownTimeout") {
+            guard t >= .zero else { throw source.error(top.node("shutdownTimeout"), "shutdownTimeout must not be negative") }
+            config.shutdownTimeout = t
+        }
         if let l = try top.map("logs") {
             try l.requireOnly(["format", "access"])
             if let text = try l.string("format") {

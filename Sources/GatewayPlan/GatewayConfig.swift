@@ -87,6 +87,8 @@ public struct GatewayConfig: Sendable {
     public var functions: [String: ProcessFunctionConfig] = [:]
     /// `logs:` (read at start; a reload does not change them).
     public var logs = Logs()
+    /// How long a drain (SIGTERM) waits for requests in flight before closing their connections.
+    public var shutdownTimeout: Duration = .seconds(30)
 
     public struct Logs: Sendable, Equatable {
         public enum Format: String, Sendable { case text, json }

@@ -13,6 +13,10 @@ final class ConnectionRegistry: Sendable {
         let channel: any Channel
         let opened: NIODeadline
         private let servedFlag = ManagedAtomic(false)
+        /// Requests (HTTP/2: streams) begun and not yet ended on this connection.
+        private let activeCount = ManagedAtomic(0)
+        private let quiescingFlag = ManagedAtomic(false)
+        private let http2Flag = ManagedAtomic(false)
 
         init(id: UInt64, channel: any Channel, opened: NIODeadline) {
             self.id = id
@@ -25,6 +29,17 @@ final class ConnectionRegistry: Sendable {
         func markServed() {
             if !servedFlag.load(ordering: .relaxed) { servedFlag.store(true, ordering: .relaxed) }
         }
+
+        func began() { activeCount.wrappingIncrement(ordering: .relaxed) }
+        func ended() { activeCount.wrappingDecrement(ordering: .relaxed) }
+        var active: Int { activeCount.load(ordering: .relaxed) }
+
+        /// The gateway drains: the connection closes once its requests in flight are answered.
+        var isQuiescing: Bool { quiescingFlag.load(ordering: .relaxed) }
+        func quiesce() { quiescingFlag.store(true, ordering: .relaxed) }
+
+        var isHTTP2: Bool { http2Flag.load(ordering: .relaxed) }
+        func markHTTP2() { http2Flag.store(true, ordering: .relaxed) }
     }
 
     private struct State {

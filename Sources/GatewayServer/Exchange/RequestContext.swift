@@ -98,6 +98,8 @@ final class RequestContext {
     var abortReason: String?
     /// The observer saw this exchange (it sees each exactly once).
     var observed = false
+    /// Counted in its connection's requests in flight (a drain waits for them).
+    var countedActive = false
 
     var keyId: String? { key?.id }
 

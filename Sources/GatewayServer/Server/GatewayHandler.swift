@@ -197,6 +197,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             request = RequestContext(id: id, head: head, target: RequestTarget.unparsed, route: table.fallback,
                                      requestId: requestId, remoteIP: remoteIP,
                                      scheme: connection.scheme, isHTTP2: connection.isHTTP2, start: lastNow)
+            countActive(request!)
             respond(error, close: close)
             return
         }
@@ -211,6 +212,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
                                      remoteIP: remoteIP, scheme: connection.scheme,
                                      isHTTP2: connection.isHTTP2, start: lastNow)
         self.request = request
+        countActive(request)
         if let operation = route.operation, !values.isEmpty {
             request.pathParameters = Array(zip(operation.parameterNames, values))
         }
@@ -454,11 +456,18 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     /// to dropping the rest of this request's body, or to closing.
     private func completeResponse(close: Bool) {
         guard let context, let request else { return }
-        let (closing, over) = machine.responseEnded(close: close, now: context.eventLoop.now)
+        // Draining: an HTTP/1.1 connection closes after this response; an HTTP/2 connection
+        // (GOAWAY sent) once its last stream is answered.
+        let quiescing = connection.record?.isQuiescing ?? false
+        let (closing, over) = machine.responseEnded(close: close || (quiescing && !connection.isHTTP2), now: context.eventLoop.now)
         connection.record?.markServed()
         // Recorded before the end is written: closing may run inside the write.
         observe(request)
-        if closing {
+        if quiescing && connection.isHTTP2, let record = connection.record, record.active == 0 {
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                record.channel.close(promise: nil)
+            }
+        } else if closing {
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
@@ -520,7 +529,13 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     private func observe(_ request: RequestContext) {
         guard !request.observed else { return }
         request.observed = true
+        if request.countedActive { connection.record?.ended() }
         shared.observer.exchangeEnded(request)
+    }
+
+    private func countActive(_ request: RequestContext) {
+        request.countedActive = true
+        connection.record?.began()
     }
 
     /// Takes up pipelined requests that waited for the previous response, in order.

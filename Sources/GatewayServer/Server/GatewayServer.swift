@@ -258,6 +258,7 @@ public final class GatewayServer: Sendable {
                                record: ConnectionRegistry.Record?) -> EventLoopFuture<Void> {
         let configuration = http2Configuration(limits)
         let logger = shared.logger
+        record?.markHTTP2()
         return channel.eventLoop.makeCompletedFuture {
             var guardLimits = HTTP2AbuseMonitor.Limits()
             guardLimits.headerTimeout = Int64(TimeAmount(limits.headerTimeout).nanoseconds)
@@ -278,18 +279,44 @@ public final class GatewayServer: Sendable {
         }
     }
 
-    /// Stops listening, closes the client connections, waits (up to `calloutGrace`) for function
-    /// invocations and authorizer callouts to come back to their event loops, closes pooled
-    /// upstream connections, writes the last quota counts, and shuts the event loops down — in
-    /// that order, so nothing is ever scheduled on a loop that has stopped. Safe to call twice.
+    /// Whether the gateway drains (`/readyz` answers 503).
+    public var isDraining: Bool { stopping.withLockedValue { $0 } }
+
+    /// Drains and stops: stops listening; HTTP/1.1 connections close after their current response
+    /// (idle ones at once), HTTP/2 connections get GOAWAY and close once their streams are
+    /// answered; what is still open after `shutdownTimeout` is closed. Then it waits (up to
+    /// `calloutGrace`) for function invocations and authorizer callouts to come back to their
+    /// event loops, stops function workers, closes pooled upstream connections, writes the last
+    /// quota counts, and shuts the event loops down — in that order, so nothing is ever scheduled
+    /// on a loop that has stopped. Safe to call twice.
     public func shutdown() async throws {
         guard stopping.withLockedValue({ stopping in defer { stopping = true }; return !stopping }) else { return }
         for channel in channels.withLockedValue({ $0 }) {
             try? await channel.close()
         }
         let open = connections.all()
-        for record in open { record.channel.close(promise: nil) }
-        for record in open { try? await record.channel.closeFuture.get() }
+        for record in open {
+            record.quiesce()
+            record.channel.eventLoop.execute {
+                if record.active == 0 {
+                    record.channel.close(promise: nil)
+                } else if record.isHTTP2 {
+                    let goAway = HTTP2Frame(streamID: .rootStream,
+                                            payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
+                    record.channel.writeAndFlush(goAway, promise: nil)
+                }
+            }
+        }
+        let drainDeadline = ContinuousClock.now + shared.runtime.plan.config.shutdownTimeout
+        while connections.count > 0 && ContinuousClock.now < drainDeadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let left = connections.all()
+        if !left.isEmpty {
+            shared.logger.warning("closing connections still busy after shutdownTimeout", metadata: ["count": "\(left.count)"])
+        }
+        for record in left { record.channel.close(promise: nil) }
+        for record in left { try? await record.channel.closeFuture.get() }
         let deadline = ContinuousClock.now + Self.calloutGrace
         while shared.work.current > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
