@@ -97,6 +97,7 @@ let package = Package(
                 "GatewayAuthorizers", "GatewayCallouts", "GatewayValidation", "GatewayResilience", "GatewayMigration",
                 "GatewayWorkers",
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -62,20 +62,37 @@ struct Serve: AsyncParsableCommand {
             "default": "\(plan.config.defaultUpstream ?? "none (404)")",
         ])
 
-        let signals = SignalWatcher()
-        signals.onReload = { [options] in
-            Task {
-                do {
-                    let plan = try compiler.compile(configPath: options.config)
-                    try await server.reloadWarm(try GatewayRuntime(plan: plan, functions: functions, logger: logger, replacing: server.runtime))
-                    logger.notice("configuration reloaded", metadata: ["operations": "\(plan.operations.count)"])
-                } catch let errors as ConfigErrors {
-                    logger.error("reload refused; keeping the running configuration", metadata: ["errors": "\(errors)"])
-                } catch {
-                    logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
-                }
+        /// Compiles the configuration again and swaps it in once new function workers are warm;
+        /// nil when applied, else the reasons it was refused (the running configuration is kept).
+        let reloadNow: AdminServer.Reload = { [options] in
+            do {
+                let plan = try compiler.compile(configPath: options.config)
+                try await server.reloadWarm(try GatewayRuntime(plan: plan, functions: functions, logger: logger, replacing: server.runtime))
+                logger.notice("configuration reloaded", metadata: ["operations": "\(plan.operations.count)", "digest": "\(server.runtime.digest)"])
+                return nil
+            } catch let errors as ConfigErrors {
+                logger.error("reload refused; keeping the running configuration", metadata: ["errors": "\(errors)"])
+                return errors.errors.map(\.description)
+            } catch {
+                logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+                return ["\(error)"]
             }
         }
+        var admin: AdminServer?
+        if let settings = plan.config.admin {
+            let server = AdminServer(gateway: server, settings: settings, reload: reloadNow)
+            do {
+                try await server.start()
+            } catch let errors as ConfigErrors {
+                printErrors(errors)
+                throw ExitCode(1)
+            }
+            admin = server
+            logger.notice("admin listening", metadata: ["url": "http://\(settings.listen.host):\(server.port ?? settings.listen.port)"])
+        }
+
+        let signals = SignalWatcher()
+        signals.onReload = { Task { _ = await reloadNow() } }
         let (stops, stop) = AsyncStream.makeStream(of: Void.self)
         signals.onStop = { stop.yield() }
         signals.onForcedStop = {
@@ -87,8 +104,9 @@ struct Serve: AsyncParsableCommand {
         // every connection, callout and event loop has stopped. A second one exits at once.
         var iterator = stops.makeAsyncIterator()
         await iterator.next()
-        logger.notice("stopping")
+        logger.notice("stopping: draining connections", metadata: ["shutdownTimeout": "\(plan.config.shutdownTimeout)"])
         try await server.shutdown()
+        await admin?.stop()
         logger.notice("stopped")
     }
 

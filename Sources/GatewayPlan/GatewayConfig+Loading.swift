@@ -11,7 +11,7 @@ extension GatewayConfig {
 
     public static func parse(_ source: YAMLSource) throws(ConfigError) -> GatewayConfig {
         let top = try YAMLMap(source.root, in: source, context: "gateway.yaml")
-        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads", "functions", "logs", "shutdownTimeout"])
+        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads", "functions", "logs", "shutdownTimeout", "admin"])
 
         var https: ListenAddress?
         var http: ListenAddress?
@@ -128,6 +128,23 @@ extension GatewayConfig {
             throttle: throttle, plans: plans, limits: limits, threads: threads
         )
         config.functions = functions
+        if let a = try top.map("admin") {
+            try a.requireOnly(["listen", "token"])
+            guard let listen = try listenAddress(a, "listen", context: "admin.listen") else {
+                throw source.error(a.node, "admin needs listen: HOST:PORT, e.g. 127.0.0.1:9901")
+            }
+            var token: String?
+            if let raw = try a.string("token") {
+                guard let expanded = expandEnvironment(raw) else {
+                    throw source.error(a.node("token"), "admin.token: \(raw) names an environment variable that is not set")
+                }
+                guard expanded.count >= 16 else {
+                    throw source.error(a.node("token"), "admin.token must be at least 16 characters")
+                }
+                token = expanded
+            }
+            config.admin = Admin(listen: listen, token: token)
+        }
         if let t = try top.duration("shutdownTimeout") {
             guard t >= .zero else { throw source.error(top.node("shutdownTimeout"), "shutdownTimeout must not be negative") }
             config.shutdownTimeout = t
@@ -145,9 +162,24 @@ extension GatewayConfig {
         return config
     }
 
-    private static func listenAddress(_ map: YAMLMap, _ key: String) throws(ConfigError) -> ListenAddress? {
+    /// `${NAME}` replaced by the environment variable's value; nil when one is not set.
+    static func expandEnvironment(_ text: String) -> String? {
+        var out = ""
+        var rest = Substring(text)
+        while let open = rest.range(of: "${") {
+            out += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else { return out + rest[open.lowerBound...] }
+            let name = String(rest[open.upperBound..<close])
+            guard let value = ProcessInfo.processInfo.environment[name] else { return nil }
+            out += value
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + rest
+    }
+
+    private static func listenAddress(_ map: YAMLMap, _ key: String, context: String? = nil) throws(ConfigError) -> ListenAddress? {
         guard let text = try map.string(key) else { return nil }
-        let bad = map.source.error(map.node(key), "listen.\(key) must be HOST:PORT, e.g. 127.0.0.1:8443")
+        let bad = map.source.error(map.node(key), "\(context ?? "listen.\(key)") must be HOST:PORT, e.g. 127.0.0.1:8443")
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
               (0...65535).contains(port) else { throw bad }
         var host = String(text[..<colon])

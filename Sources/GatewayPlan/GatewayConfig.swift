@@ -87,6 +87,15 @@ public struct GatewayConfig: Sendable {
     public var functions: [String: ProcessFunctionConfig] = [:]
     /// `logs:` (read at start; a reload does not change them).
     public var logs = Logs()
+    /// `admin:`: the admin listener (health, readiness, metrics, route table, reload); nil: none.
+    public var admin: Admin?
+
+    public struct Admin: Sendable, Equatable {
+        public var listen: ListenAddress
+        /// The bearer token for `/admin/*` (after `${VAR}` expansion); nil: those endpoints refuse.
+        public var token: String?
+    }
+
     /// How long a drain (SIGTERM) waits for requests in flight before closing their connections.
     public var shutdownTimeout: Duration = .seconds(30)
 

@@ -25,23 +25,30 @@ public struct GatewayPlan: Sendable {
             .map { .upstream(.init(upstream: $0, timeout: $0.timeout)) }
     }
 
+    /// What an operation applies before its action, in words (`check`'s table, `/admin/routes`).
+    public func policies(of op: OperationPlan) -> [String] {
+        var policies = ["timeout \(ConfigDuration.describe(op.timeout))"]
+        if let key = op.apiKey { policies.append("api key (\(key.location.rawValue) \(key.name)\(key.optional ? ", optional" : ""))") }
+        if let a = op.authorizer, let config = authorizers[a.id] {
+            let what: String
+            switch config.kind {
+            case .callout(let c): what = "authorizer \(config.scheme) (\(c.type.rawValue), \(c.target))"
+            case .jwt(let j): what = "jwt \(config.scheme) (issuer \(j.issuer))"
+            }
+            let scopes = a.scopes.isEmpty ? "" : " scopes \(a.scopes.joined(separator: " "))"
+            policies.append(what + scopes + (a.optional ? ", optional" : ""))
+        }
+        if let t = op.throttle { policies.append("throttle \(t.rate)/s burst \(t.burst)") }
+        if op.validator != nil { policies.append("validated") }
+        if op.cors != nil { policies.append("cors") }
+        return policies
+    }
+
     /// The route table, one line per operation, for `gateway check`.
     public func routeTable() -> String {
         var rows: [[String]] = [["METHOD", "PATH", "TARGET", "POLICIES", "DOCUMENT"]]
         for op in operations.sorted(by: { ($0.path, $0.method ?? "~") < ($1.path, $1.method ?? "~") }) {
-            var policies = ["timeout \(ConfigDuration.describe(op.timeout))"]
-            if let key = op.apiKey { policies.append("api key (\(key.location.rawValue) \(key.name)\(key.optional ? ", optional" : ""))") }
-            if let a = op.authorizer, let config = authorizers[a.id] {
-                let what: String
-                switch config.kind {
-                case .callout(let c): what = "authorizer \(config.scheme) (\(c.type.rawValue), \(c.target))"
-                case .jwt(let j): what = "jwt \(config.scheme) (issuer \(j.issuer))"
-                }
-                let scopes = a.scopes.isEmpty ? "" : " scopes \(a.scopes.joined(separator: " "))"
-                policies.append(what + scopes + (a.optional ? ", optional" : ""))
-            }
-            if let t = op.throttle { policies.append("throttle \(t.rate)/s burst \(t.burst)") }
-            rows.append([op.method ?? "ANY", op.path, op.target.description, policies.joined(separator: ", "), op.document])
+            rows.append([op.method ?? "ANY", op.path, op.target.description, policies(of: op).joined(separator: ", "), op.document])
         }
         if let name = config.defaultUpstream {
             rows.append(["*", "(anything else)", "upstream \(name)", "", config.file])

@@ -187,9 +187,13 @@ enum GatewayBinary {
 
     /// Starts `gateway serve`; the caller must `stop` it.
     /// - Parameter log: a file for the process's standard error (its log); none by default.
-    static func serve(config: String, log: String? = nil, logLevel: String = "warning") throws -> Process {
+    static func serve(config: String, log: String? = nil, logLevel: String = "warning",
+                      environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.arguments = ["serve", "--config", config, "--log-level", logLevel, "--threads", "2"]
         process.standardOutput = FileHandle.nullDevice
         if let log {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GatewayCallouts
 import GatewayCore
@@ -26,6 +27,10 @@ public final class GatewayRuntime: Sendable {
     let rateLimitPolicies: [String: String]
     /// The plan's authorizers, each with its cache.
     public let authorizers: AuthorizerSet
+    /// SHA-256 (hex) of the configuration file and every API document, as read when it was built.
+    public let digest: String
+    /// When it was built (milliseconds since 1970).
+    public let loadedAt: Int64
 
     /// - Parameter previous: the runtime this one replaces on a reload: its authorizers (and their
     ///   caches) are kept where their configuration did not change.
@@ -33,6 +38,13 @@ public final class GatewayRuntime: Sendable {
                 replacing previous: GatewayRuntime? = nil) throws {
         self.plan = plan
         self.functions = functions
+        var hash = SHA256()
+        for file in [plan.config.file] + plan.documents {
+            hash.update(data: Data(file.utf8))
+            hash.update(data: (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data())
+        }
+        self.digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+        self.loadedAt = WallClock.nowMilliseconds()
         do {
             self.authorizers = try AuthorizerSet(configs: plan.authorizers, functions: functions, logger: logger,
                                                  reusing: previous?.authorizers)

@@ -1,3 +1,4 @@
+import Atomics
 import GatewayCore
 import GatewayPlan
 import GatewayStore
@@ -162,6 +163,7 @@ public final class GatewayServer: Sendable {
             let channel = try await bind(http, tls: nil)
             addresses.withLockedValue { $0.http = channel.localAddress }
         }
+        started.store(true, ordering: .relaxed)
     }
 
     private func bind(_ address: GatewayConfig.ListenAddress, tls: NIOSSLContext?) async throws -> any Channel {
@@ -281,6 +283,21 @@ public final class GatewayServer: Sendable {
 
     /// Whether the gateway drains (`/readyz` answers 503).
     public var isDraining: Bool { stopping.withLockedValue { $0 } }
+
+    public enum Readiness: String, Sendable {
+        case ready, starting, draining
+        /// Some process function has no worker that started.
+        case workersNotWarm = "workers not warm"
+    }
+
+    /// `/readyz`: ready once the listeners are bound and every process function has a worker
+    /// that started; not while draining.
+    public var readiness: Readiness {
+        if isDraining { return .draining }
+        if !started.load(ordering: .relaxed) { return .starting }
+        return shared.workers.allWarm ? .ready : .workersNotWarm
+    }
+    private let started = ManagedAtomic(false)
 
     /// Drains and stops: stops listening; HTTP/1.1 connections close after their current response
     /// (idle ones at once), HTTP/2 connections get GOAWAY and close once their streams are

@@ -73,6 +73,11 @@ final class FunctionWorkers: Sendable {
         for pool in staged { _ = pool.stop() }
     }
 
+    /// Every running pool has a worker that started (or there are none).
+    var allWarm: Bool {
+        state.withLockedValue { Array($0.active.values) }.allSatisfy(\.isWarm)
+    }
+
     /// The running pool of `name`.
     func active(_ name: String) -> ProcessFunctionPool? { state.withLockedValue { $0.active[name] } }
 

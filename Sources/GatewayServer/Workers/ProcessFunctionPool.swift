@@ -40,6 +40,10 @@ public final class ProcessFunctionPool: RuntimeAPIDelegate, @unchecked Sendable 
     private var settledPromises: [EventLoopPromise<Void>] = []
     private var drainedPromises: [EventLoopPromise<Void>] = []
     private static let ids = ManagedAtomic<UInt64>(0)
+    private let warm = ManagedAtomic(false)
+
+    /// Some worker has started cleanly and not every one is failing (readable from any thread).
+    public var isWarm: Bool { warm.load(ordering: .relaxed) }
     /// How long a worker may take to stop after SIGTERM when the pool drains, before SIGKILL.
     static let stopGrace: TimeAmount = .seconds(2)
 
@@ -209,6 +213,7 @@ public final class ProcessFunctionPool: RuntimeAPIDelegate, @unchecked Sendable 
                 }
             }
         }
+        warm.store(machine.readyWorkers > 0, ordering: .relaxed)
         if machine.isSettled, !settledPromises.isEmpty {
             let promises = settledPromises
             settledPromises = []

@@ -1,0 +1,190 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayCore
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The admin listener, reload without loss and the drain, through the real binary.
+@Suite(.serialized) struct OperationsBinaryTests {
+    static let token = "admin-token-0123456789abcdef"
+
+    struct Served {
+        var process: Process
+        var folder: TestFolder
+        var backend: FakeBackend
+        var port: Int
+        var admin: Int
+        var log: String
+        var base: String { "http://127.0.0.1:\(port)" }
+        var adminBase: String { "http://127.0.0.1:\(admin)" }
+    }
+
+    static func gatewayYAML(port: Int, admin: Int, backend: Int, folder: TestFolder, extra: String = "") -> String {
+        """
+        listen: {http: 127.0.0.1:\(port)}
+        state: \(folder.path)/state.sqlite
+        admin: {listen: 127.0.0.1:\(admin), token: '${GATEWAY_TEST_ADMIN_TOKEN}'}
+        shutdownTimeout: 10s
+        upstreams: {legacy: {targets: ['http://127.0.0.1:\(backend)']}}
+        default: {upstream: legacy}
+        \(extra)
+        """
+    }
+
+    static let api = """
+    openapi: 3.0.3
+    info: {title: ops, version: '1'}
+    paths:
+      /items/{id}:
+        get: {operationId: getItem, x-gateway: {upstream: legacy}, responses: {'200': {description: ok}}}
+    """
+
+    static func serve() async throws -> Served {
+        let folder = try TestFolder()
+        let backend = try await FakeBackend.start()
+        let port = try TestFolder.closedPort(), admin = try TestFolder.closedPort()
+        try folder.write("gateway.yaml", gatewayYAML(port: port, admin: admin, backend: backend.port, folder: folder))
+        try folder.write("api.yaml", api)
+        let log = folder.path + "/gateway.log"
+        let process = try GatewayBinary.serve(config: folder.config, log: log, logLevel: "info",
+                                              environment: ["GATEWAY_TEST_ADMIN_TOKEN": token])
+        try await GatewayBinary.waitForPort(port)
+        try await GatewayBinary.waitForPort(admin)
+        return Served(process: process, folder: folder, backend: backend, port: port, admin: admin, log: log)
+    }
+
+    static func stop(_ s: Served) async {
+        GatewayBinary.stop(s.process)
+        await s.backend.stop()
+        s.folder.remove()
+    }
+
+    static func call(_ url: String, method: HTTPMethod = .GET, token: String? = nil) async throws -> (HTTPResponseStatus, JSONValue?) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (response.status, try? JSONValue.parse(Data(String(buffer: body).utf8)))
+    }
+
+    @Test func theAdminListenerAnswersHealthReadinessRoutesAndConfigBehindItsToken() async throws {
+        let s = try await Self.serve()
+        do {
+            #expect(try await Self.call(s.adminBase + "/healthz").0 == .ok)
+            let ready = try await Self.call(s.adminBase + "/readyz")
+            #expect(ready.0 == .ok && ready.1?["status"] == "ready")
+            for (path, method) in [("/admin/routes", HTTPMethod.GET), ("/admin/config", .GET), ("/admin/reload", .POST)] {
+                let missing = try await Self.call(s.adminBase + path, method: method)
+                #expect(missing.0 == .unauthorized)
+                #expect(missing.1 == ["message": "Unauthorized"])
+                #expect(try await Self.call(s.adminBase + path, method: method, token: "wrong-token-0123456789").0 == .unauthorized)
+            }
+            let routes = try await Self.call(s.adminBase + "/admin/routes", token: Self.token)
+            #expect(routes.0 == .ok)
+            let first = try #require(routes.1?.arrayValue?.first)
+            #expect(first["operationId"] == "getItem")
+            #expect(first["path"] == "/items/{id}")
+            #expect(first["target"] == "upstream legacy")
+            let config = try await Self.call(s.adminBase + "/admin/config", token: Self.token)
+            #expect(config.0 == .ok)
+            #expect(config.1?["digest"]?.stringValue?.count == 64)
+            #expect(config.1?["operations"] == 1)
+        } catch {
+            await Self.stop(s)
+            throw error
+        }
+        let log = (try? String(contentsOfFile: s.log, encoding: .utf8)) ?? ""
+        await Self.stop(s)
+        #expect(!log.contains(Self.token), "the admin token never appears in the log")
+    }
+
+    @Test func reloadsUnderLoadLoseNoRequestAndABrokenOneIsRefusedAndReported() async throws {
+        let s = try await Self.serve()
+        do {
+            let before = try await Self.call(s.adminBase + "/admin/config", token: Self.token).1?["digest"]
+            // Four clients loop while the configuration is reloaded ten times.
+            let stopFlag = ManagedFlag()
+            let failures = ManagedCounter(), served = ManagedCounter()
+            let clients = (0..<4).map { c in
+                Task {
+                    var i = 0
+                    while !stopFlag.isSet {
+                        i += 1
+                        do {
+                            let r = try await HTTPClient.shared.execute(HTTPClientRequest(url: s.base + "/items/\(c)-\(i)"), timeout: .seconds(10))
+                            _ = try await r.body.collect(upTo: 1 << 20)
+                            if r.status == .ok { served.add() } else { failures.add() }
+                        } catch {
+                            failures.add()
+                        }
+                    }
+                }
+            }
+            for n in 0..<10 {
+                // Each reload changes the document (a new summary), so each one swaps in a new plan.
+                try s.folder.write("api.yaml", Self.api.replacingOccurrences(of: "operationId: getItem,", with: "operationId: getItem, summary: 'v\(n)',"))
+                let r = try await Self.call(s.adminBase + "/admin/reload", method: .POST, token: Self.token)
+                #expect(r.0 == .ok, "reload \(n): \(String(describing: r.1))")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            stopFlag.set()
+            for client in clients { await client.value }
+            #expect(failures.value == 0, "\(failures.value) requests failed across ten reloads (\(served.value) served)")
+            #expect(served.value > 40)
+            let after = try await Self.call(s.adminBase + "/admin/config", token: Self.token).1?["digest"]
+            #expect(after != before)
+
+            // A broken configuration is refused with its file and line; the running one is kept.
+            try s.folder.write("api.yaml", Self.api.replacingOccurrences(of: "upstream: legacy", with: "upstream: nowhere"))
+            let refused = try await Self.call(s.adminBase + "/admin/reload", method: .POST, token: Self.token)
+            #expect(refused.0 == .unprocessableEntity)
+            let reasons = refused.1?["errors"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(reasons.contains { $0.contains("api.yaml:") && $0.contains("nowhere") }, "\(reasons)")
+            #expect(try await Self.call(s.base + "/items/1").0 == .ok)
+            #expect(try await Self.call(s.adminBase + "/admin/config", token: Self.token).1?["digest"] == after)
+        } catch {
+            await Self.stop(s)
+            throw error
+        }
+        await Self.stop(s)
+    }
+
+    @Test func sigtermDrainsAnInFlightRequestThenExitsZero() async throws {
+        let s = try await Self.serve()
+        s.backend.control.withLockedValue { $0.delay = .seconds(2) }
+        async let slow = Self.call(s.base + "/items/slow")
+        try await Task.sleep(for: .milliseconds(500))
+        kill(s.process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        let ready = try? await Self.call(s.adminBase + "/readyz")
+        #expect(ready?.0 == .serviceUnavailable, "readyz answers 503 while draining")
+        #expect(ready?.1?["status"] == "draining")
+        // The listener is closed: a new connection is refused.
+        let refused = try? await RawConnection.open(port: s.port)
+        #expect(refused == nil)
+        await refused?.close()
+        let answer = try await slow
+        #expect(answer.0 == .ok, "the request in flight finished")
+        let deadline = Date().addingTimeInterval(10)
+        while s.process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!s.process.isRunning)
+        #expect(s.process.terminationStatus == 0)
+        await Self.stop(s)
+    }
+}
+
+final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    var isSet: Bool { lock.withLock { flag } }
+    func set() { lock.withLock { flag = true } }
+}
+
+final class ManagedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func add() { lock.withLock { count += 1 } }
+}
