@@ -4,6 +4,8 @@ import GatewayCertificates
 import GatewayPlan
 import GatewayServer
 import Logging
+import Metrics
+import Prometheus
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,6 +52,8 @@ struct Serve: AsyncParsableCommand {
             printErrors(errors)
             throw ExitCode(1)
         }
+        // Libraries that record through swift-metrics land in the same registry as the gateway's own series.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: server.metricsRegistry))
 
         if let https = plan.config.https, let port = server.httpsPort {
             logger.notice("listening", metadata: ["url": "https://\(https.host):\(port)"])
@@ -65,22 +69,32 @@ struct Serve: AsyncParsableCommand {
         /// Compiles the configuration again and swaps it in once new function workers are warm;
         /// nil when applied, else the reasons it was refused (the running configuration is kept).
         let reloadNow: AdminServer.Reload = { [options] in
+            let refused: [String]
             do {
-                let plan = try compiler.compile(configPath: options.config)
-                try await server.reloadWarm(try GatewayRuntime(plan: plan, functions: functions, logger: logger, replacing: server.runtime))
+                let plan: GatewayPlan
+                let runtime: GatewayRuntime
+                do {
+                    plan = try compiler.compile(configPath: options.config)
+                    runtime = try GatewayRuntime(plan: plan, functions: functions, logger: logger, replacing: server.runtime)
+                } catch {
+                    server.reloadRefused()   // counted here: it never reached the server
+                    throw error
+                }
+                try await server.reloadWarm(runtime)
                 logger.notice("configuration reloaded", metadata: ["operations": "\(plan.operations.count)", "digest": "\(server.runtime.digest)"])
                 return nil
             } catch let errors as ConfigErrors {
-                logger.error("reload refused; keeping the running configuration", metadata: ["errors": "\(errors)"])
-                return errors.errors.map(\.description)
+                refused = errors.errors.map(\.description)
             } catch {
-                logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
-                return ["\(error)"]
+                refused = ["\(error)"]
             }
+            logger.error("reload refused; keeping the running configuration", metadata: ["errors": "\(refused)"])
+            return refused
         }
         var admin: AdminServer?
         if let settings = plan.config.admin {
-            let server = AdminServer(gateway: server, settings: settings, reload: reloadNow)
+            let gateway = server
+            let server = AdminServer(gateway: server, settings: settings, metrics: { gateway.metricsText() }, reload: reloadNow)
             do {
                 try await server.start()
             } catch let errors as ConfigErrors {

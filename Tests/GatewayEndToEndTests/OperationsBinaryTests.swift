@@ -151,6 +151,78 @@ import Testing
         await Self.stop(s)
     }
 
+    /// The sample of `name` with exactly these labels (in any order) in Prometheus text.
+    static func sample(_ text: String, _ name: String, _ labels: [String: String]) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let value = Double(parts[1]) else { continue }
+            var found: [String: String] = [:]
+            if let open = parts[0].firstIndex(of: "{"), let close = parts[0].lastIndex(of: "}") {
+                guard String(parts[0][..<open]) == name else { continue }
+                for pair in parts[0][parts[0].index(after: open)..<close].split(separator: ",") {
+                    let kv = pair.split(separator: "=", maxSplits: 1)
+                    if kv.count == 2 { found[String(kv[0])] = String(kv[1]).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+                }
+            } else if String(parts[0]) != name {
+                continue
+            }
+            if found == labels { return value }
+        }
+        return nil
+    }
+
+    @Test func metricsCountKnownTrafficExactly() async throws {
+        let s = try await Self.serve()
+        do {
+            try s.folder.write("api.yaml", Self.api + """
+
+              /num/{n}:
+                get:
+                  operationId: getNum
+                  parameters: [{name: n, in: path, required: true, schema: {type: integer}}]
+                  x-gateway: {upstream: legacy}
+                  responses: {'200': {description: ok}}
+              /limited:
+                get: {operationId: limited, x-gateway: {upstream: legacy, throttle: {rate: 0.001, burst: 1}}, responses: {'200': {description: ok}}}
+            """)
+            #expect(try await Self.call(s.adminBase + "/admin/reload", method: .POST, token: Self.token).0 == .ok)
+            for _ in 0..<3 { #expect(try await Self.call(s.base + "/items/1").0 == .ok) }
+            #expect(try await Self.call(s.base + "/num/abc").0 == .badRequest)
+            #expect(try await Self.call(s.base + "/num/7").0 == .ok)
+            #expect(try await Self.call(s.base + "/limited").0 == .ok)
+            #expect(try await Self.call(s.base + "/limited").0 == .tooManyRequests)
+            #expect(try await Self.call(s.base + "/elsewhere?secret=1").0 == .ok)
+            try s.folder.write("api.yaml", "openapi: 3.0.3\ninfo: {title: broken, version: '1'}\npaths: {/x: {get: {x-gateway: {upstream: none}, responses: {'200': {description: ok}}}}}\n")
+            #expect(try await Self.call(s.adminBase + "/admin/reload", method: .POST, token: Self.token).0 == .unprocessableEntity)
+
+            var request = HTTPClientRequest(url: s.adminBase + "/metrics")
+            request.method = .GET
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(response.status == .ok)
+            #expect(response.headers.first(name: "content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
+            func value(_ name: String, _ labels: [String: String]) -> Double? { Self.sample(text, name, labels) }
+            #expect(value("gateway_requests_total", ["route": "getItem", "method": "GET", "status": "200", "target": "legacy"]) == 3)
+            #expect(value("gateway_requests_total", ["route": "getNum", "method": "GET", "status": "400", "target": "gateway"]) == 1)
+            #expect(value("gateway_requests_total", ["route": "getNum", "method": "GET", "status": "200", "target": "legacy"]) == 1)
+            #expect(value("gateway_requests_total", ["route": "limited", "method": "GET", "status": "429", "target": "gateway"]) == 1)
+            #expect(value("gateway_requests_total", ["route": "default", "method": "GET", "status": "200", "target": "legacy"]) == 1)
+            #expect(value("gateway_throttled_total", ["route": "limited", "reason": "operation"]) == 1)
+            #expect(value("gateway_validation_failures_total", ["route": "getNum"]) == 1)
+            #expect(value("gateway_request_duration_seconds_count", ["route": "getItem", "target": "legacy"]) == 3)
+            #expect(value("gateway_upstream_request_duration_seconds_count", ["upstream": "legacy"]) == 6)
+            #expect(value("gateway_config_reloads_total", ["result": "success"]) == 1)
+            #expect(value("gateway_config_reloads_total", ["result": "failure"]) == 1)
+            #expect((value("process_resident_memory_bytes", [:]) ?? 0) > 1_000_000)
+            #expect((value("process_open_fds", [:]) ?? 0) > 3)
+            #expect(!text.contains("/items/1") && !text.contains("elsewhere"), "no raw path is a label")
+        } catch {
+            await Self.stop(s)
+            throw error
+        }
+        await Self.stop(s)
+    }
+
     @Test func sigtermDrainsAnInFlightRequestThenExitsZero() async throws {
         let s = try await Self.serve()
         s.backend.control.withLockedValue { $0.delay = .seconds(2) }

@@ -1,4 +1,5 @@
 import Atomics
+import Prometheus
 import GatewayCore
 import GatewayPlan
 import GatewayStore
@@ -88,6 +89,25 @@ public final class GatewayServer: Sendable {
     /// Swaps in a new runtime (from a new, fully compiled plan). Requests already in flight finish
     /// on the old one. Listen addresses and the server certificate are not changed by a reload.
     public func reload(_ runtime: GatewayRuntime) throws {
+        do {
+            try install(runtime)
+            shared.metrics.reloaded(ok: true)
+        } catch {
+            shared.metrics.reloaded(ok: false)
+            throw error
+        }
+    }
+
+    /// A reload whose configuration did not compile (counted in `gateway_config_reloads_total`).
+    public func reloadRefused() { shared.metrics.reloaded(ok: false) }
+
+    /// The Prometheus text for `/metrics`.
+    public func metricsText() -> String { shared.metrics.scrape(authorizers: runtime.authorizers.all) }
+
+    /// The registry the gateway's metrics live in (the `serve` command bootstraps swift-metrics with it).
+    public var metricsRegistry: PrometheusCollectorRegistry { shared.metrics.registry }
+
+    private func install(_ runtime: GatewayRuntime) throws {
         try openPolicyStore(runtime.plan)
         let migrationStore = try openMigrationStore(runtime.plan)
         authorizerStats.report()

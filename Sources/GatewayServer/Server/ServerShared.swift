@@ -14,6 +14,8 @@ final class ServerShared: Sendable {
     let policies: PolicyState
     let work: OutstandingWork
     let observer: any ExchangeObserver
+    /// The Prometheus series (`/metrics` on the admin listener).
+    let metrics: GatewayMetrics
     /// Upstreams' health, budgets and limits, kept across reloads; health checks run on `loop`.
     let guards: UpstreamGuards
     /// Migrating routes' stages, windows, reports and counts, kept across reloads.
@@ -25,7 +27,11 @@ final class ServerShared: Sendable {
         self.logger = logger
         self.policies = PolicyState(logger: logger)
         self.work = OutstandingWork()
-        self.observer = runtime.plan.config.logs.access ? AccessLog(logger: logger) : NoAccessLog()
+        self.metrics = GatewayMetrics()
+        self.observer = ObserverChain(observers: [
+            runtime.plan.config.logs.access ? AccessLog(logger: logger) : NoAccessLog(),
+            MetricsObserver(metrics: metrics),
+        ])
         self.guards = UpstreamGuards(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         self.migrations = MigrationRoutes(logger: logger)
         self.workers = FunctionWorkers(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
