@@ -94,7 +94,7 @@ struct Serve: AsyncParsableCommand {
         var admin: AdminServer?
         if let settings = plan.config.admin {
             let gateway = server
-            let server = AdminServer(gateway: server, settings: settings, metrics: { gateway.metricsText() }, reload: reloadNow)
+            let server = AdminServer(gateway: server, settings: settings, metrics: { await gateway.metricsText() }, reload: reloadNow)
             do {
                 try await server.start()
             } catch let errors as ConfigErrors {

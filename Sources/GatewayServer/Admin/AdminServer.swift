@@ -18,10 +18,10 @@ public final class AdminServer: Sendable {
     private let gateway: GatewayServer
     private let settings: GatewayConfig.Admin
     private let reload: Reload
-    private let metrics: (@Sendable () -> String)?
+    private let metrics: (@Sendable () async -> String)?
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
 
-    public init(gateway: GatewayServer, settings: GatewayConfig.Admin, metrics: (@Sendable () -> String)? = nil,
+    public init(gateway: GatewayServer, settings: GatewayConfig.Admin, metrics: (@Sendable () async -> String)? = nil,
                 reload: @escaping Reload) {
         self.gateway = gateway
         self.settings = settings
@@ -79,7 +79,7 @@ public final class AdminServer: Sendable {
             return .json(["status": .string(state.rawValue)], state == .ready ? .ok : .serviceUnavailable)
         case (.GET, "/metrics"):
             guard let metrics else { return .error(.notFound) }
-            return Answer(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(metrics().utf8))
+            return Answer(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(await metrics().utf8))
         case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"):
             return .error(.methodNotAllowed(allow: ["GET"]))
         default:

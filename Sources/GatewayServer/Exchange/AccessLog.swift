@@ -11,7 +11,7 @@ import NIOCore
 struct AccessLog: ExchangeObserver {
     let logger: Logger
 
-    func exchangeEnded(_ request: RequestContext) {
+    func exchangeEnded(_ request: RequestContext, local: LoopLocal?) {
         guard logger.logLevel <= .info else { return }
         let now = NIODeadline.now()
         var metadata: Logger.Metadata = [
@@ -48,5 +48,5 @@ struct AccessLog: ExchangeObserver {
 
 /// `logs.access: false`.
 struct NoAccessLog: ExchangeObserver {
-    func exchangeEnded(_ request: RequestContext) {}
+    func exchangeEnded(_ request: RequestContext, local: LoopLocal?) {}
 }

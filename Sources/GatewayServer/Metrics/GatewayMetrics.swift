@@ -4,124 +4,30 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Prometheus
 
-/// The gateway's metrics in a swift-prometheus registry, exposed by the admin listener's
-/// `/metrics` in the Prometheus text format. Labels are bounded: the route's label (operationId or
-/// `METHOD /template`, `default`), a known method or `OTHER`, the status, the function or upstream
-/// name or `gateway`; never a path, a key or an id. The per-request cost is one lookup in a cache
-/// of series (a lock and a dictionary) and atomic increments; the authorizer caches' counts and
-/// the process figures are read at scrape time.
+/// The gateway's metrics, exposed by the admin listener's `/metrics` in the Prometheus text
+/// format. Request metrics are counted per event loop (`LoopMetrics`: no lock, no atomics on the
+/// hot path) and merged at scrape time; the rest (reloads, authorizer caches, process figures)
+/// live in a swift-prometheus registry, which `serve` also bootstraps swift-metrics with. Labels
+/// are bounded: the route's label (operationId or `METHOD /template`, `default`), a known method
+/// or `OTHER`, the status, the function or upstream name or `gateway`; never a path, a key or an id.
 public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
+    private let authorizerSeen = NIOLockedValueBox<[String: (ObjectIdentifier, [Int])]>([:])
 
-    private struct RequestKey: Hashable {
-        var route: String
-        var method: String
-        var status: Int
-        var target: String
-    }
-    private struct DurationKey: Hashable {
-        var route: String
-        var target: String
-    }
-    private struct Series {
-        var requests: [RequestKey: Counter] = [:]
-        var durations: [DurationKey: DurationHistogram] = [:]
-        var upstream: [String: DurationHistogram] = [:]
-        var throttled: [DurationKey: Counter] = [:]
-        var validation: [String: Counter] = [:]
-        var authorizerSeen: [String: (ObjectIdentifier, [Int])] = [:]
-    }
-    private let series = NIOLockedValueBox(Series())
+    /// Histogram bucket upper bounds, in seconds (the last bucket, +Inf, is implied).
+    static let bucketBounds: [Double] = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+    private static let boundNanoseconds: [Int64] = bucketBounds.map { Int64($0 * 1e9) }
 
-    static let buckets: [Duration] = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
-                                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
-                                      .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30)]
-    static let methods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
+    /// The bucket of a duration: the first bound it does not exceed, or +Inf.
+    @inline(__always)
+    static func bucket(_ nanoseconds: Int64) -> Int {
+        var i = 0
+        while i < boundNanoseconds.count && nanoseconds > boundNanoseconds[i] { i += 1 }
+        return i
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-    }
-
-    /// One finished exchange (the end-of-exchange observer calls this for every request).
-    func record(_ request: RequestContext) {
-        let route = request.route.label
-        let method = request.head.method.rawValue
-        let target: String
-        var upstream: String?
-        switch request.target {
-        case .none: target = "gateway"
-        case .function(let name): target = name
-        case .upstream(let name, _):
-            target = name
-            upstream = name
-        }
-        let key = RequestKey(route: route, method: Self.methods.contains(method) ? method : "OTHER", status: request.status, target: target)
-        let durationKey = DurationKey(route: route, target: target)
-        let elapsed = (NIODeadline.now() - request.start).nanoseconds
-        var upstreamElapsed: Int64?
-        if upstream != nil, let start = request.dispatchStart, let end = request.dispatchAnswered { upstreamElapsed = (end - start).nanoseconds }
-        let (counter, histogram, upstreamHistogram, throttled, validation) = series.withLockedValue { s in
-            (s.requests[key], s.durations[durationKey], upstream.flatMap { s.upstream[$0] },
-             request.throttledBy.flatMap { s.throttled[DurationKey(route: route, target: $0.rawValue)] },
-             request.validationFailed ? s.validation[route] : nil)
-        }
-        (counter ?? makeRequestCounter(key)).increment()
-        (histogram ?? makeDuration(durationKey)).recordNanoseconds(elapsed)
-        if let upstream, let upstreamElapsed { (upstreamHistogram ?? makeUpstream(upstream)).recordNanoseconds(upstreamElapsed) }
-        if let reason = request.throttledBy { (throttled ?? makeThrottled(route: route, reason: reason.rawValue)).increment() }
-        if request.validationFailed { (validation ?? makeValidation(route)).increment() }
-    }
-
-    private func makeRequestCounter(_ key: RequestKey) -> Counter {
-        series.withLockedValue { s in
-            if let c = s.requests[key] { return c }
-            let c = registry.makeCounter(name: "gateway_requests_total", labels: [
-                ("route", key.route), ("method", key.method), ("status", String(key.status)), ("target", key.target),
-            ], help: "Requests answered, by route, method, status and target (function, upstream, or gateway for its own answers)")
-            s.requests[key] = c
-            return c
-        }
-    }
-
-    private func makeDuration(_ key: DurationKey) -> DurationHistogram {
-        series.withLockedValue { s in
-            if let h = s.durations[key] { return h }
-            let h = registry.makeDurationHistogram(name: "gateway_request_duration_seconds", labels: [("route", key.route), ("target", key.target)],
-                                                   buckets: Self.buckets, help: "Time from the request head to the end of the response")
-            s.durations[key] = h
-            return h
-        }
-    }
-
-    private func makeUpstream(_ name: String) -> DurationHistogram {
-        series.withLockedValue { s in
-            if let h = s.upstream[name] { return h }
-            let h = registry.makeDurationHistogram(name: "gateway_upstream_request_duration_seconds", labels: [("upstream", name)],
-                                                   buckets: Self.buckets, help: "Time an upstream took to answer (its response head)")
-            s.upstream[name] = h
-            return h
-        }
-    }
-
-    private func makeThrottled(route: String, reason: String) -> Counter {
-        series.withLockedValue { s in
-            let key = DurationKey(route: route, target: reason)
-            if let c = s.throttled[key] { return c }
-            let c = registry.makeCounter(name: "gateway_throttled_total", labels: [("route", route), ("reason", reason)],
-                                         help: "Requests refused by a token bucket or quota (gateway, plan, operation, quota)")
-            s.throttled[key] = c
-            return c
-        }
-    }
-
-    private func makeValidation(_ route: String) -> Counter {
-        series.withLockedValue { s in
-            if let c = s.validation[route] { return c }
-            let c = registry.makeCounter(name: "gateway_validation_failures_total", labels: [("route", route)],
-                                         help: "Requests refused by request validation")
-            s.validation[route] = c
-            return c
-        }
     }
 
     /// A reload was applied (`ok`) or refused.
@@ -130,18 +36,29 @@ public final class GatewayMetrics: Sendable {
                              help: "Configuration reloads, applied or refused").increment()
     }
 
-    /// The text for `/metrics`: brings the authorizer cache counts and the process figures up to
-    /// date, then emits the registry.
-    func scrape(authorizers: [Authorizer]) -> String {
+    /// The text for `/metrics`: the loops' request metrics merged, then the registry (with the
+    /// authorizer cache counts and the process figures brought up to date).
+    func scrape(loops: [LoopMetrics.Snapshot], authorizers: [Authorizer]) -> String {
+        var text = Self.requestMetrics(loops)
+        updateAuthorizers(authorizers)
+        let process = ProcessFigures.read()
+        registry.makeGauge(name: "process_cpu_seconds_total", help: "User and system CPU time of the process").set(process.cpuSeconds)
+        registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory").set(Double(process.residentBytes))
+        registry.makeGauge(name: "process_open_fds", help: "Open file descriptors").set(Double(process.openFDs))
+        text += registry.emitToString()
+        return text
+    }
+
+    private func updateAuthorizers(_ authorizers: [Authorizer]) {
         for authorizer in authorizers {
             let s = authorizer.stats
             let now = [s.hits, s.misses, s.coalesced, s.errors]
             let id = authorizer.config.id
             let identity = ObjectIdentifier(authorizer)
-            let before: [Int] = series.withLockedValue { series in
-                defer { series.authorizerSeen[id] = (identity, now) }
-                guard let seen = series.authorizerSeen[id], seen.0 == identity else { return [0, 0, 0, 0] }
-                return seen.1
+            let before: [Int] = authorizerSeen.withLockedValue { seen in
+                defer { seen[id] = (identity, now) }
+                guard let last = seen[id], last.0 == identity else { return [0, 0, 0, 0] }
+                return last.1
             }
             for (index, result) in ["hit", "miss", "wait", "error"].enumerated() where now[index] > before[index] {
                 registry.makeCounter(name: "gateway_authorizer_cache_total", labels: [("authorizer", id), ("result", result)],
@@ -149,11 +66,85 @@ public final class GatewayMetrics: Sendable {
                     .increment(by: Int64(now[index] - before[index]))
             }
         }
-        let process = ProcessFigures.read()
-        registry.makeGauge(name: "process_cpu_seconds_total", help: "User and system CPU time of the process").set(process.cpuSeconds)
-        registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory").set(Double(process.residentBytes))
-        registry.makeGauge(name: "process_open_fds", help: "Open file descriptors").set(Double(process.openFDs))
-        return registry.emitToString()
+    }
+
+    /// `gateway_requests_total`, the two duration histograms, `gateway_throttled_total` and
+    /// `gateway_validation_failures_total`, merged over the loops (and over reloads: the same
+    /// labels are one series).
+    static func requestMetrics(_ loops: [LoopMetrics.Snapshot]) -> String {
+        struct Histogram {
+            var buckets = [Int](repeating: 0, count: GatewayMetrics.bucketBounds.count + 1)
+            var sum: Int64 = 0
+            var count = 0
+            mutating func add(_ b: [Int], _ s: Int64, _ c: Int) {
+                for i in b.indices { buckets[i] += b[i] }
+                sum += s
+                count += c
+            }
+        }
+        var requests: [[String]: Int] = [:]
+        var durations: [[String]: Histogram] = [:]
+        var upstreams: [[String]: Histogram] = [:]
+        var throttled: [[String]: Int] = [:]
+        var validation: [[String]: Int] = [:]
+        for loop in loops {
+            for row in loop.cells {
+                requests[[row.route, row.method, String(row.status), row.target], default: 0] += row.count
+                durations[[row.route, row.target], default: Histogram()].add(row.buckets, row.sumNanoseconds, row.count)
+                if row.isUpstream && row.upstreamCount > 0 {
+                    upstreams[[row.target], default: Histogram()].add(row.upstreamBuckets, row.upstreamSumNanoseconds, row.upstreamCount)
+                }
+            }
+            for (route, reasons) in loop.throttled { for (reason, n) in reasons { throttled[[route, reason], default: 0] += n } }
+            for (route, n) in loop.validationFailures { validation[[route], default: 0] += n }
+        }
+        var out = ""
+        func labels(_ names: [String], _ values: [String], extra: String? = nil) -> String {
+            var parts = zip(names, values).map { "\($0)=\"\(escape($1))\"" }
+            if let extra { parts.append(extra) }
+            return "{" + parts.joined(separator: ",") + "}"
+        }
+        func counter(_ name: String, _ help: String, _ names: [String], _ values: [[String]: Int]) {
+            guard !values.isEmpty else { return }
+            out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+            for (key, n) in values.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                out += "\(name)\(labels(names, key)) \(n)\n"
+            }
+        }
+        func histogram(_ name: String, _ help: String, _ names: [String], _ values: [[String]: Histogram]) {
+            guard !values.isEmpty else { return }
+            out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+            for (key, h) in values.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                var cumulative = 0
+                for (i, bound) in bucketBounds.enumerated() {
+                    cumulative += h.buckets[i]
+                    out += "\(name)_bucket\(labels(names, key, extra: "le=\"\(bound)\"")) \(cumulative)\n"
+                }
+                out += "\(name)_bucket\(labels(names, key, extra: "le=\"+Inf\"")) \(h.count)\n"
+                out += "\(name)_sum\(labels(names, key)) \(Double(h.sum) / 1e9)\n"
+                out += "\(name)_count\(labels(names, key)) \(h.count)\n"
+            }
+        }
+        counter("gateway_requests_total", "Requests answered, by route, method, status and target (function, upstream, or gateway for its own answers)",
+                ["route", "method", "status", "target"], requests)
+        histogram("gateway_request_duration_seconds", "Time from the request head to the end of the response", ["route", "target"], durations)
+        histogram("gateway_upstream_request_duration_seconds", "Time an upstream took to answer (its response head)", ["upstream"], upstreams)
+        counter("gateway_throttled_total", "Requests refused by a token bucket or quota (gateway, plan, operation, quota)", ["route", "reason"], throttled)
+        counter("gateway_validation_failures_total", "Requests refused by request validation", ["route"], validation)
+        return out
+    }
+
+    static func escape(_ value: String) -> String {
+        var out = ""
+        for c in value {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out
     }
 }
 
@@ -184,8 +175,9 @@ struct ProcessFigures {
     }
 }
 
-/// Feeds every finished exchange to the metrics.
+/// Feeds every finished exchange to its event loop's metrics.
 struct MetricsObserver: ExchangeObserver {
-    let metrics: GatewayMetrics
-    func exchangeEnded(_ request: RequestContext) { metrics.record(request) }
+    func exchangeEnded(_ request: RequestContext, local: LoopLocal?) {
+        local?.metrics.record(request, now: .now())
+    }
 }

@@ -530,7 +530,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         guard !request.observed else { return }
         request.observed = true
         if request.countedActive { connection.record?.ended() }
-        shared.observer.exchangeEnded(request)
+        shared.observer.exchangeEnded(request, local: local)
     }
 
     private func countActive(_ request: RequestContext) {

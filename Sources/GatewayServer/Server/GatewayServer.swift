@@ -102,7 +102,9 @@ public final class GatewayServer: Sendable {
     public func reloadRefused() { shared.metrics.reloaded(ok: false) }
 
     /// The Prometheus text for `/metrics`.
-    public func metricsText() -> String { shared.metrics.scrape(authorizers: runtime.authorizers.all) }
+    public func metricsText() async -> String {
+        shared.metrics.scrape(loops: await shared.metricsSnapshots(), authorizers: runtime.authorizers.all)
+    }
 
     /// The registry the gateway's metrics live in (the `serve` command bootstraps swift-metrics with it).
     public var metricsRegistry: PrometheusCollectorRegistry { shared.metrics.registry }

@@ -5,6 +5,8 @@ import NIOCore
 final class LoopLocal {
     let pool: UpstreamPool
     var requestIDs = RequestIDGenerator()
+    /// This loop's request metrics (merged at scrape time).
+    let metrics = LoopMetrics()
 
     init(eventLoop: any EventLoop) {
         pool = UpstreamPool(eventLoop: eventLoop)

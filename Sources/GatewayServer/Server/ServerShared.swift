@@ -30,7 +30,7 @@ final class ServerShared: Sendable {
         self.metrics = GatewayMetrics()
         self.observer = ObserverChain(observers: [
             runtime.plan.config.logs.access ? AccessLog(logger: logger) : NoAccessLog(),
-            MetricsObserver(metrics: metrics),
+            MetricsObserver(),
         ])
         self.guards = UpstreamGuards(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         self.migrations = MigrationRoutes(logger: logger)
@@ -89,6 +89,18 @@ final class ServerShared: Sendable {
             locals[key] = box
             return box.local
         }
+    }
+
+    /// Every loop's request metrics, copied on each loop.
+    func metricsSnapshots() async -> [LoopMetrics.Snapshot] {
+        let all = locals.withLockedValue { $0.values.map { $0 } }
+        var out: [LoopMetrics.Snapshot] = []
+        for box in all {
+            if let snapshot = try? await box.local.pool.eventLoop.submit({ box.local.metrics.snapshot() }).get() {
+                out.append(snapshot)
+            }
+        }
+        return out
     }
 
     /// Closes every loop's pooled upstream connections, on each loop (health checks stop first).
