@@ -51,7 +51,7 @@ import Testing
         let folder = try TestFolder()
         let authorizer = try await FakeAuthorizer.start()
         let backend = try await FakeBackend.start()
-        let dead = try TestFolder.closedPort()
+        let dead = TestFolder.deadPort(1)
         try folder.write("gateway.yaml", """
         listen: {https: 127.0.0.1:0}
         tls: {certificate: \(folder.certs.certificate), key: \(folder.certs.key)}
@@ -63,7 +63,7 @@ import Testing
         info: {title: authz, version: '1'}
         components:
           securitySchemes:
-            token: {type: apiKey, in: header, name: authorization, x-gateway-authorizer: {url: '\(authorizer.url)', type: token, timeout: 500ms}}
+            token: {type: apiKey, in: header, name: authorization, x-gateway-authorizer: {url: '\(authorizer.url)', type: token, timeout: 1500ms}}
             short: {type: apiKey, in: header, name: x-short, x-gateway-authorizer: {url: '\(authorizer.url)', type: token, ttl: 1s}}
             request:
               type: apiKey

@@ -223,6 +223,36 @@ import Testing
         await Self.stop(s)
     }
 
+    @Test func theClientsTraceIsContinuedToTheBackendAndANewOneStartedOtherwise() async throws {
+        let s = try await Self.serve()
+        do {
+            var request = HTTPClientRequest(url: s.base + "/items/1")
+            request.headers.add(name: "traceparent", value: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+            request.headers.add(name: "tracestate", value: "vendor=abc")
+            let r = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let seen = try JSONValue.parse(Data(String(buffer: try await r.body.collect(upTo: 1 << 20)).utf8))
+            let forwarded = try #require(seen["headers"]?["traceparent"]?.arrayValue?.first?.stringValue)
+            let parts = forwarded.split(separator: "-").map(String.init)
+            #expect(parts.count == 4)
+            #expect(parts[0] == "00" && parts[1] == "4bf92f3577b34da6a3ce929d0e0e4736" && parts[3] == "01")
+            #expect(parts[2].count == 16 && parts[2] != "00f067aa0ba902b7", "a new span id: the gateway's")
+            #expect(seen["headers"]?["tracestate"] == ["vendor=abc"])
+
+            let fresh = try await HTTPClient.shared.execute(HTTPClientRequest(url: s.base + "/items/2"), timeout: .seconds(10))
+            let seenFresh = try JSONValue.parse(Data(String(buffer: try await fresh.body.collect(upTo: 1 << 20)).utf8))
+            let started = try #require(seenFresh["headers"]?["traceparent"]?.arrayValue?.first?.stringValue)
+            #expect(started.split(separator: "-").count == 4 && started.hasPrefix("00-") && started.hasSuffix("-01"))
+            #expect(!started.contains("4bf92f3577b34da6a3ce929d0e0e4736"))
+            // The access line names the trace.
+            try await TestFolder.eventually { ((try? String(contentsOfFile: s.log, encoding: .utf8)) ?? "").contains("traceId=4bf92f3577b34da6a3ce929d0e0e4736") }
+            #expect(((try? String(contentsOfFile: s.log, encoding: .utf8)) ?? "").contains("traceId=4bf92f3577b34da6a3ce929d0e0e4736"))
+        } catch {
+            await Self.stop(s)
+            throw error
+        }
+        await Self.stop(s)
+    }
+
     @Test func sigtermDrainsAnInFlightRequestThenExitsZero() async throws {
         let s = try await Self.serve()
         s.backend.control.withLockedValue { $0.delay = .seconds(2) }

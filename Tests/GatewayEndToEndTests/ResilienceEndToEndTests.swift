@@ -48,7 +48,7 @@ import Testing
 
     @Test func aDeadTargetCostsNoFailedRequest() async throws {
         let live = try await FakeBackend.start()
-        let dead = "http://127.0.0.1:\(try TestFolder.closedPort())"
+        let dead = "http://127.0.0.1:\(TestFolder.deadPort(2))"
         try await withGateway(targets: [url(live), dead], settings: """
             retries: {attempts: 2}, outlierDetection: {consecutiveFailures: 1, ejectionTime: 30s, maxEjectionPercent: 50}
             """) { gateway in
@@ -95,7 +95,7 @@ import Testing
     }
 
     @Test func withEveryTargetDeadTheAnswerIs502AfterTheRetries() async throws {
-        let dead = try (0..<2).map { _ in "http://127.0.0.1:\(try TestFolder.closedPort())" }
+        let dead = (0..<2).map { "http://127.0.0.1:\(TestFolder.deadPort(3 + $0))" }
         // connectTimeout is far longer than the client waits: refused connections end at once.
         try await withGateway(targets: dead, settings: "connectTimeout: 60s, retries: {attempts: 2}") { gateway in
             let response = try await gateway.send(.GET, "/orders/1")

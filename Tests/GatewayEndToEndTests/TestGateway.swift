@@ -48,7 +48,14 @@ struct TestFolder {
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 
-    /// A port nothing listens on.
+    /// A port nothing listens on and nothing will: a privileged one (never handed out as an
+    /// ephemeral port, so another test's server cannot take it). `n` picks one of several.
+    static func deadPort(_ n: Int = 0) -> Int {
+        [1, 4, 6, 8, 10, 12][n]
+    }
+
+    /// A free port for a listener to bind soon (bound and released: another ephemeral bind could
+    /// take it meanwhile, so never use it as a target that must stay dead; see `deadPort`).
     static func closedPort() throws -> Int {
         let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
         let port = channel.localAddress!.port!
@@ -93,7 +100,7 @@ final class TestGateway {
          withDefault: Bool = true, maxBodyBytes: Int = 1_048_576) async throws {
         self.folder = try folder ?? TestFolder()
         let folder = self.folder
-        let dead = try TestFolder.closedPort()
+        let dead = TestFolder.deadPort()
         let second = second ?? legacy
         let securePort = secure?.port ?? dead
         try folder.write("gateway.yaml", """

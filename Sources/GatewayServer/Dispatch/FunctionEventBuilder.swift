@@ -71,6 +71,7 @@ enum FunctionEventBuilder {
             authorizer: request.authorization?.eventValue)
 
         if let id = request.keyId { headers["x-api-key-id"] = id }
+        if let trace = request.trace { headers["traceparent"] = trace.traceparent }
         return FunctionEvent(
             routeKey: routeKey, rawPath: String(request.path), rawQueryString: String(request.query ?? ""),
             cookies: cookies.isEmpty ? nil : cookies, headers: headers,

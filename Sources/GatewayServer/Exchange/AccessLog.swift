@@ -34,6 +34,7 @@ struct AccessLog: ExchangeObserver {
         if let start = request.dispatchStart, let end = request.dispatchAnswered { metadata["upstreamMs"] = "\(Self.ms(end - start))" }
         if let agent = request.head.headers.first(name: "user-agent") { metadata["userAgent"] = "\(agent)" }
         if let key = request.keyId { metadata["keyId"] = "\(key)" }
+        if let trace = request.trace { metadata["traceId"] = "\(trace.traceId)" }
         if let principal = request.authorization?.eventValue["principalId"]?.stringValue { metadata["principalId"] = "\(principal)" }
         if let reason = request.abortReason { metadata["aborted"] = "\(reason)" }
         if request.retries > 0 { metadata["retries"] = "\(request.retries)" }

@@ -98,6 +98,8 @@ final class RequestContext {
     var abortReason: String?
     /// The observer saw this exchange (it sees each exactly once).
     var observed = false
+    /// The W3C trace this request belongs to (set when its head is read).
+    var trace: TraceContext?
     /// Counted in its connection's requests in flight (a drain waits for them).
     var countedActive = false
 
@@ -140,6 +142,7 @@ final class RequestContext {
         self.authorization = other.authorization
         self.body = other.body
         self.bodyRead = other.bodyRead
+        self.trace = other.trace
         self.observed = true
         self.isShadow = marked
     }

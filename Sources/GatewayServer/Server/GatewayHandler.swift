@@ -213,6 +213,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
                                      isHTTP2: connection.isHTTP2, start: lastNow)
         self.request = request
         countActive(request)
+        request.trace = TraceContext.make(incoming: head.headers.first(name: "traceparent"), generator: &local.requestIDs)
         if let operation = route.operation, !values.isEmpty {
             request.pathParameters = Array(zip(operation.parameterNames, values))
         }
