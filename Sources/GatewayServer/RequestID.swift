@@ -34,19 +34,10 @@ struct RequestIDGenerator {
                                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
         (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102)
 
-    /// 64 bits as 16 lower-case hex digits (a W3C span id).
-    mutating func nextSpanID() -> String {
-        var w = word()
-        if w == 0 { w = 1 }
-        return String(unsafeUninitializedCapacity: 16) { buffer in
-            withUnsafeBytes(of: Self.digits) { digits in
-                for i in 0..<16 {
-                    buffer[i] = digits[Int(w >> 60)]
-                    w <<= 4
-                }
-            }
-            return 16
-        }
+    /// 64 random bits, never zero (a W3C span id).
+    mutating func nextWord() -> UInt64 {
+        let w = word()
+        return w == 0 ? 1 : w
     }
 
     mutating func next() -> String {

@@ -4,11 +4,14 @@ import Testing
 @Suite struct TraceContextTests {
     @Test func aValidTraceparentIsContinuedWithANewSpan() {
         var generator = RequestIDGenerator(seed: 7)
-        let t = TraceContext.make(incoming: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", generator: &generator)
+        let t = TraceContext.make(incoming: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", generatedId: nil, generator: &generator)
         #expect(t.traceId == "4bf92f3577b34da6a3ce929d0e0e4736")
         #expect(t.parentId == "00f067aa0ba902b7")
         #expect(t.spanId.count == 16 && t.spanId != "00f067aa0ba902b7")
         #expect(t.traceparent == "00-4bf92f3577b34da6a3ce929d0e0e4736-\(t.spanId)-01")
+        #expect(t.sampled)
+        #expect(TraceContext.make(incoming: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", generatedId: nil, generator: &generator)
+            .traceparent.hasSuffix("-00"))
         // A later version's extra fields are ignored.
         #expect(TraceContext.parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-extra")?.flags == "00")
     }
@@ -23,9 +26,13 @@ import Testing
     ])
     func anInvalidTraceparentStartsANewTrace(value: String) {
         var generator = RequestIDGenerator(seed: 7)
-        let t = TraceContext.make(incoming: value, generator: &generator)
+        let t = TraceContext.make(incoming: value, generatedId: nil, generator: &generator)
         #expect(t.parentId == nil)
-        #expect(t.traceId.count == 32 && t.flags == "01")
+        #expect(t.traceId.count == 32 && t.sampled)
         #expect(!value.contains(t.traceId))
+        #expect(t.traceparent == "00-\(t.traceId)-\(t.spanId)-01")
+        // A new trace reuses the id the gateway generated for the request.
+        let reused = TraceContext.make(incoming: value, generatedId: "0123456789abcdef0123456789abcdef", generator: &generator)
+        #expect(reused.traceId == "0123456789abcdef0123456789abcdef")
     }
 }

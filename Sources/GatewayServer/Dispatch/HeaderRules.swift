@@ -77,7 +77,13 @@ enum HeaderRules {
             headers.replaceOrAdd(name: "x-forwarded-for", value: priorFor.joined(separator: ", ") + ", " + request.remoteIP)
         }
         headers.replaceOrAdd(name: "x-forwarded-proto", value: request.scheme)
-        if let trace = request.trace { headers.replaceOrAdd(name: "traceparent", value: trace.traceparent) }
+        if let trace = request.trace {
+            if trace.continued { headers.replaceOrAdd(name: "traceparent", value: trace.traceparent) } else {
+                // A traceparent the client sent was invalid: it does not travel on.
+                if headers.contains(name: "traceparent") { headers.remove(name: "traceparent") }
+                headers.add(name: "traceparent", value: trace.traceparent)
+            }
+        }
         headers.replaceOrAdd(name: "x-request-id", value: request.requestId)
         if chunked && !headers.contains(name: "content-length") {
             headers.add(name: "transfer-encoding", value: "chunked")

@@ -1,25 +1,63 @@
 /// W3C Trace Context for one request: the client's `traceparent` continued (same trace id and
 /// flags, the client's span as parent), or a new trace; the gateway's own span id is what
-/// upstreams and functions receive as their parent. `tracestate` travels unchanged.
+/// upstreams and functions receive as their parent. `tracestate` travels unchanged. Kept small:
+/// a new trace reuses the request id the gateway generated as its trace id, the span id is a
+/// number, and `traceparent` is written in one allocation when it is forwarded.
 struct TraceContext: Sendable, Equatable {
     /// 32 lower-case hex digits.
     let traceId: String
-    /// 16 lower-case hex digits: the gateway's span for this request.
-    let spanId: String
+    /// The gateway's span for this request.
+    let span: UInt64
     /// The client's span, when it sent a valid `traceparent`.
     let parentId: String?
-    /// `01` sampled, `00` not.
-    let flags: String
+    /// `true`: sampled (`01`).
+    let sampled: Bool
+
+    /// The client sent a valid `traceparent` (the forwarded one replaces it).
+    var continued: Bool { parentId != nil }
+
+    /// 16 lower-case hex digits.
+    var spanId: String { Self.hex(span) }
 
     /// The `traceparent` sent on to upstreams and functions.
-    var traceparent: String { "00-\(traceId)-\(spanId)-\(flags)" }
-
-    static func make(incoming: String?, generator: inout RequestIDGenerator) -> TraceContext {
-        let span = generator.nextSpanID()
-        if let incoming, let parsed = parse(incoming) {
-            return TraceContext(traceId: parsed.traceId, spanId: span, parentId: parsed.parentId, flags: parsed.flags)
+    var traceparent: String {
+        String(unsafeUninitializedCapacity: 55) { out in
+            out[0] = 48; out[1] = 48; out[2] = 45
+            var i = 3
+            for byte in traceId.utf8 { out[i] = byte; i += 1 }
+            out[35] = 45
+            var w = span
+            for j in 0..<16 {
+                out[36 + j] = Self.digits[Int(w >> 60)]
+                w <<= 4
+            }
+            out[52] = 45; out[53] = 48; out[54] = sampled ? 49 : 48
+            return 55
         }
-        return TraceContext(traceId: generator.next(), spanId: span, parentId: nil, flags: "01")
+    }
+
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    static func hex(_ value: UInt64) -> String {
+        var w = value
+        return String(unsafeUninitializedCapacity: 16) { out in
+            for j in 0..<16 {
+                out[j] = digits[Int(w >> 60)]
+                w <<= 4
+            }
+            return 16
+        }
+    }
+
+    /// - Parameter generatedId: the request id when the gateway generated it (32 random hex
+    ///   digits: it serves as the trace id of a new trace).
+    static func make(incoming: String?, generatedId: String?, generator: inout RequestIDGenerator) -> TraceContext {
+        let span = generator.nextWord()
+        if let incoming, let parsed = parse(incoming) {
+            let sampled = (UInt8(parsed.flags, radix: 16) ?? 0) & 1 == 1
+            return TraceContext(traceId: parsed.traceId, span: span, parentId: parsed.parentId, sampled: sampled)
+        }
+        return TraceContext(traceId: generatedId ?? generator.next(), span: span, parentId: nil, sampled: true)
     }
 
     /// `version-traceid-parentid-flags`; version `ff`, all-zero ids, upper case or wrong lengths

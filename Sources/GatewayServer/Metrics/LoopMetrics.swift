@@ -14,7 +14,9 @@ final class LoopMetrics {
         var target: String
     }
 
-    final class Cell {
+    /// A struct kept in the dictionary and changed in place (no class: no dynamic exclusivity
+    /// checks on the hot path).
+    struct Cell {
         let route: Route
         let method: String
         let status: Int
@@ -27,6 +29,17 @@ final class LoopMetrics {
         var upstreamBuckets: [Int]
         var upstreamCount = 0
         var upstreamSumNanoseconds: Int64 = 0
+
+        mutating func add(elapsed: Int64, upstream took: Int64) {
+            count += 1
+            buckets[GatewayMetrics.bucket(elapsed)] += 1
+            sumNanoseconds += elapsed
+            if took >= 0 {
+                upstreamCount += 1
+                upstreamBuckets[GatewayMetrics.bucket(took)] += 1
+                upstreamSumNanoseconds += took
+            }
+        }
 
         init(route: Route, method: String, status: Int, target: String, isUpstream: Bool) {
             self.route = route
@@ -71,23 +84,12 @@ final class LoopMetrics {
         }
         let (index, method) = Self.methodIndex(request.head.method)
         let key = Key(route: ObjectIdentifier(request.route), method: index, status: request.status, target: target)
-        let cell: Cell
-        if let existing = cells[key] {
-            cell = existing
-        } else {
-            cell = Cell(route: request.route, method: method, status: request.status, target: target, isUpstream: upstream)
-            cells[key] = cell
-        }
         let elapsed = (now - request.start).nanoseconds
-        cell.count += 1
-        cell.buckets[GatewayMetrics.bucket(elapsed)] += 1
-        cell.sumNanoseconds += elapsed
-        if upstream, let start = request.dispatchStart, let end = request.dispatchAnswered {
-            let took = (end - start).nanoseconds
-            cell.upstreamCount += 1
-            cell.upstreamBuckets[GatewayMetrics.bucket(took)] += 1
-            cell.upstreamSumNanoseconds += took
-        }
+        var took: Int64 = -1
+        if upstream, let start = request.dispatchStart, let end = request.dispatchAnswered { took = (end - start).nanoseconds }
+        let route = request.route, status = request.status
+        cells[key, default: Cell(route: route, method: method, status: status, target: target, isUpstream: upstream)]
+            .add(elapsed: elapsed, upstream: took)
         if let reason = request.throttledBy { throttled[request.route.label, default: [:]][reason.rawValue, default: 0] += 1 }
         if request.validationFailed { validationFailures[request.route.label, default: 0] += 1 }
     }

@@ -188,7 +188,9 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             remoteIP = remote?.ipAddress ?? "127.0.0.1"
         }
         let remoteIP = self.remoteIP!
-        let requestId = RequestID.make(clientValue: head.headers.first(name: "x-request-id"), generator: &local.requestIDs)
+        let clientRequestId = head.headers.first(name: "x-request-id")
+        let requestId = RequestID.make(clientValue: clientRequestId, generator: &local.requestIDs)
+        let generatedId = requestId != clientRequestId
         let target: RequestTarget
         switch edge {
         case .pass(let t):
@@ -213,7 +215,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
                                      isHTTP2: connection.isHTTP2, start: lastNow)
         self.request = request
         countActive(request)
-        request.trace = TraceContext.make(incoming: head.headers.first(name: "traceparent"), generator: &local.requestIDs)
+        request.trace = TraceContext.make(incoming: head.headers.first(name: "traceparent"),
+                                          generatedId: generatedId ? requestId : nil, generator: &local.requestIDs)
         if let operation = route.operation, !values.isEmpty {
             request.pathParameters = Array(zip(operation.parameterNames, values))
         }
