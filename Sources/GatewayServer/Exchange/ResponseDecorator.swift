@@ -10,7 +10,7 @@ enum ResponseDecorator {
             headers.add(name: "x-request-id", value: request.requestId)
         }
         for (name, value) in request.rateLimitHeaders { headers.replaceOrAdd(name: name, value: value) }
-        if let cors = request.operation?.cors { applyCORS(cors, to: &headers, origin: request.head.headers.first(name: "origin")) }
+        if let cors = request.route.cors { applyCORS(cors, to: &headers, origin: request.head.headers.first(name: "origin")) }
     }
 
     /// On a route with CORS the gateway decides: whatever CORS headers the function or backend

@@ -258,11 +258,11 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     static func corsPolicy(_ table: RouteTable, method: String, path: Substring) -> CORSPolicy? {
         switch table.plan.router.match(method: method, path: path) {
         case .operation(let index, _):
-            return table.routes[index].operation?.cors
+            return table.routes[index].cors
         case .methodNotAllowed(let allow):
             for other in allow {
                 if case .operation(let index, _) = table.plan.router.match(method: other, path: path),
-                   let cors = table.routes[index].operation?.cors {
+                   let cors = table.routes[index].cors {
                     return cors
                 }
             }

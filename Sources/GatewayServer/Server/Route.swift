@@ -18,6 +18,9 @@ final class Route: Sendable {
     /// The route's label in logs and metrics: the operationId, or `METHOD /template`, or
     /// `default` for what no operation describes.
     let label: String
+    /// The operation's CORS policy, kept apart so that the response path reads it without
+    /// copying the whole `OperationPlan`.
+    let cors: CORSPolicy?
 
     init(operation: OperationPlan?, filters: [any RequestFilter], action: Action, bodyLimit: Int) {
         self.operation = operation
@@ -25,5 +28,6 @@ final class Route: Sendable {
         self.action = action
         self.bodyLimit = bodyLimit
         self.label = operation.map { $0.operationId ?? $0.routeKey } ?? "default"
+        self.cors = operation?.cors
     }
 }
