@@ -1,0 +1,39 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayFunctions
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The drain over HTTP/2: a stream in flight when the gateway stops is answered (GOAWAY, then the
+/// connection closes after its last stream), and the drain ends once it has.
+@Suite struct DrainEndToEndTests {
+    @Test func anHTTP2StreamInFlightIsAnsweredWhileTheGatewayDrains() async throws {
+        let folder = try TestFolder()
+        let backend = try await FakeBackend.start()
+        defer { folder.remove() }
+        try folder.writeGateway("""
+        upstreams: {legacy: {targets: ['http://127.0.0.1:\(backend.port)']}}
+        default: {upstream: legacy}
+        shutdownTimeout: 20s
+        """)
+        let gateway = try await InProcessGateway.start(folder, registry: FunctionRegistry())
+        backend.control.withLockedValue { $0.delay = .seconds(1) }
+        let slow = Task { () -> (HTTPResponseStatus, HTTPVersion) in
+            let response = try await gateway.client.execute(HTTPClientRequest(url: gateway.base + "/slow"), timeout: .seconds(30))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            return (response.status, response.version)
+        }
+        try await TestFolder.eventually { backend.requests == 1 }
+        let started = ContinuousClock.now
+        try await gateway.server.shutdown()
+        let took = ContinuousClock.now - started
+        let (status, version) = try await slow.value
+        #expect(version == .http2)
+        #expect(status == .ok, "the stream in flight was answered")
+        #expect(took < .seconds(15), "the drain ended when the last stream did, not at shutdownTimeout (\(took))")
+        #expect(gateway.server.openConnections == 0)
+        try? await gateway.client.shutdown()
+        await backend.stop()
+    }
+}
