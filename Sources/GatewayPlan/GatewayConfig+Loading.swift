@@ -11,7 +11,7 @@ extension GatewayConfig {
 
     public static func parse(_ source: YAMLSource) throws(ConfigError) -> GatewayConfig {
         let top = try YAMLMap(source.root, in: source, context: "gateway.yaml")
-        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads", "functions", "logs", "shutdownTimeout", "admin"])
+        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads", "functions", "logs", "shutdownTimeout", "admin", "tracing"])
 
         var https: ListenAddress?
         var http: ListenAddress?
@@ -144,6 +144,18 @@ extension GatewayConfig {
                 token = expanded
             }
             config.admin = Admin(listen: listen, token: token)
+        }
+        if let t = try top.map("tracing") {
+            try t.requireOnly(["otlp", "sample"])
+            let url = try t.requiredString("otlp")
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {
+                throw source.error(t.node("otlp"), "tracing.otlp must be the collector's http:// or https:// URL, e.g. http://127.0.0.1:4318")
+            }
+            let sample = try t.double("sample") ?? 1.0
+            guard (0...1).contains(sample) else {
+                throw source.error(t.node("sample"), "tracing.sample must be a fraction from 0 to 1")
+            }
+            config.tracing = Tracing(otlp: url, sample: sample)
         }
         if let t = try top.duration("shutdownTimeout") {
             guard t >= .zero else { throw source.error(top.node("shutdownTimeout"), "shutdownTimeout must not be negative") }

@@ -96,6 +96,16 @@ public struct GatewayConfig: Sendable {
         public var token: String?
     }
 
+    /// `tracing:`: span export over OTLP/HTTP (read at start); nil: spans are not exported (W3C
+    /// trace context still travels).
+    public var tracing: Tracing?
+
+    public struct Tracing: Sendable, Equatable {
+        public var otlp: String
+        /// Fraction of new traces sampled, 0...1.
+        public var sample: Double
+    }
+
     /// How long a drain (SIGTERM) waits for requests in flight before closing their connections.
     public var shutdownTimeout: Duration = .seconds(30)
 

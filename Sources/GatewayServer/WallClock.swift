@@ -6,6 +6,12 @@ import Darwin
 
 /// Wall-clock helpers for function events (`time`, `timeEpoch`), without Foundation formatters.
 enum WallClock {
+    static func nowNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
     static func nowMilliseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

@@ -253,6 +253,60 @@ import Testing
         await Self.stop(s)
     }
 
+    @Test func spansAreExportedOverOTLPContinuingTheClientsTrace() async throws {
+        let collector = try await FakeCollector.start()
+        let folder = try TestFolder()
+        let backend = try await FakeBackend.start()
+        let port = try TestFolder.closedPort(), admin = try TestFolder.closedPort()
+        try folder.write("gateway.yaml", Self.gatewayYAML(port: port, admin: admin, backend: backend.port, folder: folder,
+                                                          extra: "tracing: {otlp: '\(collector.url)', sample: 1.0}"))
+        try folder.write("api.yaml", Self.api)
+        let log = folder.path + "/gateway.log"
+        let process = try GatewayBinary.serve(config: folder.config, log: log, logLevel: "info",
+                                              environment: ["GATEWAY_TEST_ADMIN_TOKEN": Self.token,
+                                                            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"])
+        let s = Served(process: process, folder: folder, backend: backend, port: port, admin: admin, log: log)
+        do {
+            try await GatewayBinary.waitForPort(port)
+            var request = HTTPClientRequest(url: s.base + "/items/1")
+            request.headers.add(name: "traceparent", value: "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+            let r = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let seen = try JSONValue.parse(Data(String(buffer: try await r.body.collect(upTo: 1 << 20)).utf8))
+            let forwarded = try #require(seen["headers"]?["traceparent"]?.arrayValue?.first?.stringValue)
+            let serverSpanId = String(forwarded.split(separator: "-")[2])
+            #expect(forwarded.hasPrefix("00-5bf92f3577b34da6a3ce929d0e0e4736-"))
+            // swift-otel's OTLP/JSON writes ids as base64 (protobuf's JSON mapping of bytes).
+            func hex(_ value: JSONValue?) -> String? {
+                guard let text = value?.stringValue else { return nil }
+                if let data = Data(base64Encoded: text) { return data.map { String(format: "%02x", $0) }.joined() }
+                return text
+            }
+            func spans() -> [JSONValue] {
+                collector.bodies.withLockedValue { $0 }.compactMap { try? JSONValue.parse(Data($0.utf8)) }.flatMap { body in
+                    (body["resourceSpans"]?.arrayValue ?? []).flatMap { ($0["scopeSpans"]?.arrayValue ?? []).flatMap { $0["spans"]?.arrayValue ?? [] } }
+                }
+            }
+            try await TestFolder.eventually { spans().count >= 2 }
+            let all = spans()
+            let server = try #require(all.first { $0["kind"]?.doubleValue == 2 }, "\(collector.bodies.withLockedValue { $0 })")
+            let client = try #require(all.first { $0["kind"]?.doubleValue == 3 })
+            #expect(hex(server["traceId"]) == "5bf92f3577b34da6a3ce929d0e0e4736", "the client's trace is continued")
+            #expect(hex(server["parentSpanId"]) == "00f067aa0ba902b7", "the client's span is the server span's parent")
+            #expect(hex(server["spanId"]) == serverSpanId, "the backend saw the server span as its parent")
+            #expect(server["name"] == "GET getItem")
+            #expect(hex(client["parentSpanId"]) == serverSpanId)
+            #expect(hex(client["traceId"]) == "5bf92f3577b34da6a3ce929d0e0e4736")
+            let exported = collector.bodies.withLockedValue { $0.joined(separator: "\n") }
+            #expect(exported.contains("getItem"))
+        } catch {
+            await Self.stop(s)
+            await collector.stop()
+            throw error
+        }
+        await Self.stop(s)
+        await collector.stop()
+    }
+
     @Test func sigtermDrainsAnInFlightRequestThenExitsZero() async throws {
         let s = try await Self.serve()
         s.backend.control.withLockedValue { $0.delay = .seconds(2) }

@@ -3,6 +3,7 @@ import GatewayCore
 import GatewayPlan
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// Everything about one exchange — the request, what the filters learned (identity, verdict,
 /// rate-limit state), the body when it was read whole, where it went, and how it ended — in one
@@ -100,6 +101,8 @@ final class RequestContext {
     var observed = false
     /// The W3C trace this request belongs to (set when its head is read).
     var trace: TraceContext?
+    /// Its server span, when spans are exported (`tracing.otlp`).
+    var span: (any Span)?
     /// Counted in its connection's requests in flight (a drain waits for them).
     var countedActive = false
 

@@ -49,6 +49,22 @@ struct TraceContext: Sendable, Equatable {
         }
     }
 
+    /// The context a tracer propagates (its span becomes the gateway's span id).
+    init?(propagated traceparent: String, incoming: String?) {
+        guard let parsed = Self.parse(traceparent), let span = UInt64(parsed.parentId, radix: 16) else { return nil }
+        self.traceId = parsed.traceId
+        self.span = span
+        self.parentId = incoming.flatMap(Self.parse).map(\.parentId)
+        self.sampled = (UInt8(parsed.flags, radix: 16) ?? 0) & 1 == 1
+    }
+
+    init(traceId: String, span: UInt64, parentId: String?, sampled: Bool) {
+        self.traceId = traceId
+        self.span = span
+        self.parentId = parentId
+        self.sampled = sampled
+    }
+
     /// - Parameter generatedId: the request id when the gateway generated it (32 random hex
     ///   digits: it serves as the trace id of a new trace).
     static func make(incoming: String?, generatedId: String?, generator: inout RequestIDGenerator) -> TraceContext {

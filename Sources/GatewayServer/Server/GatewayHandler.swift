@@ -215,8 +215,18 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
                                      isHTTP2: connection.isHTTP2, start: lastNow)
         self.request = request
         countActive(request)
-        request.trace = TraceContext.make(incoming: head.headers.first(name: "traceparent"),
-                                          generatedId: generatedId ? requestId : nil, generator: &local.requestIDs)
+        let incomingTrace = head.headers.first(name: "traceparent")
+        if let tracing = shared.tracing {
+            // Exported spans: the server span's context is the trace this request carries on.
+            let span = tracing.serverSpan(head, name: "\(head.method.rawValue) \(route.label)",
+                                          startNanoseconds: UInt64(max(0, WallClock.nowNanoseconds())))
+            request.span = span
+            request.trace = tracing.traceparent(of: span).flatMap { TraceContext(propagated: $0, incoming: incomingTrace) }
+        }
+        if request.trace == nil {
+            request.trace = TraceContext.make(incoming: incomingTrace, generatedId: generatedId ? requestId : nil,
+                                              generator: &local.requestIDs)
+        }
         if let operation = route.operation, !values.isEmpty {
             request.pathParameters = Array(zip(operation.parameterNames, values))
         }

@@ -185,6 +185,7 @@ public final class GatewayServer: Sendable {
             let channel = try await bind(http, tls: nil)
             addresses.withLockedValue { $0.http = channel.localAddress }
         }
+        shared.tracing?.start()
         started.store(true, ordering: .relaxed)
     }
 
@@ -366,6 +367,7 @@ public final class GatewayServer: Sendable {
         await shared.closePools()
         shared.policies.stop()
         authorizerStats.stop()
+        await shared.tracing?.stop()
         try await group.shutdownGracefully()
     }
 

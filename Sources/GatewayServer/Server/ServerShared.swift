@@ -16,6 +16,8 @@ final class ServerShared: Sendable {
     let observer: any ExchangeObserver
     /// The Prometheus series (`/metrics` on the admin listener).
     let metrics: GatewayMetrics
+    /// Span export, when `tracing` is configured (read at start).
+    let tracing: GatewayTracing?
     /// Upstreams' health, budgets and limits, kept across reloads; health checks run on `loop`.
     let guards: UpstreamGuards
     /// Migrating routes' stages, windows, reports and counts, kept across reloads.
@@ -28,10 +30,21 @@ final class ServerShared: Sendable {
         self.policies = PolicyState(logger: logger)
         self.work = OutstandingWork()
         self.metrics = GatewayMetrics()
-        self.observer = ObserverChain(observers: [
+        if let settings = runtime.plan.config.tracing {
+            do {
+                self.tracing = try GatewayTracing(otlp: settings.otlp, sample: settings.sample, logger: logger)
+            } catch {
+                throw ConfigErrors([ConfigError(file: runtime.plan.config.file, "tracing: cannot set up the OTLP exporter: \(error)")])
+            }
+        } else {
+            self.tracing = nil
+        }
+        var observers: [any ExchangeObserver] = [
             runtime.plan.config.logs.access ? AccessLog(logger: logger) : NoAccessLog(),
             MetricsObserver(),
-        ])
+        ]
+        if let tracing { observers.append(TracingObserver(tracing: tracing)) }
+        self.observer = ObserverChain(observers: observers)
         self.guards = UpstreamGuards(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         self.migrations = MigrationRoutes(logger: logger)
         self.workers = FunctionWorkers(loop: loop ?? MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
