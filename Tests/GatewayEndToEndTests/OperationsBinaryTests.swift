@@ -216,6 +216,9 @@ import Testing
             #expect((value("process_resident_memory_bytes", [:]) ?? 0) > 1_000_000)
             #expect((value("process_open_fds", [:]) ?? 0) > 3)
             #expect(!text.contains("/items/1") && !text.contains("elsewhere"), "no raw path is a label")
+            // Every answer is in: the connections to legacy wait in the pool, none is serving.
+            #expect((value("gateway_upstream_connections", ["upstream": "legacy", "state": "idle"]) ?? 0) >= 1)
+            #expect(value("gateway_upstream_connections", ["upstream": "legacy", "state": "active"]) == 0)
         } catch {
             await Self.stop(s)
             throw error

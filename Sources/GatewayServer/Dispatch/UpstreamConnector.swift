@@ -8,7 +8,7 @@ import NIOSSL
 /// the HTTP/1.1 client codec, and an `UpstreamHandler` at the end.
 enum UpstreamConnector {
     static func connect(to target: Upstream.Target, upstream: Upstream, tls: NIOSSLContext?,
-                        on eventLoop: any EventLoop) -> EventLoopFuture<any Channel> {
+                        on eventLoop: any EventLoop, metrics: LoopMetrics? = nil) -> EventLoopFuture<any Channel> {
         let host = target.host
         let serverName: String? = isIPAddress(host) ? nil : host
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -24,7 +24,7 @@ enum UpstreamConnector {
                     // The request head was parsed by NIO from the client and rewritten by HeaderRules
                     // with values the gateway made: no outbound validation handler needed.
                     try sync.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
-                    try sync.addHandler(UpstreamHandler())
+                    try sync.addHandler(UpstreamHandler(upstream: upstream.name, metrics: metrics))
                 }
             }
         return bootstrap.connect(host: host, port: target.port)

@@ -165,7 +165,8 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     private func connect() {
         let limits = upstreamGuard?.limits
         let attempt = self.attempt
-        UpstreamConnector.connect(to: target, upstream: dispatcher.upstream, tls: target.tls ? dispatcher.tls : nil, on: loop)
+        UpstreamConnector.connect(to: target, upstream: dispatcher.upstream, tls: target.tls ? dispatcher.tls : nil, on: loop,
+                                  metrics: pool.metrics)
             .assumeIsolated()
             .whenComplete { [self] result in
                 switch result {

@@ -29,6 +29,19 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private(set) var isActive = true
     /// When the connection went idle in the pool.
     var idleSince: NIODeadline = .now()
+    /// The upstream whose request opened it, and the loop's metrics that count it
+    /// (`gateway_upstream_connections`); `pooled` while it waits in the pool.
+    private let upstream: String
+    private let metrics: LoopMetrics?
+    private var counted = false
+    var pooled = false {
+        didSet { if pooled != oldValue, counted { metrics?.connectionIdle(upstream, pooled ? 1 : -1) } }
+    }
+
+    init(upstream: String = "", metrics: LoopMetrics? = nil) {
+        self.upstream = upstream
+        self.metrics = metrics
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -41,6 +54,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         isActive = true
+        if !counted, let metrics {
+            counted = true
+            metrics.connectionOpened(upstream, 1)
+        }
         context.fireChannelActive()
     }
 
@@ -58,6 +75,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         isActive = false
+        if counted {
+            if pooled { pooled = false }
+            counted = false
+            metrics?.connectionOpened(upstream, -1)
+        }
         let d = delegate
         delegate = nil
         d?.upstreamClosed(error: nil)

@@ -10,8 +10,12 @@ final class UpstreamPool {
     /// Connections idle longer than this are not reused (servers commonly close after 60s+).
     let maxIdleTime: TimeAmount = .seconds(50)
 
-    init(eventLoop: any EventLoop) {
+    /// The loop's metrics, which count the connections it opens (nil in unit tests).
+    let metrics: LoopMetrics?
+
+    init(eventLoop: any EventLoop, metrics: LoopMetrics? = nil) {
         self.eventLoop = eventLoop
+        self.metrics = metrics
     }
 
     /// The index of an upstream's next target, round-robin per event loop.
@@ -27,6 +31,7 @@ final class UpstreamPool {
     func checkout(_ key: String) -> UpstreamHandler? {
         let now = NIODeadline.now()
         while let handler = idle[key]?.popLast() {
+            handler.pooled = false
             if handler.isActive && handler.context != nil && now - handler.idleSince < maxIdleTime {
                 return handler
             }
@@ -41,7 +46,10 @@ final class UpstreamPool {
     func release(_ handler: UpstreamHandler, key: String, maxIdle: Int) {
         var count = idle[key]?.count ?? 0
         if count >= maxIdle {
-            idle[key]?.removeAll { !$0.isActive }
+            idle[key]?.removeAll { handler in
+                if !handler.isActive { handler.pooled = false }
+                return !handler.isActive
+            }
             count = idle[key]?.count ?? 0
         }
         guard handler.isActive, count < maxIdle else {
@@ -50,6 +58,7 @@ final class UpstreamPool {
         }
         handler.idleSince = .now()
         handler.delegate = nil
+        handler.pooled = true
         idle[key, default: []].append(handler)
     }
 
@@ -57,13 +66,21 @@ final class UpstreamPool {
     /// list, or TLS settings that changed).
     func closeIdle(keeping keys: Set<String>) {
         for key in idle.keys where !keys.contains(key) {
-            for handler in idle[key] ?? [] { handler.close() }
+            for handler in idle[key] ?? [] {
+                handler.pooled = false
+                handler.close()
+            }
             idle[key] = nil
         }
     }
 
     func closeAll() {
-        for (_, list) in idle { for h in list { h.close() } }
+        for (_, list) in idle {
+            for h in list {
+                h.pooled = false
+                h.close()
+            }
+        }
         idle = [:]
     }
 }

@@ -87,7 +87,12 @@ public final class GatewayMetrics: Sendable {
         var upstreams: [[String]: Histogram] = [:]
         var throttled: [[String]: Int] = [:]
         var validation: [[String]: Int] = [:]
+        var connections: [[String]: Int] = [:]
         for loop in loops {
+            for (upstream, counts) in loop.connections {
+                connections[[upstream, "active"], default: 0] += counts[0] - counts[1]
+                connections[[upstream, "idle"], default: 0] += counts[1]
+            }
             for row in loop.cells {
                 requests[[row.route, row.method, String(row.status), row.target], default: 0] += row.count
                 durations[[row.route, row.target], default: Histogram()].add(row.buckets, row.sumNanoseconds, row.count)
@@ -131,6 +136,13 @@ public final class GatewayMetrics: Sendable {
         histogram("gateway_upstream_request_duration_seconds", "Time an upstream took to answer (its response head)", ["upstream"], upstreams)
         counter("gateway_throttled_total", "Requests refused by a token bucket or quota (gateway, plan, operation, quota)", ["route", "reason"], throttled)
         counter("gateway_validation_failures_total", "Requests refused by request validation", ["route"], validation)
+        if !connections.isEmpty {
+            out += "# HELP gateway_upstream_connections Open upstream connections (by the upstream that opened them): serving a request, or idle in the pool\n"
+            out += "# TYPE gateway_upstream_connections gauge\n"
+            for (key, n) in connections.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                out += "gateway_upstream_connections\(labels(["upstream", "state"], key)) \(n)\n"
+            }
+        }
         return out
     }
 

@@ -56,6 +56,11 @@ final class LoopMetrics {
     /// Refusals by a bucket or quota, by route label and reason; validation failures by route label.
     private(set) var throttled: [String: [String: Int]] = [:]
     private(set) var validationFailures: [String: Int] = [:]
+    /// Open upstream connections and, of those, the ones idle in the pool, by the upstream that opened them.
+    private(set) var connections: [String: (open: Int, idle: Int)] = [:]
+
+    func connectionOpened(_ upstream: String, _ delta: Int) { connections[upstream, default: (0, 0)].open += delta }
+    func connectionIdle(_ upstream: String, _ delta: Int) { connections[upstream, default: (0, 0)].idle += delta }
 
     static func methodIndex(_ method: HTTPMethod) -> (UInt8, String) {
         switch method {
@@ -100,7 +105,8 @@ final class LoopMetrics {
             Snapshot.Row(route: $0.route.label, method: $0.method, status: $0.status, target: $0.target, isUpstream: $0.isUpstream,
                          count: $0.count, buckets: $0.buckets, sumNanoseconds: $0.sumNanoseconds,
                          upstreamCount: $0.upstreamCount, upstreamBuckets: $0.upstreamBuckets, upstreamSumNanoseconds: $0.upstreamSumNanoseconds)
-        }, throttled: throttled, validationFailures: validationFailures)
+        }, throttled: throttled, validationFailures: validationFailures,
+        connections: connections.mapValues { [$0.open, $0.idle] })
     }
 
     struct Snapshot: Sendable {
@@ -120,5 +126,7 @@ final class LoopMetrics {
         var cells: [Row]
         var throttled: [String: [String: Int]]
         var validationFailures: [String: Int]
+        /// By upstream: [open, idle].
+        var connections: [String: [Int]]
     }
 }

@@ -6,9 +6,11 @@ final class LoopLocal {
     let pool: UpstreamPool
     var requestIDs = RequestIDGenerator()
     /// This loop's request metrics (merged at scrape time).
-    let metrics = LoopMetrics()
+    let metrics: LoopMetrics
 
     init(eventLoop: any EventLoop) {
-        pool = UpstreamPool(eventLoop: eventLoop)
+        let metrics = LoopMetrics()
+        self.metrics = metrics
+        pool = UpstreamPool(eventLoop: eventLoop, metrics: metrics)
     }
 }
