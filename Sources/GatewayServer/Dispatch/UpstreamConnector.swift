@@ -24,7 +24,7 @@ enum UpstreamConnector {
                     // The request head was parsed by NIO from the client and rewritten by HeaderRules
                     // with values the gateway made: no outbound validation handler needed.
                     try sync.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
-                    try sync.addHandler(UpstreamHandler(upstream: upstream.name, metrics: metrics))
+                    try sync.addHandler(UpstreamHandler(counts: metrics?.connectionCounts(upstream.name)))
                 }
             }
         return bootstrap.connect(host: host, port: target.port)

@@ -31,16 +31,15 @@ final class UpstreamHandler: ChannelDuplexHandler {
     var idleSince: NIODeadline = .now()
     /// The upstream whose request opened it, and the loop's metrics that count it
     /// (`gateway_upstream_connections`); `pooled` while it waits in the pool.
-    private let upstream: String
-    private let metrics: LoopMetrics?
+    private let counts: LoopMetrics.ConnectionCounts?
     private var counted = false
     var pooled = false {
-        didSet { if pooled != oldValue, counted { metrics?.connectionIdle(upstream, pooled ? 1 : -1) } }
+        didSet { if pooled != oldValue, counted, let counts { counts.idle += pooled ? 1 : -1 } }
     }
 
-    init(upstream: String = "", metrics: LoopMetrics? = nil) {
-        self.upstream = upstream
-        self.metrics = metrics
+    /// - Parameter counts: the loop's counter for the upstream that opens it (nil: not counted).
+    init(counts: LoopMetrics.ConnectionCounts? = nil) {
+        self.counts = counts
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -54,9 +53,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         isActive = true
-        if !counted, let metrics {
+        if !counted, let counts {
             counted = true
-            metrics.connectionOpened(upstream, 1)
+            counts.open += 1
         }
         context.fireChannelActive()
     }
@@ -78,7 +77,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
         if counted {
             if pooled { pooled = false }
             counted = false
-            metrics?.connectionOpened(upstream, -1)
+            counts?.open -= 1
         }
         let d = delegate
         delegate = nil

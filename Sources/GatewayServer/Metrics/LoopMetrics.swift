@@ -56,11 +56,21 @@ final class LoopMetrics {
     /// Refusals by a bucket or quota, by route label and reason; validation failures by route label.
     private(set) var throttled: [String: [String: Int]] = [:]
     private(set) var validationFailures: [String: Int] = [:]
-    /// Open upstream connections and, of those, the ones idle in the pool, by the upstream that opened them.
-    private(set) var connections: [String: (open: Int, idle: Int)] = [:]
+    /// Open upstream connections and, of those, the ones idle in the pool, by the upstream that
+    /// opened them. A connection keeps its counter, so checkouts and releases hash nothing.
+    final class ConnectionCounts {
+        var open = 0
+        var idle = 0
+    }
+    private(set) var connections: [String: ConnectionCounts] = [:]
 
-    func connectionOpened(_ upstream: String, _ delta: Int) { connections[upstream, default: (0, 0)].open += delta }
-    func connectionIdle(_ upstream: String, _ delta: Int) { connections[upstream, default: (0, 0)].idle += delta }
+    /// The counter of `upstream`'s connections (looked up once per connection).
+    func connectionCounts(_ upstream: String) -> ConnectionCounts {
+        if let counts = connections[upstream] { return counts }
+        let counts = ConnectionCounts()
+        connections[upstream] = counts
+        return counts
+    }
 
     static func methodIndex(_ method: HTTPMethod) -> (UInt8, String) {
         switch method {
