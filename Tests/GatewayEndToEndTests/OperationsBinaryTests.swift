@@ -40,18 +40,39 @@ import Testing
         get: {operationId: getItem, x-gateway: {upstream: legacy}, responses: {'200': {description: ok}}}
     """
 
-    static func serve() async throws -> Served {
-        let folder = try TestFolder()
-        let backend = try await FakeBackend.start()
-        let port = try TestFolder.closedPort(), admin = try TestFolder.closedPort()
-        try folder.write("gateway.yaml", gatewayYAML(port: port, admin: admin, backend: backend.port, folder: folder))
-        try folder.write("api.yaml", api)
-        let log = folder.path + "/gateway.log"
-        let process = try GatewayBinary.serve(config: folder.config, log: log, logLevel: "info",
-                                              environment: ["GATEWAY_TEST_ADMIN_TOKEN": token])
-        try await GatewayBinary.waitForPort(port)
-        try await GatewayBinary.waitForPort(admin)
-        return Served(process: process, folder: folder, backend: backend, port: port, admin: admin, log: log)
+    static func serve(extra: String = "", environment: [String: String] = [:]) async throws -> Served {
+        // Ports are picked free and released; another test may take one before the gateway binds
+        // it (then the gateway exits at once): try again with new ones.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let folder = try TestFolder()
+            let backend = try await FakeBackend.start()
+            let port = try TestFolder.closedPort(), admin = try TestFolder.closedPort()
+            try folder.write("gateway.yaml", gatewayYAML(port: port, admin: admin, backend: backend.port, folder: folder, extra: extra))
+            try folder.write("api.yaml", api)
+            let log = folder.path + "/gateway.log"
+            let process = try GatewayBinary.serve(config: folder.config, log: log, logLevel: "info",
+                                                  environment: environment.merging(["GATEWAY_TEST_ADMIN_TOKEN": token]) { $1 })
+            let served = Served(process: process, folder: folder, backend: backend, port: port, admin: admin, log: log)
+            if await listening(process, ports: [port, admin]) { return served }
+            await stop(served)
+            if attempt == 3 { throw CancellationError() }
+        }
+    }
+
+    /// Waits until every port accepts connections; false as soon as the process has exited.
+    static func listening(_ process: Process, ports: [Int]) async -> Bool {
+        for _ in 0..<300 {
+            guard process.isRunning else { return false }
+            var all = true
+            for port in ports {
+                if let connection = try? await RawConnection.open(port: port) { await connection.close() } else { all = false }
+            }
+            if all { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return false
     }
 
     static func stop(_ s: Served) async {
@@ -258,19 +279,9 @@ import Testing
 
     @Test func spansAreExportedOverOTLPContinuingTheClientsTrace() async throws {
         let collector = try await FakeCollector.start()
-        let folder = try TestFolder()
-        let backend = try await FakeBackend.start()
-        let port = try TestFolder.closedPort(), admin = try TestFolder.closedPort()
-        try folder.write("gateway.yaml", Self.gatewayYAML(port: port, admin: admin, backend: backend.port, folder: folder,
-                                                          extra: "tracing: {otlp: '\(collector.url)', sample: 1.0}"))
-        try folder.write("api.yaml", Self.api)
-        let log = folder.path + "/gateway.log"
-        let process = try GatewayBinary.serve(config: folder.config, log: log, logLevel: "info",
-                                              environment: ["GATEWAY_TEST_ADMIN_TOKEN": Self.token,
-                                                            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"])
-        let s = Served(process: process, folder: folder, backend: backend, port: port, admin: admin, log: log)
+        let s = try await Self.serve(extra: "tracing: {otlp: '\(collector.url)', sample: 1.0}",
+                                     environment: ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"])
         do {
-            try await GatewayBinary.waitForPort(port)
             var request = HTTPClientRequest(url: s.base + "/items/1")
             request.headers.add(name: "traceparent", value: "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
             let r = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
