@@ -12,7 +12,8 @@ import PackageDescription
 //   GatewayAuthorizers  authorizer verdicts, IAM policies, the LRU + single-flight cache, JWT claim checks (pure)
 //   GatewayValidation   JSON Schema (2020-12 and the OpenAPI 3.0 schema object) compiled once into validators
 //   GatewayPolicies     API key format, key snapshot, token buckets and quotas (pure, injected clock)
-//   GatewayStore        the embedded SQLite state store: hashed keys, quota counters (GRDB)
+//   GatewayRedis        a small Redis client on SwiftNIO: RESP2/RESP3, one pipelined connection per event loop
+//   GatewayStore        the state store behind one protocol: the embedded SQLite file (GRDB) or Redis, shared by instances
 //   GatewayCertificates the development CA (swift-certificates)
 //   GatewayCallouts     authorizer callouts (AsyncHTTPClient, local functions) and JWT verification (jwt-kit)
 //   GatewayServer       the NIO data plane: TLS, HTTP/1.1 + HTTP/2, phases, upstream pools, dispatch,
@@ -57,7 +58,7 @@ let package = Package(
         .target(
             name: "GatewayPlan",
             dependencies: [
-                "GatewayCore", "GatewayAuthorizers", "GatewayValidation", "GatewayResilience", "GatewayMigration",
+                "GatewayCore", "GatewayAuthorizers", "GatewayValidation", "GatewayResilience", "GatewayMigration", "GatewayRedis",
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
                 .product(name: "OpenAPIKitCompat", package: "OpenAPIKit"),
@@ -70,8 +71,22 @@ let package = Package(
             dependencies: ["GatewayCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
+            name: "GatewayRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "GatewayStore",
-            dependencies: ["GatewayCore", "GatewayPolicies", "GatewayMigration", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "GatewayCore", "GatewayPolicies", "GatewayMigration", "GatewayRedis",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .target(name: "GatewayFunctions", dependencies: ["GatewayCore", .product(name: "Logging", package: "swift-log")]),
         .target(name: "FlightExample", dependencies: ["GatewayCore", "GatewayFunctions"]),
@@ -100,7 +115,7 @@ let package = Package(
             dependencies: [
                 "GatewayCore", "GatewayPlan", "GatewayFunctions", "GatewayPolicies", "GatewayStore",
                 "GatewayAuthorizers", "GatewayCallouts", "GatewayValidation", "GatewayResilience", "GatewayMigration",
-                "GatewayWorkers",
+                "GatewayWorkers", "GatewayRedis",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -123,7 +138,7 @@ let package = Package(
             name: "GatewayCommand",
             dependencies: [
                 "GatewayCore", "GatewayPlan", "GatewayFunctions", "FlightExample",
-                "GatewayCertificates", "GatewayServer", "GatewayPolicies", "GatewayStore", "GatewayMigration",
+                "GatewayCertificates", "GatewayServer", "GatewayPolicies", "GatewayStore", "GatewayMigration", "GatewayRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -142,6 +157,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GatewayPlanTests", dependencies: ["GatewayPlan", "GatewayCore", "GatewayAuthorizers", "GatewayValidation", "GatewayResilience", "GatewayMigration"]),
+        .testTarget(
+            name: "GatewayRedisTests",
+            dependencies: [
+                "GatewayRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "GatewayResilienceTests", dependencies: ["GatewayResilience"]),
         .testTarget(name: "GatewayWorkersTests", dependencies: ["GatewayWorkers"]),
         .testTarget(name: "GatewayMigrationTests", dependencies: ["GatewayMigration", "GatewayCore"]),
@@ -162,7 +186,7 @@ let package = Package(
             name: "GatewayEndToEndTests",
             dependencies: [
                 "GatewayCore", "GatewayServer", "GatewayPlan", "GatewayFunctions", "FlightExample", "GatewayCertificates",
-                "GatewayPolicies", "GatewayStore", "GatewayResilience", "GatewayMigration",
+                "GatewayPolicies", "GatewayStore", "GatewayResilience", "GatewayMigration", "GatewayRedis",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

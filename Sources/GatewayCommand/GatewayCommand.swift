@@ -6,7 +6,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "A TLS-terminating API gateway for OpenAPI routes, local functions and legacy backends.",
-        subcommands: [Serve.self, Check.self, Certs.self, Invoke.self, Keys.self, Migrations.self],
+        subcommands: [Serve.self, Check.self, Certs.self, Invoke.self, Keys.self, Migrations.self, StateCommand.self],
         defaultSubcommand: Serve.self)
 }
 

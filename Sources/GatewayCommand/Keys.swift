@@ -7,13 +7,13 @@ import GatewayStore
 
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Issue and manage API keys (stored hashed in the state: file).",
+        abstract: "Issue and manage API keys (stored hashed in the state: SQLite file or Redis).",
         subcommands: [Create.self, List.self, Revoke.self, Rotate.self, Usage.self])
 
     /// The configuration and its state store.
-    static func open(_ options: ConfigOption) throws -> (GatewayConfig, StateStore) {
+    static func open(_ options: ConfigOption) throws -> (GatewayConfig, any StateBackend) {
         let config = try options.loadConfig()
-        return (config, try StateStore(path: config.state))
+        return (config, try StateCommand.openStore(config.state))
     }
 
     /// Prints a new key; its secret is shown this once.

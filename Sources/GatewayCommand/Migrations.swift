@@ -19,7 +19,7 @@ struct Migrations: ParsableCommand {
     }
 
     /// The migrating routes of the configuration, and its state store.
-    static func open(_ options: ConfigOption) throws -> ([Declared], StateStore) {
+    static func open(_ options: ConfigOption) throws -> ([Declared], any StateBackend) {
         let plan: GatewayPlan
         do {
             plan = try BuiltinFunctions.compiler(BuiltinFunctions.registry()).compile(configPath: options.config)
@@ -33,7 +33,7 @@ struct Migrations: ParsableCommand {
             guard case .migration(let m) = operation.action, seen.insert(operation.routeName).inserted else { continue }
             declared.append(Declared(name: operation.routeName, route: operation.routeKey, config: m.config))
         }
-        return (declared, try StateStore(path: plan.config.state))
+        return (declared, try StateCommand.openStore(plan.config.state))
     }
 
     /// `OPERATION`: an operationId or `"METHOD /path"`.
@@ -75,7 +75,7 @@ struct Migrations: ParsableCommand {
         }
     }
 
-    static func summary(_ d: Declared, store: StateStore, detailed: Bool) throws -> Summary {
+    static func summary(_ d: Declared, store: any StateBackend, detailed: Bool) throws -> Summary {
         let stored = try store.migration(d.name)
         let state = stored?.state ?? MigrationState(config: d.config, now: 0)
         let report = try store.migrationReport(d.name).flatMap { try? JSONDecoder().decode(MigrationSnapshot.self, from: Data($0.json.utf8)) }
@@ -118,7 +118,7 @@ struct Migrations: ParsableCommand {
     }
 
     /// Applies `change` to the stored state (or the configured start) and writes it with its transition.
-    static func change(_ d: Declared, store: StateStore,
+    static func change(_ d: Declared, store: any StateBackend,
                        _ change: (inout MigrationState, Int64) -> MigrationState.Transition?) throws -> MigrationState.Transition? {
         for _ in 0..<5 {
             let stored = try store.migration(d.name)

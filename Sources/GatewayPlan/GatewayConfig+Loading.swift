@@ -1,4 +1,5 @@
 import Foundation
+import GatewayRedis
 import GatewayCore
 import Yams
 
@@ -11,7 +12,7 @@ extension GatewayConfig {
 
     public static func parse(_ source: YAMLSource) throws(ConfigError) -> GatewayConfig {
         let top = try YAMLMap(source.root, in: source, context: "gateway.yaml")
-        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads", "functions", "logs", "shutdownTimeout", "admin", "tracing"])
+        try top.requireOnly(["listen", "tls", "state", "upstreams", "default", "throttle", "plans", "limits", "threads", "functions", "logs", "shutdownTimeout", "admin", "tracing", "stateFailure"])
 
         var https: ListenAddress?
         var http: ListenAddress?
@@ -114,6 +115,33 @@ extension GatewayConfig {
         let threads = try top.int("threads") ?? 0
         guard threads >= 0 else { throw source.error(top.node("threads"), "threads must be 0 (one per core) or more") }
 
+        var state = ".gateway/state.sqlite"
+        if let raw = try top.string("state") {
+            guard let expanded = expandEnvironment(raw) else {
+                throw source.error(top.node("state"), "state: \(raw) names an environment variable that is not set")
+            }
+            if RedisConfiguration.isRedisURL(expanded) {
+                do {
+                    _ = try RedisConfiguration(url: expanded)
+                } catch {
+                    throw source.error(top.node("state"), "state: \(error.description.replacingOccurrences(of: expanded, with: raw))")
+                }
+            } else if expanded.contains("://") {
+                throw source.error(top.node("state"), "state: '\(raw)' is neither a file path nor a redis:// or rediss:// URL")
+            }
+            state = expanded
+        }
+        var stateFailure = StateFailure.open
+        if let raw = try top.string("stateFailure") {
+            guard let v = StateFailure(rawValue: raw) else {
+                throw source.error(top.node("stateFailure"), "stateFailure must be open or closed, not '\(raw)'")
+            }
+            guard RedisConfiguration.isRedisURL(state) else {
+                throw source.error(top.node("stateFailure"), "stateFailure applies to a shared state (state: redis://…) only")
+            }
+            stateFailure = v
+        }
+
         let functions = try top.map("functions").map { m throws(ConfigError) in try processFunctions(m) } ?? [:]
 
         var config = GatewayConfig(
@@ -123,11 +151,12 @@ extension GatewayConfig {
                 return folder.isEmpty ? "." : folder
             }(),
             https: https, http: http, tls: tls,
-            state: try top.string("state") ?? ".gateway/state.sqlite",
+            state: state,
             upstreams: upstreams, defaultUpstream: defaultUpstream,
             throttle: throttle, plans: plans, limits: limits, threads: threads
         )
         config.functions = functions
+        config.stateFailure = stateFailure
         if let a = try top.map("admin") {
             try a.requireOnly(["listen", "token"])
             guard let listen = try listenAddress(a, "listen", context: "admin.listen") else {

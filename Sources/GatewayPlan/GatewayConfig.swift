@@ -74,8 +74,11 @@ public struct GatewayConfig: Sendable {
     public var https: ListenAddress?
     public var http: ListenAddress?
     public var tls: TLSFiles?
-    /// The SQLite file holding API keys and quota counters (default `.gateway/state.sqlite`).
+    /// Where API keys, quota counts, buckets and migration stages live: an SQLite file (default
+    /// `.gateway/state.sqlite`, one instance), or `redis://…` / `rediss://…` shared by instances.
     public var state: String
+    /// What keyed limits and quotas do while a shared state (Redis) cannot be reached.
+    public var stateFailure: StateFailure = .open
     public var upstreams: [String: Upstream]
     public var defaultUpstream: String?
     public var throttle: Throttle?
@@ -116,4 +119,10 @@ public struct GatewayConfig: Sendable {
         public var access = true
         public init() {}
     }
+}
+
+/// `stateFailure:` — while Redis is unreachable, `open` admits requests that need a limit
+/// decision without limits or quota counting; `closed` answers them 503.
+public enum StateFailure: String, Sendable, Equatable {
+    case open, closed
 }

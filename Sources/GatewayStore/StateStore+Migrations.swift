@@ -6,14 +6,7 @@ import GRDB
 /// write raises, so the gateway sees a change made by the CLI), its transitions, the pointers
 /// marked as noise by hand, and the latest report the gateway wrote (counts, differences, figures).
 extension StateStore {
-    public struct StoredMigration: Sendable, Equatable {
-        public var stage: MigrationConfig.Stage
-        public var weight: Int
-        public var since: Int64
-        public var version: Int64
-
-        public var state: MigrationState { MigrationState(stage: stage, weight: weight, since: since) }
-    }
+    public typealias StoredMigration = GatewayStore.StoredMigration
 
     public func migration(_ route: String) throws -> StoredMigration? {
         try pool.read { db in
@@ -52,7 +45,7 @@ extension StateStore {
     }
 
     /// The route's latest transitions, oldest first.
-    public func migrationTransitions(_ route: String, limit: Int = MigrationState.keptTransitions) throws -> [MigrationState.Transition] {
+    public func migrationTransitions(_ route: String, limit: Int) throws -> [MigrationState.Transition] {
         try pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM (SELECT * FROM migration_transitions WHERE route = ? ORDER BY id DESC LIMIT ?) ORDER BY id

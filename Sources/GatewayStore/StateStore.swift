@@ -6,7 +6,7 @@ import GRDB
 /// The embedded state store: an SQLite file holding hashed API keys, quota counters and route
 /// migrations (StateStore+Migrations.swift). Created
 /// on first use. The CLI and a running gateway may use it at the same time (WAL mode).
-public final class StateStore: Sendable {
+public final class StateStore: StateBackend {
     public enum StoreError: Error, CustomStringConvertible {
         case noSuchKey(String)
         case unknownPlan(String, known: [String])
@@ -22,6 +22,7 @@ public final class StateStore: Sendable {
 
     let pool: DatabasePool
     public let path: String
+    public var location: String { path }
 
     public init(path: String) throws {
         self.path = path
@@ -91,7 +92,7 @@ public final class StateStore: Sendable {
     // MARK: keys
 
     /// Creates a key; returns its record and the secret, which is not stored and cannot be shown again.
-    public func createKey(plan: String, name: String?, expiresAt: Double?, now: Double = Date().timeIntervalSince1970) throws -> (KeyRecord, String) {
+    public func createKey(plan: String, name: String?, expiresAt: Double?, now: Double) throws -> (KeyRecord, String) {
         let secret = APIKey.generate()
         let record = KeyRecord(id: StateStore.newId(), name: name, plan: plan, digest: APIKey.digest(secret),
                                createdAt: now, expiresAt: expiresAt)
@@ -117,7 +118,7 @@ public final class StateStore: Sendable {
         }
     }
 
-    public func revoke(id: String, now: Double = Date().timeIntervalSince1970) throws {
+    public func revoke(id: String, now: Double) throws {
         try pool.write { db in
             try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, id])
             if db.changesCount == 0, try Row.fetchOne(db, sql: "SELECT id FROM api_keys WHERE id = ?", arguments: [id]) == nil {
@@ -127,7 +128,7 @@ public final class StateStore: Sendable {
     }
 
     /// Issues a successor with the same plan and name; the old key stays valid for `overlap` seconds.
-    public func rotate(id: String, overlap: Double, now: Double = Date().timeIntervalSince1970) throws -> (KeyRecord, String) {
+    public func rotate(id: String, overlap: Double, now: Double) throws -> (KeyRecord, String) {
         let secret = APIKey.generate()
         let record = try pool.write { db -> KeyRecord in
             guard let old = try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ?", arguments: [id]).flatMap(StateStore.record) else {
@@ -169,12 +170,27 @@ public final class StateStore: Sendable {
     }
 
     /// The stored count of each key for the window that contains `now`.
-    public func quotaUsage(keyId: String, period: QuotaPeriod, now: Double = Date().timeIntervalSince1970) throws -> RateLimiter.QuotaUsage {
+    public func quotaUsage(keyId: String, period: QuotaPeriod, now: Double) throws -> RateLimiter.QuotaUsage {
         let start = period.window(containing: now).start
         let used = try pool.read { db in
             try Int.fetchOne(db, sql: "SELECT used FROM quota_usage WHERE key_id = ? AND period_start = ?", arguments: [keyId, start])
         }
         return RateLimiter.QuotaUsage(keyId: keyId, periodStart: start, used: used ?? 0)
+    }
+
+    public func importKey(_ record: KeyRecord) throws {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM api_keys WHERE id = ? OR digest = ?", arguments: [record.id, Data(record.digest.bytes)])
+            try insert(record, db)
+        }
+    }
+
+    public func quotaUsages() throws -> [RateLimiter.QuotaUsage] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT key_id, period_start, used FROM quota_usage ORDER BY key_id, period_start").map {
+                RateLimiter.QuotaUsage(keyId: $0["key_id"], periodStart: $0["period_start"], used: $0["used"])
+            }
+        }
     }
 
     // MARK: helpers

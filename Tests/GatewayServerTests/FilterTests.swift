@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func theOperationBucketAndItsRateLimitState() {
-        let filter = AdmissionFilter(limiter: RateLimiter(), routeKey: "GET /a", operationThrottle: Throttle(rate: 0.001, burst: 1),
+        let filter = AdmissionFilter(limiter: RateLimiter(), shared: nil, failure: .open, routeKey: "GET /a", operationThrottle: Throttle(rate: 0.001, burst: 1),
                                      operationId: "getA", rateLimitPolicies: [:])
         #expect(status(filter.run(request(.GET, "/a"), on: loop)) == "next")
         let second = request(.GET, "/a")

@@ -8,6 +8,10 @@ import NIOCore
 /// the others and does not count against the quota. Keyed requests get their RateLimit headers.
 struct AdmissionFilter: RequestFilter {
     let limiter: RateLimiter
+    /// With a shared state (Redis): decides there instead of `limiter`.
+    let shared: SharedLimiter?
+    /// What to do while the shared state cannot answer.
+    let failure: StateFailure
     /// The operation's route key: its bucket's name.
     let routeKey: String
     /// The operation's own bucket (`x-gateway.throttle`).
@@ -30,8 +34,21 @@ struct AdmissionFilter: RequestFilter {
             }
         }
         if limits.isEmpty { return .next }
-        let decision = limiter.admit(limits, now: request.start.uptimeNanoseconds,
-                                     wallClock: Double(request.startWallClock) / 1000)
+        let wallClock = Double(request.startWallClock) / 1000
+        if let shared {
+            let failure = self.failure
+            // The future completes on `loop`, the request's own: its context may be used there.
+            return .suspend(shared.admit(limits, wallClock: wallClock, on: loop).assumeIsolated().map { decision in
+                apply(decision, to: request)
+            }.recover { error in
+                shared.unavailable(error, failure: failure)
+                return failure == .open ? .next : .respond(.serviceUnavailable)
+            }.nonisolated())
+        }
+        return apply(limiter.admit(limits, now: request.start.uptimeNanoseconds, wallClock: wallClock), to: request)
+    }
+
+    func apply(_ decision: RateLimiter.Decision, to request: RequestContext) -> FilterStatus {
         if let key = request.key, let policy = rateLimitPolicies[key.planName] {
             request.rateLimitHeaders = RateLimitHeaders.make(plan: key.planName, policy: policy, decision: decision)
         }

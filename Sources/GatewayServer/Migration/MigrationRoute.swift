@@ -123,7 +123,7 @@ final class MigrationRoute: Sendable {
     /// One round with the store (blocking: called off the event loops). The first round adopts
     /// what the store holds (the stage survives restarts, counts and the report too), or writes
     /// the configured start.
-    func sync(with store: StateStore) throws {
+    func sync(with store: any StateBackend) throws {
         let stored = try store.migration(name)
         let ignores = try store.migrationIgnores(name)
         let (first, known) = state.withLockedValue { ($0.version == nil, $0.version) }

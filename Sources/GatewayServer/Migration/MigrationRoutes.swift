@@ -12,7 +12,7 @@ final class MigrationRoutes: Sendable {
         var installed: [String: MigrationRoute] = [:]
         /// Routes bound by a table being built; installed by `commit`.
         var staged: [String: MigrationRoute] = [:]
-        var store: StateStore?
+        var store: (any StateBackend)?
         var syncing: Task<Void, Never>?
     }
 
@@ -54,7 +54,7 @@ final class MigrationRoutes: Sendable {
     var isEmpty: Bool { routes.withLockedValue { $0.installed.isEmpty } }
 
     /// Uses `store` from now on: syncs every route once now (blocking), then every second.
-    func attach(_ store: StateStore) {
+    func attach(_ store: any StateBackend) {
         let previous = routes.withLockedValue { r -> Task<Void, Never>? in
             defer {
                 r.store = store
@@ -78,14 +78,26 @@ final class MigrationRoutes: Sendable {
     func syncAll() {
         let (store, all) = routes.withLockedValue { ($0.store, Array($0.installed.values)) }
         guard let store else { return }
+        var failed = false
         for route in all {
             do {
                 try route.sync(with: store)
             } catch {
-                logger.error("migration: cannot sync with the state store", metadata: ["route": "\(route.name)", "error": "\(error)"])
+                failed = true
+                // Once per outage, not once a second.
+                if !syncFailing.withLockedValue({ $0 }) {
+                    logger.error("migration: cannot sync with the state store", metadata: ["route": "\(route.name)", "error": "\(error)"])
+                }
             }
         }
+        let was = syncFailing.withLockedValue { state in
+            defer { state = failed }
+            return state
+        }
+        if was && !failed { logger.notice("migration: syncing with the state store again") }
     }
+
+    private let syncFailing = NIOLockedValueBox(false)
 
     /// Stops syncing after one last round (at shutdown).
     func stop() {

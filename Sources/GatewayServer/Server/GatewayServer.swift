@@ -34,7 +34,7 @@ public final class GatewayServer: Sendable {
         }
         let count = threads ?? (config.threads > 0 ? config.threads : System.coreCount)
         group = MultiThreadedEventLoopGroup(numberOfThreads: count)
-        shared = try ServerShared(runtime: runtime, logger: logger, loop: group.next())
+        shared = try ServerShared(runtime: runtime, logger: logger, loop: group.next(), loops: Array(group.makeIterator()))
         connections = ConnectionRegistry(limit: config.limits.maxConnections)
         authorizerStats = AuthorizerStatsReporter(shared: shared)
     }
@@ -110,6 +110,9 @@ public final class GatewayServer: Sendable {
     public var metricsRegistry: PrometheusCollectorRegistry { shared.metrics.registry }
 
     private func install(_ runtime: GatewayRuntime) throws {
+        if let refusal = shared.policies.checkReload(state: runtime.plan.config.state) {
+            throw ConfigErrors([ConfigError(file: runtime.plan.config.file, refusal)])
+        }
         try openPolicyStore(runtime.plan)
         let migrationStore = try openMigrationStore(runtime.plan)
         authorizerStats.report()
@@ -118,22 +121,24 @@ public final class GatewayServer: Sendable {
     }
 
     /// The state store for migrating routes (their stage survives restarts), when some route migrates.
-    private func openMigrationStore(_ plan: GatewayPlan) throws -> StateStore? {
+    private func openMigrationStore(_ plan: GatewayPlan) throws -> (any StateBackend)? {
         guard plan.operations.contains(where: { if case .migration = $0.action { return true } else { return false } }) else {
             return nil
         }
         do {
-            return try StateStore(path: plan.config.state)
+            return try shared.policies.backend(plan.config.state)
         } catch {
             throw ConfigErrors([ConfigError(file: plan.config.state, "cannot open the state store (state: in \(plan.config.file)): \(error)")])
         }
     }
 
-    /// Opens the state store when some operation asks for an API key.
+    /// Opens the state store when some operation asks for an API key (or, with a shared state,
+    /// has a limit: its buckets live there too).
     private func openPolicyStore(_ plan: GatewayPlan) throws {
-        guard plan.operations.contains(where: { $0.apiKey != nil }) else { return }
+        let shared = self.shared.policies.shared != nil
+        guard plan.operations.contains(where: { $0.apiKey != nil || (shared && $0.throttle != nil) }) else { return }
         do {
-            try shared.policies.open(path: plan.config.state, plans: plan.config.plans)
+            try self.shared.policies.open(location: plan.config.state, plans: plan.config.plans)
         } catch {
             throw ConfigErrors([ConfigError(file: plan.config.state, "cannot open the state store (state: in \(plan.config.file)): \(error)")])
         }

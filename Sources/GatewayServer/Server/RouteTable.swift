@@ -85,7 +85,8 @@ final class RouteTable: Sendable {
                 filters.append(AuthorizerFilter(authorizer: authorizer, requirement: requirement))
             }
             if operation.apiKey != nil || operation.throttle != nil {
-                filters.append(AdmissionFilter(limiter: policies.limiter, routeKey: operation.routeKey,
+                filters.append(AdmissionFilter(limiter: policies.limiter, shared: policies.shared, failure: config.stateFailure,
+                                               routeKey: operation.routeKey,
                                                operationThrottle: operation.throttle, operationId: operation.operationId,
                                                rateLimitPolicies: runtime.rateLimitPolicies))
             }

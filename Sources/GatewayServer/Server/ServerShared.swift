@@ -25,9 +25,13 @@ final class ServerShared: Sendable {
     /// Process functions' warm workers, kept across reloads where their configuration is unchanged.
     let workers: FunctionWorkers
 
-    init(runtime: GatewayRuntime, logger: Logger, loop: (any EventLoop)? = nil) throws(ConfigErrors) {
+    init(runtime: GatewayRuntime, logger: Logger, loop: (any EventLoop)? = nil, loops: [any EventLoop] = []) throws(ConfigErrors) {
         self.logger = logger
-        self.policies = PolicyState(logger: logger)
+        do {
+            self.policies = try PolicyState(logger: logger, state: runtime.plan.config.state, loops: loops)
+        } catch {
+            throw ConfigErrors([ConfigError(file: runtime.plan.config.file, "state: cannot set up the shared state: \(error)")])
+        }
         self.work = OutstandingWork()
         self.metrics = GatewayMetrics()
         if let settings = runtime.plan.config.tracing {

@@ -1,0 +1,225 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// One Redis connection owned by one event loop, shared by everything on that loop: commands are
+/// pipelined (written as they come, flushed once per loop tick, answered in order), each with its
+/// own timeout. After a failure the client is down for a jittered backoff (50 ms doubling to 2 s),
+/// during which commands fail at once with `RedisError.unavailable`; the first command after it
+/// connects again. A connection says AUTH and SELECT (or HELLO 3) before anything else.
+///
+/// All state is touched on `eventLoop` only; `send` may be called from anywhere.
+public final class RedisClient: @unchecked Sendable {
+    public let eventLoop: any EventLoop
+    public let configuration: RedisConfiguration
+    private let tlsContext: NIOSSLContext?
+
+    private enum State {
+        case idle
+        case connecting([RedisRequest])
+        case ready(any Channel)
+        case down(until: NIODeadline, reason: String)
+        case shutdown
+    }
+
+    private var state: State = .idle
+    private var backoff: TimeAmount
+    private var flushScheduled = false
+
+    /// Builds the client (and its TLS context for `rediss://`); connects on first use.
+    public init(configuration: RedisConfiguration, eventLoop: any EventLoop) throws {
+        self.eventLoop = eventLoop
+        self.configuration = configuration
+        self.backoff = configuration.minBackoff
+        if configuration.tls {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let ca = configuration.caFile { tls.trustRoots = .file(ca) }
+            tlsContext = try NIOSSLContext(configuration: tls)
+        } else {
+            tlsContext = nil
+        }
+    }
+
+    /// Sends one command; an error reply fails the future with `RedisError.server`.
+    public func send(_ command: RedisCommand) -> EventLoopFuture<RESPValue> {
+        if eventLoop.inEventLoop { return sendOnLoop(command, timeout: configuration.timeout) }
+        return eventLoop.flatSubmit { self.sendOnLoop(command, timeout: self.configuration.timeout) }
+    }
+
+    /// Sends one command with its own timeout (control-plane calls that read more).
+    public func send(_ command: RedisCommand, timeout: TimeAmount) -> EventLoopFuture<RESPValue> {
+        if eventLoop.inEventLoop { return sendOnLoop(command, timeout: timeout) }
+        return eventLoop.flatSubmit { self.sendOnLoop(command, timeout: timeout) }
+    }
+
+    /// Runs `script` by its SHA-1, sending its source once when the server does not have it.
+    public func eval(_ script: RedisScript, keys: [String], arguments: [String], timeout: TimeAmount? = nil) -> EventLoopFuture<RESPValue> {
+        let tail = [String(keys.count)] + keys + arguments
+        let timeout = timeout ?? configuration.timeout
+        return send(RedisCommand(["EVALSHA", script.sha1] + tail), timeout: timeout).flatMapError { error in
+            if case RedisError.server(let message) = error, message.hasPrefix("NOSCRIPT") {
+                return self.send(RedisCommand(["EVAL", script.source] + tail), timeout: timeout)
+            }
+            return self.eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    /// Whether the last attempt left the client connected (for status reports).
+    public func isConnected() -> EventLoopFuture<Bool> {
+        eventLoop.submit { if case .ready = self.state { return true } else { return false } }
+    }
+
+    /// Closes the connection; later commands fail with `RedisError.shutdown`.
+    public func close() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            let previous = self.state
+            self.state = .shutdown
+            switch previous {
+            case .ready(let channel): return channel.close().recover { _ in }
+            case .connecting(let queue):
+                for r in queue { r.promise.fail(RedisError.shutdown) }
+                return self.eventLoop.makeSucceededVoidFuture()
+            default: return self.eventLoop.makeSucceededVoidFuture()
+            }
+        }
+    }
+
+    private func sendOnLoop(_ command: RedisCommand, timeout: TimeAmount) -> EventLoopFuture<RESPValue> {
+        let promise = eventLoop.makePromise(of: RESPValue.self)
+        let timer = eventLoop.scheduleTask(in: timeout) { promise.fail(RedisError.timeout) }
+        dispatch(RedisRequest(command: command, promise: promise))
+        return promise.futureResult.flatMapThrowing { value in
+            timer.cancel()
+            if case .error(let message) = value { throw RedisError.server(message) }
+            return value
+        }.flatMapErrorThrowing { error in
+            timer.cancel()
+            throw error
+        }
+    }
+
+    private func dispatch(_ request: RedisRequest) {
+        switch state {
+        case .ready(let channel):
+            channel.write(request, promise: nil)
+            if !flushScheduled {
+                flushScheduled = true
+                eventLoop.execute {
+                    self.flushScheduled = false
+                    if case .ready(let channel) = self.state { channel.flush() }
+                }
+            }
+        case .connecting(var queue):
+            queue.append(request)
+            state = .connecting(queue)
+        case .idle:
+            state = .connecting([request])
+            connect()
+        case .down(let until, let reason):
+            if NIODeadline.now() >= until {
+                state = .connecting([request])
+                connect()
+            } else {
+                request.promise.fail(RedisError.unavailable(reason))
+            }
+        case .shutdown:
+            request.promise.fail(RedisError.shutdown)
+        }
+    }
+
+    private func connect() {
+        let tls = tlsContext
+        let host = configuration.host
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(configuration.connectTimeout)
+            .channelInitializer { channel in
+                do {
+                    if let tls {
+                        let name = host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : host
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(RedisCommandHandler())
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        bootstrap.connect(host: host, port: configuration.port).flatMap { channel in
+            self.handshake(channel).map { channel }.flatMapError { error in
+                channel.close(promise: nil)
+                return self.eventLoop.makeFailedFuture(error)
+            }
+        }.whenComplete { result in
+            switch result {
+            case .success(let channel):
+                guard case .connecting(let queue) = self.state else {
+                    channel.close(promise: nil)
+                    return
+                }
+                self.state = .ready(channel)
+                self.backoff = self.configuration.minBackoff
+                channel.closeFuture.whenComplete { _ in self.closed(channel) }
+                for request in queue { channel.write(request, promise: nil) }
+                channel.flush()
+            case .failure(let error):
+                self.markDown("\(error)")
+            }
+        }
+    }
+
+    /// AUTH and SELECT (RESP2) or HELLO 3 with AUTH then SELECT, each checked.
+    private func handshake(_ channel: any Channel) -> EventLoopFuture<Void> {
+        var commands: [RedisCommand] = []
+        if configuration.protocolVersion == 3 {
+            var hello = ["HELLO", "3"]
+            if let password = configuration.password { hello += ["AUTH", configuration.user ?? "default", password] }
+            commands.append(RedisCommand(hello))
+        } else if let password = configuration.password {
+            commands.append(RedisCommand(configuration.user.map { ["AUTH", $0, password] } ?? ["AUTH", password]))
+        }
+        if configuration.database != 0 { commands.append(RedisCommand("SELECT", String(configuration.database))) }
+        guard !commands.isEmpty else { return eventLoop.makeSucceededVoidFuture() }
+        let replies = commands.map { command -> EventLoopFuture<RESPValue> in
+            let promise = eventLoop.makePromise(of: RESPValue.self)
+            channel.write(RedisRequest(command: command, promise: promise), promise: nil)
+            return promise.futureResult
+        }
+        channel.flush()
+        let names = commands.map { $0.arguments[0] }
+        let deadline = eventLoop.scheduleTask(in: configuration.connectTimeout) { channel.close(promise: nil) }
+        return EventLoopFuture.whenAllSucceed(replies, on: eventLoop).flatMapThrowing { values in
+            deadline.cancel()
+            for (name, value) in zip(names, values) {
+                if case .error(let message) = value { throw RedisError.server("\(name): \(message)") }
+            }
+        }
+    }
+
+    private func closed(_ channel: any Channel) {
+        guard case .ready(let current) = state, current === channel else { return }
+        markDown("connection closed")
+    }
+
+    private func markDown(_ reason: String) {
+        if case .shutdown = state { return }
+        let queued: [RedisRequest]
+        if case .connecting(let queue) = state { queued = queue } else { queued = [] }
+        let base = backoff.nanoseconds
+        let delay = TimeAmount.nanoseconds(base / 2 + Int64.random(in: 0...max(1, base / 2)))
+        state = .down(until: .now() + delay, reason: reason)
+        backoff = .nanoseconds(min(base * 2, configuration.maxBackoff.nanoseconds))
+        for request in queued { request.promise.fail(RedisError.unavailable(reason)) }
+    }
+}
+
+extension RedisClient {
+    /// Sends and waits (the CLI and the store's once-a-second work; never on an event loop).
+    public func call(_ arguments: [String], timeout: TimeAmount = .seconds(2)) throws -> RESPValue {
+        try send(RedisCommand(arguments), timeout: timeout).wait()
+    }
+
+    public func call(_ arguments: String..., timeout: TimeAmount = .seconds(2)) throws -> RESPValue {
+        try call(arguments, timeout: timeout)
+    }
+}

@@ -1,0 +1,55 @@
+@testable import GatewayRedis
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@Suite struct RedisCommandHandlerTests {
+    static func channel() throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPDecoder()))
+        try channel.pipeline.syncOperations.addHandler(RedisCommandHandler())
+        return channel
+    }
+
+    @Test func pipelinedRepliesCompleteTheirCommandsInOrder() throws {
+        let channel = try Self.channel()
+        let first = channel.eventLoop.makePromise(of: RESPValue.self)
+        let second = channel.eventLoop.makePromise(of: RESPValue.self)
+        channel.write(RedisRequest(command: RedisCommand("INCR", "a"), promise: first), promise: nil)
+        channel.write(RedisRequest(command: RedisCommand("GET", "b"), promise: second), promise: nil)
+        channel.flush()
+        var written = ByteBuffer()
+        while var part = try channel.readOutbound(as: ByteBuffer.self) { written.writeBuffer(&part) }
+        #expect(String(buffer: written) == "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n")
+        // Both replies in one read, the second split: a push message in between is not a reply.
+        try channel.writeInbound(ByteBuffer(string: ":1\r\n>1\r\n+hi\r\n$3\r\nx"))
+        #expect(try first.futureResult.wait() == .integer(1))
+        try channel.writeInbound(ByteBuffer(string: "yz\r\n"))
+        #expect(try second.futureResult.wait() == .bulkString(ByteBuffer(string: "xyz")))
+        _ = try? channel.finish()
+    }
+
+    @Test func aClosedConnectionFailsEveryWaitingCommand() throws {
+        let channel = try Self.channel()
+        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+        channel.writeAndFlush(RedisRequest(command: RedisCommand("PING"), promise: promise), promise: nil)
+        channel.pipeline.fireChannelInactive()
+        #expect(throws: RedisError.connectionClosed) { try promise.futureResult.wait() }
+        _ = try? channel.finish()
+    }
+
+    @Test func garbageFromTheServerFailsWaitingCommandsAndCloses() throws {
+        let channel = try Self.channel()
+        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+        channel.writeAndFlush(RedisRequest(command: RedisCommand("PING"), promise: promise), promise: nil)
+        try? channel.writeInbound(ByteBuffer(string: "@@@\r\n"))
+        #expect {
+            try promise.futureResult.wait()
+        } throws: { error in
+            if case RedisError.protocolError = error { return true }
+            return false
+        }
+        #expect(!channel.isActive)
+        _ = try? channel.finish()
+    }
+}
