@@ -46,6 +46,16 @@ struct TestFolder {
         while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
     }
 
+    /// Checks every 100 ms for at most `seconds`; true as soon as `check` holds.
+    static func within(_ seconds: Double, _ check: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try await check() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try await check()
+    }
+
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 
     /// A port nothing listens on and nothing will: a privileged one (never handed out as an

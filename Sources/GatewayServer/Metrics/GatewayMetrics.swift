@@ -36,6 +36,15 @@ public final class GatewayMetrics: Sendable {
                              help: "Configuration reloads, applied or refused").increment()
     }
 
+    /// Requests decided by `stateFailure` because the shared state (Redis) did not answer.
+    func stateUnavailable(passed: Int, refused: Int) {
+        for (outcome, n) in [("passed", passed), ("refused", refused)] where n > 0 {
+            registry.makeCounter(name: "gateway_state_unavailable_total", labels: [("outcome", outcome)],
+                                 help: "Requests that needed a limit decision while the shared state could not answer: passed without limits (stateFailure: open) or refused with 503 (closed)")
+                .increment(by: Int64(n))
+        }
+    }
+
     /// The text for `/metrics`: the loops' request metrics merged, then the registry (with the
     /// authorizer cache counts and the process figures brought up to date).
     func scrape(loops: [LoopMetrics.Snapshot], authorizers: [Authorizer]) -> String {

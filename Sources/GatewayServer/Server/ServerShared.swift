@@ -27,13 +27,13 @@ final class ServerShared: Sendable {
 
     init(runtime: GatewayRuntime, logger: Logger, loop: (any EventLoop)? = nil, loops: [any EventLoop] = []) throws(ConfigErrors) {
         self.logger = logger
+        self.metrics = GatewayMetrics()
         do {
-            self.policies = try PolicyState(logger: logger, state: runtime.plan.config.state, loops: loops)
+            self.policies = try PolicyState(logger: logger, metrics: metrics, state: runtime.plan.config.state, loops: loops)
         } catch {
             throw ConfigErrors([ConfigError(file: runtime.plan.config.file, "state: cannot set up the shared state: \(error)")])
         }
         self.work = OutstandingWork()
-        self.metrics = GatewayMetrics()
         if let settings = runtime.plan.config.tracing {
             do {
                 self.tracing = try GatewayTracing(otlp: settings.otlp, sample: settings.sample, logger: logger)

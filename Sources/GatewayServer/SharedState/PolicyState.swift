@@ -24,12 +24,14 @@ final class PolicyState: Sendable {
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let refreshFailing = NIOLockedValueBox(false)
     let logger: Logger
+    let metrics: GatewayMetrics?
 
     /// How often keys are refreshed and quota counts written.
     static let interval: Duration = .seconds(1)
 
-    init(logger: Logger, state: String = "", loops: [any EventLoop] = []) throws {
+    init(logger: Logger, metrics: GatewayMetrics? = nil, state: String = "", loops: [any EventLoop] = []) throws {
         self.logger = logger
+        self.metrics = metrics
         self.startState = state
         if RedisConfiguration.isRedisURL(state) {
             shared = try SharedLimiter(configuration: try RedisConfiguration(url: state), loops: loops)
@@ -154,7 +156,7 @@ final class PolicyState: Sendable {
                     refreshFailed(error)
                 }
                 flush()
-                if let shared { shared.report(logger) }
+                if let shared { shared.report(logger, metrics: metrics) }
             }
         }
         task.withLockedValue { $0 = loop }

@@ -64,11 +64,12 @@ final class SharedLimiter: Sendable {
         lastError.withLockedValue { $0 = "\(error)" }
     }
 
-    /// Logs what happened since the last call (once a second, from the policy loop).
-    func report(_ logger: Logger) {
+    /// Logs and counts what happened since the last call (once a second, from the policy loop).
+    func report(_ logger: Logger, metrics: GatewayMetrics?) {
         let p = passed.exchange(0, ordering: .relaxed)
         let r = refused.exchange(0, ordering: .relaxed)
         if p > 0 || r > 0 {
+            metrics?.stateUnavailable(passed: p, refused: r)
             logger.warning("shared state unreachable: limits not applied", metadata: [
                 "state": "\(configuration.redacted)", "passedWithoutLimits": "\(p)", "refused": "\(r)",
                 "error": "\(lastError.withLockedValue { $0 })",

@@ -1,0 +1,229 @@
+import FlightExample
+import Foundation
+import GatewayFunctions
+import GatewayPolicies
+import GatewayRedis
+import GatewayServer
+import GatewayStore
+import NIOHTTP1
+import Testing
+
+/// Two gateway servers sharing one real redis-server (`state: redis://…`): keys, revocations,
+/// plan limits, quotas, what happens while Redis is away, and that it comes back.
+@Suite(.enabled(if: RedisServer.available, Comment(rawValue: RedisServer.unavailableReason)))
+struct SharedStateEndToEndTests {
+    static let api = """
+    openapi: 3.1.0
+    info: {title: shared, version: '1'}
+    components:
+      securitySchemes:
+        key: {type: apiKey, in: header, name: x-api-key}
+    paths:
+      /keyed:
+        get: {operationId: keyed, security: [{key: []}], x-gateway: {function: alerts.list}, responses: {'200': {description: ok}}}
+      /limited:
+        get: {operationId: limited, x-gateway: {function: alerts.list, throttle: {rate: 1, burst: 1}}, responses: {'200': {description: ok}}}
+      /open:
+        get: {x-gateway: {function: alerts.list}, responses: {'200': {description: ok}}}
+    """
+
+    static func prepare(_ folder: TestFolder, redis: RedisServer, plan: String, failure: String? = nil) throws {
+        try folder.write("gateway.yaml", """
+        listen: {https: 127.0.0.1:0}
+        tls: {certificate: \(folder.certs.certificate), key: \(folder.certs.key)}
+        state: \(redis.url)
+        \(failure.map { "stateFailure: \($0)" } ?? "")
+        plans:
+          basic: \(plan)
+        """)
+        try folder.write("api.yaml", api)
+    }
+
+    static func start(_ folder: TestFolder) async throws -> InProcessGateway {
+        var registry = FunctionRegistry()
+        FlightFunctions.register(into: &registry)
+        return try await InProcessGateway.start(folder, registry: registry)
+    }
+
+    static func store(_ redis: RedisServer) throws -> RedisStateStore {
+        try RedisStateStore(configuration: try RedisConfiguration(url: redis.url))
+    }
+
+    static func get(_ gateway: InProcessGateway, _ path: String, key: String? = nil) async throws -> InProcessGateway.Response {
+        try await gateway.send(.GET, path, headers: key.map { [("x-api-key", $0)] } ?? [])
+    }
+
+    static func within(_ seconds: Double, _ check: () async throws -> Bool) async throws -> Bool {
+        try await TestFolder.within(seconds, check)
+    }
+
+    /// One gateway on `redis` with a key of plan `plan` that it already knows.
+    static func startWithKey(_ folder: TestFolder, redis: RedisServer, plan: String,
+                             failure: String) async throws -> (InProcessGateway, RedisStateStore, String) {
+        try prepare(folder, redis: redis, plan: plan, failure: failure)
+        let gateway = try await start(folder)
+        let store = try store(redis)
+        let (_, secret) = try store.createKey(plan: "basic", name: nil, expiresAt: nil)
+        try gateway.server.refreshKeys()
+        return (gateway, store, secret)
+    }
+
+    @Test func aKeyCreatedOrRevokedThroughOneInstanceIsHonouredByTheOtherWithinTwoSeconds() async throws {
+        let redis = try RedisServer()
+        defer { redis.remove() }
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        try Self.prepare(folder, redis: redis, plan: "{rate: 100, burst: 100}")
+        let a = try await Self.start(folder), b = try await Self.start(folder)
+        let store = try Self.store(redis)
+        defer { store.close() }
+
+        let (record, secret) = try store.createKey(plan: "basic", name: "shared", expiresAt: nil)
+        // Each instance refreshes once a second by itself: 2 s is the promise.
+        #expect(try await Self.within(2.2) { try await Self.get(a, "/keyed", key: secret).status == .ok })
+        #expect(try await Self.within(2.2) { try await Self.get(b, "/keyed", key: secret).status == .ok })
+
+        // Revoked through the CLI (which reads `state:` from the same configuration).
+        let revoked = try GatewayBinary.run(["keys", "revoke", record.id, "--config", folder.config])
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        #expect(try await Self.within(2.2) { try await Self.get(a, "/keyed", key: secret).status == .forbidden })
+        #expect(try await Self.within(2.2) { try await Self.get(b, "/keyed", key: secret).status == .forbidden })
+        let list = try GatewayBinary.run(["keys", "list", "--config", folder.config])
+        #expect(list.stdout.contains(record.id) && list.stdout.contains("revoked"), "\(list.stdout)\(list.stderr)")
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test func aPlansLimitHoldsAcrossBothInstancesWithinTwoPercent() async throws {
+        let redis = try RedisServer()
+        defer { redis.remove() }
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let rate = 40.0, burst = 20.0
+        try Self.prepare(folder, redis: redis, plan: "{rate: \(Int(rate)), burst: \(Int(burst))}")
+        let a = try await Self.start(folder), b = try await Self.start(folder)
+        let store = try Self.store(redis)
+        defer { store.close() }
+        let (_, secret) = try store.createKey(plan: "basic", name: nil, expiresAt: nil)
+        try a.server.refreshKeys()
+        try b.server.refreshKeys()
+
+        // Connections first (TLS handshakes are not part of the window): 6 per instance.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for gateway in [a, b] { for _ in 0..<6 { group.addTask { _ = try await Self.get(gateway, "/open") } } }
+            try await group.waitForAll()
+        }
+        // Demand far above the rate: 6 clients on each instance for about 3 seconds.
+        let start = ContinuousClock.now
+        let end = start + .seconds(3)
+        let counts = try await withThrowingTaskGroup(of: (ok: Int, refused: Int).self) { group in
+            for gateway in [a, b] {
+                for _ in 0..<6 {
+                    group.addTask {
+                        var ok = 0, refused = 0
+                        while ContinuousClock.now < end {
+                            let status = try await Self.get(gateway, "/keyed", key: secret).status
+                            if status == .ok { ok += 1 } else if status == .tooManyRequests { refused += 1 }
+                        }
+                        return (ok, refused)
+                    }
+                }
+            }
+            var total = (ok: 0, refused: 0)
+            for try await c in group { total.ok += c.ok; total.refused += c.refused }
+            return total
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let allowed = rate * seconds + burst
+        print("shared plan limit: admitted \(counts.ok), refused \(counts.refused) in \(seconds) s; rate·T + burst = \(allowed)")
+        #expect(counts.refused > counts.ok, "demand must be far above the rate")
+        #expect(Double(counts.ok) <= allowed * 1.02)
+        #expect(Double(counts.ok) >= allowed * 0.98)
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test func aQuotaOfFiveHoldsAcrossInstancesAndRestarts() async throws {
+        let redis = try RedisServer()
+        defer { redis.remove() }
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        try Self.prepare(folder, redis: redis, plan: "{rate: 100, burst: 100, quota: {limit: 5, period: day}}")
+        let a = try await Self.start(folder), b = try await Self.start(folder)
+        let store = try Self.store(redis)
+        defer { store.close() }
+        let (record, secret) = try store.createKey(plan: "basic", name: nil, expiresAt: nil)
+        try a.server.refreshKeys()
+        try b.server.refreshKeys()
+        var statuses: [UInt] = []
+        for i in 0..<8 { statuses.append(try await Self.get(i % 2 == 0 ? a : b, "/keyed", key: secret).status.code) }
+        #expect(statuses == [200, 200, 200, 200, 200, 429, 429, 429])
+        #expect(try store.quotaUsage(keyId: record.id, period: .day).used == 5, "refusals are not counted")
+        await a.stop()
+        await b.stop()
+
+        // A new instance (a restart) finds the quota used up.
+        let c = try await Self.start(folder)
+        try c.server.refreshKeys()
+        let refused = try await Self.get(c, "/keyed", key: secret)
+        #expect(refused.status == .tooManyRequests)
+        #expect(refused.text.contains("Limit Exceeded"))
+        let usage = try GatewayBinary.run(["keys", "usage", record.id, "--config", folder.config])
+        #expect(usage.stdout.contains("5 of 5"), "\(usage.stdout)\(usage.stderr)")
+        await c.stop()
+    }
+
+    @Test func whileRedisIsAwayOpenPassesKeyedRequestsAndLimitsComeBackWithoutARestart() async throws {
+        let redis = try RedisServer(keepData: true)
+        defer { redis.remove() }
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let (gateway, store, secret) = try await Self.startWithKey(folder, redis: redis, plan: "{rate: 0.2, burst: 2}", failure: "open")
+        defer { store.close() }
+        #expect(try await Self.get(gateway, "/keyed", key: secret).status == .ok)
+        #expect(try await Self.get(gateway, "/keyed", key: secret).status == .ok)
+        #expect(try await Self.get(gateway, "/keyed", key: secret).status == .tooManyRequests)
+
+        redis.stop()
+        // Open: the known key passes without limits; routes without keys or limits never notice.
+        for _ in 0..<4 { #expect(try await Self.get(gateway, "/keyed", key: secret).status == .ok) }
+        #expect(try await Self.get(gateway, "/keyed", key: APIKeyJunk.wellFormedUnknown).status == .forbidden)
+        #expect(try await Self.get(gateway, "/open").status == .ok)
+        // Counted (and logged) once a second.
+        #expect(try await Self.within(3) {
+            await gateway.server.metricsText().contains(#"gateway_state_unavailable_total{outcome="passed"} 4"#)
+        })
+
+        try redis.start()
+        // Back: limits apply again (the saved bucket, or a new one emptied at once), no restart.
+        #expect(try await Self.within(5) {
+            try await Self.get(gateway, "/keyed", key: secret).status == .tooManyRequests
+        })
+        await gateway.stop()
+    }
+
+    @Test func whileRedisIsAwayClosedRefusesWhatNeedsALimitDecision() async throws {
+        let redis = try RedisServer(keepData: true)
+        defer { redis.remove() }
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let (gateway, store, secret) = try await Self.startWithKey(folder, redis: redis, plan: "{rate: 100, burst: 100}", failure: "closed")
+        defer { store.close() }
+        #expect(try await Self.get(gateway, "/keyed", key: secret).status == .ok)
+
+        redis.stop()
+        let refused = try await Self.get(gateway, "/keyed", key: secret)
+        #expect(refused.status == .serviceUnavailable)
+        #expect(refused.text.contains("Service Unavailable"))
+        #expect(try await Self.get(gateway, "/limited").status == .serviceUnavailable, "an operation's bucket needs Redis too")
+        #expect(try await Self.get(gateway, "/open").status == .ok)
+        #expect(try await Self.within(3) {
+            await gateway.server.metricsText().contains(#"gateway_state_unavailable_total{outcome="refused"} 2"#)
+        })
+
+        try redis.start()
+        #expect(try await Self.within(5) { try await Self.get(gateway, "/keyed", key: secret).status == .ok })
+        await gateway.stop()
+    }
+}
