@@ -99,7 +99,7 @@ struct SharedStateEndToEndTests {
         defer { redis.remove() }
         let folder = try TestFolder()
         defer { folder.remove() }
-        let rate = 40.0, burst = 20.0
+        let rate = 20.0, burst = 10.0
         try Self.prepare(folder, redis: redis, plan: "{rate: \(Int(rate)), burst: \(Int(burst))}")
         let a = try await Self.start(folder), b = try await Self.start(folder)
         let store = try Self.store(redis)
@@ -113,9 +113,9 @@ struct SharedStateEndToEndTests {
             for gateway in [a, b] { for _ in 0..<6 { group.addTask { _ = try await Self.get(gateway, "/open") } } }
             try await group.waitForAll()
         }
-        // Demand far above the rate: 6 clients on each instance for about 3 seconds.
+        // Demand far above the rate: 6 clients on each instance for about 5 seconds.
         let start = ContinuousClock.now
-        let end = start + .seconds(3)
+        let end = start + .seconds(5)
         let counts = try await withThrowingTaskGroup(of: (ok: Int, refused: Int).self) { group in
             for gateway in [a, b] {
                 for _ in 0..<6 {
