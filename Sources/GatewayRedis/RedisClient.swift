@@ -54,13 +54,34 @@ public final class RedisClient: @unchecked Sendable {
 
     /// Runs `script` by its SHA-1, sending its source once when the server does not have it.
     public func eval(_ script: RedisScript, keys: [String], arguments: [String], timeout: TimeAmount? = nil) -> EventLoopFuture<RESPValue> {
-        let tail = [String(keys.count)] + keys + arguments
         let timeout = timeout ?? configuration.timeout
-        return send(RedisCommand(["EVALSHA", script.sha1] + tail), timeout: timeout).flatMapError { error in
-            if case RedisError.server(let message) = error, message.hasPrefix("NOSCRIPT") {
-                return self.send(RedisCommand(["EVAL", script.source] + tail), timeout: timeout)
+        if eventLoop.inEventLoop { return evalOnLoop(script, keys: keys, arguments: arguments, timeout: timeout) }
+        return eventLoop.flatSubmit { self.evalOnLoop(script, keys: keys, arguments: arguments, timeout: timeout) }
+    }
+
+    private func evalOnLoop(_ script: RedisScript, keys: [String], arguments: [String], timeout: TimeAmount) -> EventLoopFuture<RESPValue> {
+        var command: [String] = []
+        command.reserveCapacity(3 + keys.count + arguments.count)
+        command.append("EVALSHA")
+        command.append(script.sha1)
+        command.append(String(keys.count))
+        command.append(contentsOf: keys)
+        command.append(contentsOf: arguments)
+        let deadline = NIODeadline.now() + timeout
+        let first = eventLoop.makePromise(of: RESPValue.self)
+        dispatch(RedisRequest(command: RedisCommand(command), promise: first, deadline: deadline))
+        let eventLoop = self.eventLoop
+        let bound = NIOLoopBound(command, eventLoop: eventLoop)
+        return first.futureResult.flatMapError { error in
+            guard case RedisError.server(let message) = error, message.hasPrefix("NOSCRIPT") else {
+                return eventLoop.makeFailedFuture(error)
             }
-            return self.eventLoop.makeFailedFuture(error)
+            var command = bound.value
+            command[0] = "EVAL"
+            command[1] = script.source
+            let second = eventLoop.makePromise(of: RESPValue.self)
+            self.dispatch(RedisRequest(command: RedisCommand(command), promise: second, deadline: deadline))
+            return second.futureResult
         }
     }
 
@@ -86,16 +107,8 @@ public final class RedisClient: @unchecked Sendable {
 
     private func sendOnLoop(_ command: RedisCommand, timeout: TimeAmount) -> EventLoopFuture<RESPValue> {
         let promise = eventLoop.makePromise(of: RESPValue.self)
-        let timer = eventLoop.scheduleTask(in: timeout) { promise.fail(RedisError.timeout) }
-        dispatch(RedisRequest(command: command, promise: promise))
-        return promise.futureResult.flatMapThrowing { value in
-            timer.cancel()
-            if case .error(let message) = value { throw RedisError.server(message) }
-            return value
-        }.flatMapErrorThrowing { error in
-            timer.cancel()
-            throw error
-        }
+        dispatch(RedisRequest(command: command, promise: promise, deadline: .now() + timeout))
+        return promise.futureResult
     }
 
     private func dispatch(_ request: RedisRequest) {
@@ -128,6 +141,7 @@ public final class RedisClient: @unchecked Sendable {
     }
 
     private func connect() {
+        sweepQueue(after: configuration.timeout)
         let tls = tlsContext
         let host = configuration.host
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -168,6 +182,21 @@ public final class RedisClient: @unchecked Sendable {
         }
     }
 
+    /// Fails the commands waiting for the connection whose deadline has passed, `delay` from now
+    /// and again while the connection is being made.
+    private func sweepQueue(after delay: TimeAmount) {
+        eventLoop.scheduleTask(in: delay) {
+            guard case .connecting(let queue) = self.state else { return }
+            let now = NIODeadline.now()
+            var keep: [RedisRequest] = []
+            for request in queue {
+                if request.deadline <= now { request.promise.fail(RedisError.timeout) } else { keep.append(request) }
+            }
+            self.state = .connecting(keep)
+            self.sweepQueue(after: .milliseconds(25))
+        }
+    }
+
     /// AUTH and SELECT (RESP2) or HELLO 3 with AUTH then SELECT, each checked.
     private func handshake(_ channel: any Channel) -> EventLoopFuture<Void> {
         var commands: [RedisCommand] = []
@@ -180,20 +209,18 @@ public final class RedisClient: @unchecked Sendable {
         }
         if configuration.database != 0 { commands.append(RedisCommand("SELECT", String(configuration.database))) }
         guard !commands.isEmpty else { return eventLoop.makeSucceededVoidFuture() }
+        let deadline = NIODeadline.now() + configuration.connectTimeout
         let replies = commands.map { command -> EventLoopFuture<RESPValue> in
             let promise = eventLoop.makePromise(of: RESPValue.self)
-            channel.write(RedisRequest(command: command, promise: promise), promise: nil)
-            return promise.futureResult
-        }
-        channel.flush()
-        let names = commands.map { $0.arguments[0] }
-        let deadline = eventLoop.scheduleTask(in: configuration.connectTimeout) { channel.close(promise: nil) }
-        return EventLoopFuture.whenAllSucceed(replies, on: eventLoop).flatMapThrowing { values in
-            deadline.cancel()
-            for (name, value) in zip(names, values) {
-                if case .error(let message) = value { throw RedisError.server("\(name): \(message)") }
+            channel.write(RedisRequest(command: command, promise: promise, deadline: deadline), promise: nil)
+            let name = command.arguments[0]
+            return promise.futureResult.flatMapErrorThrowing { error in
+                if case RedisError.server(let message) = error { throw RedisError.server("\(name): \(message)") }
+                throw error
             }
         }
+        channel.flush()
+        return EventLoopFuture.andAllSucceed(replies, on: eventLoop)
     }
 
     private func closed(_ channel: any Channel) {

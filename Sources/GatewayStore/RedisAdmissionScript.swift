@@ -10,7 +10,7 @@ import GatewayRedis
 /// calling instance's clock and named in the counter's key.
 ///
 /// A bucket is a hash `{t: tokens, ts: microseconds}` that expires once it would be full again
-/// (an absent bucket is a full one).
+/// (an absent bucket is a full one), a minute after it would be full again.
 public enum RedisAdmissionScript {
     public static let script = RedisScript("""
         local t = redis.call('TIME')
@@ -49,7 +49,7 @@ public enum RedisAdmissionScript {
           local burst = tonumber(ARGV[i * 3])
           tokens[i] = tokens[i] - 1
           redis.call('HSET', KEYS[i], 't', string.format('%.17g', tokens[i]), 'ts', string.format('%.0f', now))
-          redis.call('PEXPIRE', KEYS[i], math.ceil((burst - tokens[i]) / rate * 1000) + 1000)
+          redis.call('PEXPIRE', KEYS[i], math.ceil((burst - tokens[i]) / rate * 1000) + 60000)
         end
         if tight == 0 then return {0, '', '', left} end
         local full = (tonumber(ARGV[tight * 3]) - tokens[tight]) / tonumber(ARGV[tight * 3 - 1])

@@ -10,12 +10,12 @@ import Testing
 /// The RESP client and the admission script against a real redis-server on loopback.
 @Suite(.enabled(if: RedisServer.available, Comment(rawValue: RedisServer.unavailableReason)))
 struct RedisClientTests {
-    static func client(_ url: String, timeout: String = "") throws -> RedisClient {
-        try RedisClient(configuration: try RedisConfiguration(url: url + timeout), eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+    static func client(_ url: String) throws -> RedisClient {
+        try RedisClient(configuration: try RedisConfiguration(url: url), eventLoop: MultiThreadedEventLoopGroup.singleton.next())
     }
 
     @Test func pipelinedCommandsOnOneConnectionAnswerInOrder() async throws {
-        let redis = try RedisServer()
+        let redis = try await offPool { try RedisServer() }
         defer { redis.remove() }
         let client = try Self.client(redis.url)
         defer { _ = client.close() }
@@ -28,20 +28,20 @@ struct RedisClientTests {
     }
 
     @Test func authSelectAndTheirRefusal() async throws {
-        let redis = try RedisServer(password: "s3cret")
+        let redis = try await offPool { try RedisServer(password: "s3cret") }
         defer { redis.remove() }
-        let good = try Self.client("redis://:s3cret@127.0.0.1:\(redis.port)/2")
+        let good = try Self.client("redis://:s3cret@127.0.0.1:\(redis.port)/2?timeout=1s")
         defer { _ = good.close() }
         _ = try await good.send(RedisCommand("SET", "where", "db2")).get()
-        let db0 = try Self.client("redis://:s3cret@127.0.0.1:\(redis.port)/0")
+        let db0 = try Self.client("redis://:s3cret@127.0.0.1:\(redis.port)/0?timeout=1s")
         defer { _ = db0.close() }
         #expect(try await db0.send(RedisCommand("GET", "where")).get() == .null)
-        let resp3 = try Self.client("redis://:s3cret@127.0.0.1:\(redis.port)/2?protocol=3")
+        let resp3 = try Self.client("redis://:s3cret@127.0.0.1:\(redis.port)/2?protocol=3&timeout=1s")
         defer { _ = resp3.close() }
         #expect(try await resp3.send(RedisCommand("GET", "where")).get().string == "db2")
         #expect(try await resp3.send(RedisCommand("HGETALL", "nothing")).get() == .map([]))
 
-        let bad = try Self.client("redis://:wrong@127.0.0.1:\(redis.port)/0")
+        let bad = try Self.client("redis://:wrong@127.0.0.1:\(redis.port)/0?timeout=1s")
         defer { _ = bad.close() }
         await #expect {
             _ = try await bad.send(RedisCommand("PING")).get()
@@ -51,7 +51,7 @@ struct RedisClientTests {
     }
 
     @Test func evalshaFallsBackToEvalOnNoscript() async throws {
-        let redis = try RedisServer()
+        let redis = try await offPool { try RedisServer() }
         defer { redis.remove() }
         let client = try Self.client(redis.url)
         defer { _ = client.close() }
@@ -63,9 +63,9 @@ struct RedisClientTests {
     }
 
     @Test func aSlowAnswerTimesOutAndTheConnectionGoesOn() async throws {
-        let redis = try RedisServer()
+        let redis = try await offPool { try RedisServer() }
         defer { redis.remove() }
-        let client = try Self.client(redis.url, timeout: "?timeout=100ms")
+        let client = try Self.client(redis.baseURL + "?timeout=100ms")
         defer { _ = client.close() }
         await #expect(throws: RedisError.timeout) {
             _ = try await client.send(RedisCommand("DEBUG", "SLEEP", "0.4")).get()
@@ -76,12 +76,12 @@ struct RedisClientTests {
     }
 
     @Test func reconnectsWithBackoffAfterTheServerComesBack() async throws {
-        let redis = try RedisServer()
+        let redis = try await offPool { try RedisServer() }
         defer { redis.remove() }
         let client = try Self.client(redis.url)
         defer { _ = client.close() }
         #expect(try await client.send(RedisCommand("PING")).get() == .simpleString("PONG"))
-        redis.stop()
+        try await offPool { redis.stop() }
         await #expect(throws: RedisError.self) { _ = try await client.send(RedisCommand("PING")).get() }
         // While down, calls fail at once as unavailable (no connect attempt per call, no wait for the timeout).
         await #expect {
@@ -90,7 +90,7 @@ struct RedisClientTests {
             if case RedisError.unavailable = error { return true }
             return false
         }
-        try redis.start()
+        try await offPool { try redis.start() }
         var answered = false
         for _ in 0..<100 where !answered {
             answered = (try? await client.send(RedisCommand("PING")).get()) == .simpleString("PONG")
@@ -100,7 +100,7 @@ struct RedisClientTests {
     }
 
     @Test func aRefusedRequestTakesNothingAndIsNotCountedAgainstTheQuota() async throws {
-        let redis = try RedisServer()
+        let redis = try await offPool { try RedisServer() }
         defer { redis.remove() }
         let client = try Self.client(redis.url)
         defer { _ = client.close() }
@@ -128,7 +128,7 @@ struct RedisClientTests {
     }
 
     @Test func aQuotaRefusalNamesTheWindowEnd() async throws {
-        let redis = try RedisServer()
+        let redis = try await offPool { try RedisServer() }
         defer { redis.remove() }
         let client = try Self.client(redis.url)
         defer { _ = client.close() }

@@ -61,7 +61,7 @@ struct SharedStateBinaryTests {
     }
 
     @Test func twoServeProcessesShareKeysIssuedByTheCLIAndCopiedFromSQLite() async throws {
-        let redis = try RedisServer()
+        let redis = try await offPool { try RedisServer() }
         defer { redis.remove() }
         let folder = try TestFolder()
         defer { folder.remove() }
@@ -72,7 +72,7 @@ struct SharedStateBinaryTests {
         defer { GatewayBinary.stop(b.process) }
         let client = HTTPClient.shared
 
-        let created = try GatewayBinary.run(["keys", "create", "--plan", "basic", "--config", folder.path + "/routes/a.yaml"])
+        let created = try await offPool { try GatewayBinary.run(["keys", "create", "--plan", "basic", "--config", folder.path + "/routes/a.yaml"]) }
         #expect(created.status == 0, "\(created.stderr)")
         let key = try #require(Self.secret(created))
         #expect(try await TestFolder.within(2.2) { try await Self.status(client, port: a.port, key: key) == 200 })
@@ -81,35 +81,35 @@ struct SharedStateBinaryTests {
         // A key issued on a single instance's SQLite file moves to the shared state.
         let sqlite = folder.path + "/single.sqlite"
         try folder.write("single.yaml", "listen: {http: 127.0.0.1:1}\nstate: \(sqlite)\nplans:\n  basic: {rate: 1, burst: 1}\n")
-        let single = try GatewayBinary.run(["keys", "create", "--plan", "basic", "--config", folder.path + "/routes/single.yaml"])
+        let single = try await offPool { try GatewayBinary.run(["keys", "create", "--plan", "basic", "--config", folder.path + "/routes/single.yaml"]) }
         let old = try #require(Self.secret(single))
         #expect(try await Self.status(client, port: a.port, key: old) == 403)
-        let copy = try GatewayBinary.run(["state", "copy", "--from", sqlite, "--to", redis.url])
+        let copy = try await offPool { try GatewayBinary.run(["state", "copy", "--from", sqlite, "--to", redis.url]) }
         #expect(copy.status == 0, "\(copy.stderr)")
         #expect(copy.stdout.contains("copied 1 key"), "\(copy.stdout)")
         #expect(try await TestFolder.within(2.2) { try await Self.status(client, port: b.port, key: old) == 200 })
 
         // And back: both keys in a new file.
         let back = folder.path + "/back.sqlite"
-        let copyBack = try GatewayBinary.run(["state", "copy", "--from", redis.url, "--to", back])
+        let copyBack = try await offPool { try GatewayBinary.run(["state", "copy", "--from", redis.url, "--to", back]) }
         #expect(copyBack.stdout.contains("copied 2 keys"), "\(copyBack.stdout)\(copyBack.stderr)")
 
         // A Redis that is not there is named in the error.
-        let unreachable = try GatewayBinary.run(["state", "copy", "--from", "redis://127.0.0.1:\(TestFolder.deadPort())", "--to", back])
+        let unreachable = try await offPool { try GatewayBinary.run(["state", "copy", "--from", "redis://127.0.0.1:\(TestFolder.deadPort())", "--to", back]) }
         #expect(unreachable.status != 0)
         #expect(unreachable.stderr.contains("cannot reach the state store redis://127.0.0.1:\(TestFolder.deadPort())"), "\(unreachable.stderr)")
     }
 
-    @Test func aBadStateURLIsRefusedWithTheFileAndLine() throws {
+    @Test func aBadStateURLIsRefusedWithTheFileAndLine() async throws {
         let folder = try TestFolder()
         defer { folder.remove() }
         try folder.write("api.yaml", Self.api)
         try folder.write("gateway.yaml", "listen: {http: 127.0.0.1:1}\nstate: redis://cache:99999/0\n")
-        let check = try GatewayBinary.run(["check", "--config", folder.config])
+        let check = try await offPool { try GatewayBinary.run(["check", "--config", folder.config]) }
         #expect(check.status != 0)
         #expect(check.stderr.contains("gateway.yaml:2: state: bad port"), "\(check.stderr)")
         try folder.write("gateway.yaml", "listen: {http: 127.0.0.1:1}\nstateFailure: closed\n")
-        let misplaced = try GatewayBinary.run(["check", "--config", folder.config])
+        let misplaced = try await offPool { try GatewayBinary.run(["check", "--config", folder.config]) }
         #expect(misplaced.stderr.contains("stateFailure applies to a shared state"), "\(misplaced.stderr)")
     }
 }

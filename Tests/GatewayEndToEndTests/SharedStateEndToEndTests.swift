@@ -5,7 +5,11 @@ import GatewayPolicies
 import GatewayRedis
 import GatewayServer
 import GatewayStore
+import AsyncHTTPClient
+import NIOConcurrencyHelpers
+import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Testing
 
 /// Two gateway servers sharing one real redis-server (`state: redis://…`): keys, revocations,
@@ -69,7 +73,7 @@ struct SharedStateEndToEndTests {
     }
 
     @Test func aKeyCreatedOrRevokedThroughOneInstanceIsHonouredByTheOtherWithinTwoSeconds() async throws {
-        let redis = try RedisServer()
+        let redis = try await offPool { try RedisServer() }
         defer { redis.remove() }
         let folder = try TestFolder()
         defer { folder.remove() }
@@ -84,18 +88,18 @@ struct SharedStateEndToEndTests {
         #expect(try await Self.within(2.2) { try await Self.get(b, "/keyed", key: secret).status == .ok })
 
         // Revoked through the CLI (which reads `state:` from the same configuration).
-        let revoked = try GatewayBinary.run(["keys", "revoke", record.id, "--config", folder.config])
+        let revoked = try await offPool { try GatewayBinary.run(["keys", "revoke", record.id, "--config", folder.config]) }
         #expect(revoked.status == 0, "\(revoked.stderr)")
         #expect(try await Self.within(2.2) { try await Self.get(a, "/keyed", key: secret).status == .forbidden })
         #expect(try await Self.within(2.2) { try await Self.get(b, "/keyed", key: secret).status == .forbidden })
-        let list = try GatewayBinary.run(["keys", "list", "--config", folder.config])
+        let list = try await offPool { try GatewayBinary.run(["keys", "list", "--config", folder.config]) }
         #expect(list.stdout.contains(record.id) && list.stdout.contains("revoked"), "\(list.stdout)\(list.stderr)")
         await a.stop()
         await b.stop()
     }
 
     @Test func aPlansLimitHoldsAcrossBothInstancesWithinTwoPercent() async throws {
-        let redis = try RedisServer()
+        let redis = try await offPool { try RedisServer() }
         defer { redis.remove() }
         let folder = try TestFolder()
         defer { folder.remove() }
@@ -104,48 +108,65 @@ struct SharedStateEndToEndTests {
         let a = try await Self.start(folder), b = try await Self.start(folder)
         let store = try Self.store(redis)
         defer { store.close() }
-        let (_, secret) = try store.createKey(plan: "basic", name: nil, expiresAt: nil)
+        let (record, secret) = try store.createKey(plan: "basic", name: nil, expiresAt: nil)
         try a.server.refreshKeys()
         try b.server.refreshKeys()
 
-        // Connections first (TLS handshakes are not part of the window): 6 per instance.
+        // Connections first (TLS handshakes are not part of the window): 3 per instance.
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for gateway in [a, b] { for _ in 0..<6 { group.addTask { _ = try await Self.get(gateway, "/open") } } }
+            for gateway in [a, b] { for _ in 0..<3 { group.addTask { _ = try await Self.get(gateway, "/open") } } }
             try await group.waitForAll()
         }
-        // Demand far above the rate: 6 clients on each instance for about 5 seconds.
-        let start = ContinuousClock.now
-        let end = start + .seconds(5)
-        let counts = try await withThrowingTaskGroup(of: (ok: Int, refused: Int).self) { group in
-            for gateway in [a, b] {
-                for _ in 0..<6 {
-                    group.addTask {
-                        var ok = 0, refused = 0
-                        while ContinuousClock.now < end {
-                            let status = try await Self.get(gateway, "/keyed", key: secret).status
-                            if status == .ok { ok += 1 } else if status == .tooManyRequests { refused += 1 }
+        // T is measured on Redis's clock (the one the buckets use): from just before the first
+        // request to the last admission, which the key's bucket records. Client-side timing would
+        // add the requests' latency at both ends.
+        let time = try store.client.call("TIME").array?.compactMap(\.int) ?? []
+        #expect(time.count == 2)
+        let t0 = Double(time[0]) + Double(time[1]) / 1e6
+        // Demand far above the rate (20/s): 3 request chains on each instance for 5 seconds, each
+        // sending its next request when the last one is answered, with a 5 ms pause (still hundreds
+        // a second, without saturating the machine for the tests running beside this one). The
+        // chains run on the HTTP client's event loops, not on Swift's cooperative threads, which
+        // other tests' blocking calls can hold up.
+        let end = NIODeadline.now() + .seconds(5)
+        let counts = NIOLockedValueBox((ok: 0, refused: 0))
+        var chains: [EventLoopFuture<Void>] = []
+        for gateway in [a, b] {
+            for _ in 0..<3 {
+                let loop = MultiThreadedEventLoopGroup.singleton.next()
+                let done = loop.makePromise(of: Void.self)
+                let request = try HTTPClient.Request(url: gateway.base + "/keyed", method: .GET, headers: ["x-api-key": secret])
+                @Sendable func next() {
+                    guard NIODeadline.now() < end else { return done.succeed() }
+                    gateway.client.execute(request: request, eventLoop: .delegate(on: loop)).whenComplete { result in
+                        if case .success(let response) = result {
+                            counts.withLockedValue { c in
+                                if response.status == .ok { c.ok += 1 } else if response.status == .tooManyRequests { c.refused += 1 }
+                            }
                         }
-                        return (ok, refused)
+                        loop.scheduleTask(in: .milliseconds(5)) { next() }
                     }
                 }
+                next()
+                chains.append(done.futureResult)
             }
-            var total = (ok: 0, refused: 0)
-            for try await c in group { total.ok += c.ok; total.refused += c.refused }
-            return total
         }
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        for chain in chains { try await chain.get() }
+        let counted = counts.withLockedValue { $0 }
+        let bucket = try store.client.call("HGET", RedisAdmissionScript.bucket(key: record.id), "ts")
+        let last = try #require(bucket.int.map { Double($0) / 1e6 })
+        let seconds = last - t0
         let allowed = rate * seconds + burst
-        print("shared plan limit: admitted \(counts.ok), refused \(counts.refused) in \(seconds) s; rate·T + burst = \(allowed)")
-        #expect(counts.refused > counts.ok, "demand must be far above the rate")
-        #expect(Double(counts.ok) <= allowed * 1.02)
-        #expect(Double(counts.ok) >= allowed * 0.98)
+        print("shared plan limit: admitted \(counted.ok), refused \(counted.refused) in \(seconds) s; rate·T + burst = \(allowed)")
+        #expect(counted.refused > counted.ok, "demand must be far above the rate")
+        #expect(Double(counted.ok) <= allowed * 1.02)
+        #expect(Double(counted.ok) >= allowed * 0.98)
         await a.stop()
         await b.stop()
     }
 
     @Test func aQuotaOfFiveHoldsAcrossInstancesAndRestarts() async throws {
-        let redis = try RedisServer()
+        let redis = try await offPool { try RedisServer() }
         defer { redis.remove() }
         let folder = try TestFolder()
         defer { folder.remove() }
@@ -169,13 +190,13 @@ struct SharedStateEndToEndTests {
         let refused = try await Self.get(c, "/keyed", key: secret)
         #expect(refused.status == .tooManyRequests)
         #expect(refused.text.contains("Limit Exceeded"))
-        let usage = try GatewayBinary.run(["keys", "usage", record.id, "--config", folder.config])
+        let usage = try await offPool { try GatewayBinary.run(["keys", "usage", record.id, "--config", folder.config]) }
         #expect(usage.stdout.contains("5 of 5"), "\(usage.stdout)\(usage.stderr)")
         await c.stop()
     }
 
     @Test func whileRedisIsAwayOpenPassesKeyedRequestsAndLimitsComeBackWithoutARestart() async throws {
-        let redis = try RedisServer(keepData: true)
+        let redis = try await offPool { try RedisServer(keepData: true) }
         defer { redis.remove() }
         let folder = try TestFolder()
         defer { folder.remove() }
@@ -185,7 +206,7 @@ struct SharedStateEndToEndTests {
         #expect(try await Self.get(gateway, "/keyed", key: secret).status == .ok)
         #expect(try await Self.get(gateway, "/keyed", key: secret).status == .tooManyRequests)
 
-        redis.stop()
+        try await offPool { redis.stop() }
         // Open: the known key passes without limits; routes without keys or limits never notice.
         for _ in 0..<4 { #expect(try await Self.get(gateway, "/keyed", key: secret).status == .ok) }
         #expect(try await Self.get(gateway, "/keyed", key: APIKeyJunk.wellFormedUnknown).status == .forbidden)
@@ -195,7 +216,7 @@ struct SharedStateEndToEndTests {
             await gateway.server.metricsText().contains(#"gateway_state_unavailable_total{outcome="passed"} 4"#)
         })
 
-        try redis.start()
+        try await offPool { try redis.start() }
         // Back: limits apply again (the saved bucket, or a new one emptied at once), no restart.
         #expect(try await Self.within(5) {
             try await Self.get(gateway, "/keyed", key: secret).status == .tooManyRequests
@@ -204,7 +225,7 @@ struct SharedStateEndToEndTests {
     }
 
     @Test func whileRedisIsAwayClosedRefusesWhatNeedsALimitDecision() async throws {
-        let redis = try RedisServer(keepData: true)
+        let redis = try await offPool { try RedisServer(keepData: true) }
         defer { redis.remove() }
         let folder = try TestFolder()
         defer { folder.remove() }
@@ -212,7 +233,7 @@ struct SharedStateEndToEndTests {
         defer { store.close() }
         #expect(try await Self.get(gateway, "/keyed", key: secret).status == .ok)
 
-        redis.stop()
+        try await offPool { redis.stop() }
         let refused = try await Self.get(gateway, "/keyed", key: secret)
         #expect(refused.status == .serviceUnavailable)
         #expect(refused.text.contains("Service Unavailable"))
@@ -222,7 +243,7 @@ struct SharedStateEndToEndTests {
             await gateway.server.metricsText().contains(#"gateway_state_unavailable_total{outcome="refused"} 2"#)
         })
 
-        try redis.start()
+        try await offPool { try redis.start() }
         #expect(try await Self.within(5) { try await Self.get(gateway, "/keyed", key: secret).status == .ok })
         await gateway.stop()
     }

@@ -304,3 +304,9 @@ struct InProcessGateway {
     /// A function answering with its whole event as JSON.
     static let echoEvent = ClosureFunction { event, _ in .value(try JSONValue.parse(try JSONEncoder().encode(event))) }
 }
+
+/// Runs blocking work (a CLI run, starting or stopping a server) on NIO's thread pool, so that
+/// it does not hold one of Swift's few cooperative threads that the other tests' tasks need.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await NIOThreadPool.singleton.runIfActive(body)
+}

@@ -15,8 +15,8 @@ import Testing
         let channel = try Self.channel()
         let first = channel.eventLoop.makePromise(of: RESPValue.self)
         let second = channel.eventLoop.makePromise(of: RESPValue.self)
-        channel.write(RedisRequest(command: RedisCommand("INCR", "a"), promise: first), promise: nil)
-        channel.write(RedisRequest(command: RedisCommand("GET", "b"), promise: second), promise: nil)
+        channel.write(RedisRequest(command: RedisCommand("INCR", "a"), promise: first, deadline: .distantFuture), promise: nil)
+        channel.write(RedisRequest(command: RedisCommand("GET", "b"), promise: second, deadline: .distantFuture), promise: nil)
         channel.flush()
         var written = ByteBuffer()
         while var part = try channel.readOutbound(as: ByteBuffer.self) { written.writeBuffer(&part) }
@@ -32,7 +32,7 @@ import Testing
     @Test func aClosedConnectionFailsEveryWaitingCommand() throws {
         let channel = try Self.channel()
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        channel.writeAndFlush(RedisRequest(command: RedisCommand("PING"), promise: promise), promise: nil)
+        channel.writeAndFlush(RedisRequest(command: RedisCommand("PING"), promise: promise, deadline: .distantFuture), promise: nil)
         channel.pipeline.fireChannelInactive()
         #expect(throws: RedisError.connectionClosed) { try promise.futureResult.wait() }
         _ = try? channel.finish()
@@ -41,7 +41,7 @@ import Testing
     @Test func garbageFromTheServerFailsWaitingCommandsAndCloses() throws {
         let channel = try Self.channel()
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        channel.writeAndFlush(RedisRequest(command: RedisCommand("PING"), promise: promise), promise: nil)
+        channel.writeAndFlush(RedisRequest(command: RedisCommand("PING"), promise: promise, deadline: .distantFuture), promise: nil)
         try? channel.writeInbound(ByteBuffer(string: "@@@\r\n"))
         #expect {
             try promise.futureResult.wait()
@@ -50,6 +50,24 @@ import Testing
             return false
         }
         #expect(!channel.isActive)
+        _ = try? channel.finish()
+    }
+
+    @Test func aCommandPastItsDeadlineFailsAndItsLateReplyGoesNowhere() throws {
+        let channel = try Self.channel()
+        let late = channel.eventLoop.makePromise(of: RESPValue.self)
+        let next = channel.eventLoop.makePromise(of: RESPValue.self)
+        let refused = channel.eventLoop.makePromise(of: RESPValue.self)
+        channel.write(RedisRequest(command: RedisCommand("GET", "slow"), promise: late, deadline: .now() - .milliseconds(1)), promise: nil)
+        channel.write(RedisRequest(command: RedisCommand("GET", "next"), promise: next, deadline: .distantFuture), promise: nil)
+        channel.write(RedisRequest(command: RedisCommand("NOPE"), promise: refused, deadline: .distantFuture), promise: nil)
+        channel.flush()
+        // The sweep runs every 25 ms on the connection's loop.
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(25))
+        #expect(throws: RedisError.timeout) { try late.futureResult.wait() }
+        try channel.writeInbound(ByteBuffer(string: "$4\r\nslow\r\n$4\r\nnext\r\n-ERR unknown command 'NOPE'\r\n"))
+        #expect(try next.futureResult.wait() == .bulkString(ByteBuffer(string: "next")))
+        #expect(throws: RedisError.server("ERR unknown command 'NOPE'")) { try refused.futureResult.wait() }
         _ = try? channel.finish()
     }
 }

@@ -1,6 +1,7 @@
 import GatewayCore
 import GatewayPlan
 import GatewayPolicies
+import GatewayStore
 import NIOCore
 
 /// Steps 5 and 6 decided at once: the key's plan bucket, its key+operation bucket, the
@@ -37,13 +38,18 @@ struct AdmissionFilter: RequestFilter {
         let wallClock = Double(request.startWallClock) / 1000
         if let shared {
             let failure = self.failure
-            // The future completes on `loop`, the request's own: its context may be used there.
-            return .suspend(shared.admit(limits, wallClock: wallClock, on: loop).assumeIsolated().map { decision in
-                apply(decision, to: request)
-            }.recover { error in
-                shared.unavailable(error, failure: failure)
-                return failure == .open ? .next : .respond(.serviceUnavailable)
-            }.nonisolated())
+            let decided = loop.makePromise(of: FilterStatus.self)
+            // The reply comes on `loop`, the request's own: its context may be used there.
+            shared.admit(limits, wallClock: wallClock, on: loop).assumeIsolated().whenComplete { result in
+                do {
+                    let decision = try RedisAdmissionScript.decision(result.get(), request: limits, wallClock: wallClock)
+                    shared.answered()
+                    decided.succeed(apply(decision, to: request))
+                } catch {
+                    decided.succeed(shared.unavailable(error, failure: failure))
+                }
+            }
+            return .suspend(decided.futureResult)
         }
         return apply(limiter.admit(limits, now: request.start.uptimeNanoseconds, wallClock: wallClock), to: request)
     }

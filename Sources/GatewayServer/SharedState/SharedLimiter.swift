@@ -42,26 +42,26 @@ final class SharedLimiter: Sendable {
         }
     }
 
-    /// Decides `request` in Redis; the future completes on `loop`.
-    func admit(_ request: RateLimiter.Request, wallClock: Double, on loop: any EventLoop) -> EventLoopFuture<RateLimiter.Decision> {
+    /// Sends `request`'s admission script on `loop`'s own connection; the reply comes on `loop`.
+    func admit(_ request: RateLimiter.Request, wallClock: Double, on loop: any EventLoop) -> EventLoopFuture<RESPValue> {
         let (keys, arguments) = RedisAdmissionScript.call(for: request, wallClock: wallClock)
-        return client(for: loop).eval(RedisAdmissionScript.script, keys: keys, arguments: arguments)
-            .flatMapThrowing { reply in
-                let decision = try RedisAdmissionScript.decision(reply, request: request, wallClock: wallClock)
-                if self.failing.load(ordering: .relaxed) {
-                    self.failing.store(false, ordering: .relaxed)
-                    self.recovered.store(true, ordering: .relaxed)
-                }
-                return decision
-            }
-            .hop(to: loop)
+        return client(for: loop).eval(RedisAdmissionScript.script, keys: keys, arguments: arguments).hop(to: loop)
     }
 
-    /// Counts a request decided by `stateFailure` because Redis did not answer.
-    func unavailable(_ error: any Error, failure: StateFailure) {
+    /// Notes that Redis answered (after an outage: logged as recovered at the next report).
+    func answered() {
+        if failing.load(ordering: .relaxed) {
+            failing.store(false, ordering: .relaxed)
+            recovered.store(true, ordering: .relaxed)
+        }
+    }
+
+    /// Counts a request decided by `stateFailure` because Redis did not answer, and decides it.
+    func unavailable(_ error: any Error, failure: StateFailure) -> FilterStatus {
         (failure == .open ? passed : refused).wrappingIncrement(ordering: .relaxed)
         failing.store(true, ordering: .relaxed)
         lastError.withLockedValue { $0 = "\(error)" }
+        return failure == .open ? .next : .respond(.serviceUnavailable)
     }
 
     /// Logs and counts what happened since the last call (once a second, from the policy loop).
