@@ -20,10 +20,15 @@ struct StateCommand: ParsableCommand {
             do {
                 try redis.ping()
             } catch {
-                throw ValidationError("cannot reach the state store \(redis.location): \(error)")
+                throw Unreachable(description: "cannot reach the state store \(redis.location): \(error)")
             }
         }
         return store
+    }
+
+    /// A store that does not answer (an error, not a usage mistake: no usage text after it).
+    struct Unreachable: Error, CustomStringConvertible {
+        var description: String
     }
 
     struct Copy: ParsableCommand {

@@ -145,4 +145,30 @@ struct RedisClientTests {
         let tokens = try await client.send(RedisCommand("HGET", RedisAdmissionScript.bucket(key: "k2"), "t")).get()
         #expect(tokens.string.flatMap(Double.init).map { $0 > 98.9 && $0 < 99.1 } == true)
     }
+
+    @Test func rediss() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let redis = try await offPool {
+            try RedisServer(tls: (folder.certs.certificate, folder.certs.key, folder.certs.caCertificate))
+        }
+        defer { redis.remove() }
+        // The development certificate names localhost and 127.0.0.1.
+        let trusted = try Self.client("rediss://localhost:\(redis.port)/0?timeout=2s&ca=\(folder.certs.caCertificate)")
+        defer { _ = trusted.close() }
+        _ = try await trusted.send(RedisCommand("SET", "over", "tls")).get()
+        #expect(try await trusted.send(RedisCommand("GET", "over")).get().string == "tls")
+        // Without the CA the server's certificate is not trusted: no connection.
+        let untrusted = try Self.client("rediss://localhost:\(redis.port)/0?timeout=2s")
+        defer { _ = untrusted.close() }
+        await #expect {
+            _ = try await untrusted.send(RedisCommand("PING")).get()
+        } throws: { error in
+            "\(error)".contains("CERTIFICATE_VERIFY_FAILED")
+        }
+        // Plain RESP on the TLS port does not get an answer either.
+        let plain = try Self.client("redis://127.0.0.1:\(redis.port)/0?timeout=300ms")
+        defer { _ = plain.close() }
+        await #expect(throws: RedisError.self) { _ = try await plain.send(RedisCommand("PING")).get() }
+    }
 }

@@ -23,9 +23,13 @@ final class RedisServer: @unchecked Sendable {
     let password: String?
     let keepData: Bool
 
-    init(password: String? = nil, keepData: Bool = false) throws {
+    /// TLS only (`rediss://`), with this certificate and key, when set.
+    let tls: (certificate: String, key: String, ca: String)?
+
+    init(password: String? = nil, keepData: Bool = false, tls: (certificate: String, key: String, ca: String)? = nil) throws {
         self.password = password
         self.keepData = keepData
+        self.tls = tls
         folder = NSTemporaryDirectory() + "gateway-redis-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var lastError: (any Error)?
@@ -47,7 +51,7 @@ final class RedisServer: @unchecked Sendable {
     var url: String { baseURL + "?timeout=1s" }
 
     var baseURL: String {
-        "redis://" + (password.map { ":\($0)@" } ?? "") + "127.0.0.1:\(port)/0"
+        (tls == nil ? "redis://" : "rediss://") + (password.map { ":\($0)@" } ?? "") + "127.0.0.1:\(port)/0"
     }
 
     /// Starts the server (again) on its port and waits until it answers PING. (Spawned and reaped
@@ -57,6 +61,11 @@ final class RedisServer: @unchecked Sendable {
                          "--save", keepData ? "3600 1" : "", "--protected-mode", "no", "--loglevel", "warning",
                          "--enable-debug-command", "local"]
         if let password { arguments += ["--requirepass", password] }
+        if let tls {
+            arguments[2] = "0"
+            arguments += ["--tls-port", String(port), "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key,
+                          "--tls-auth-clients", "no"]
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -104,9 +113,11 @@ final class RedisServer: @unchecked Sendable {
         return false
     }
 
+    private var pingURL: String { tls.map { url + "&ca=\($0.ca)" } ?? url }
+
     /// A PING on a fresh connection.
     func ping() throws -> Bool {
-        let client = try RedisClient(configuration: try RedisConfiguration(url: url), eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+        let client = try RedisClient(configuration: try RedisConfiguration(url: pingURL), eventLoop: MultiThreadedEventLoopGroup.singleton.next())
         defer { _ = try? client.close().wait() }
         return try client.call("PING", timeout: .milliseconds(500)) == .simpleString("PONG")
     }
