@@ -252,6 +252,30 @@ import Testing
         }
     }
 
+    @Test func aConnectionThatCompletedItsHandshakeOutlivesTheHandshakeTimeout() async throws {
+        try await withExample(limits: "handshakeTimeout: 1s") { gateway, _, folder in
+            // HTTP/1.1 over TLS: a request, a wait past the handshake timeout, a request on the same connection.
+            let h1 = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["http/1.1"])
+            try await h1.send("GET /old HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(await h1.waitFor { String(decoding: $0, as: UTF8.self).contains("\"uri\"") })
+            try await Task.sleep(for: .milliseconds(1600))
+            #expect(!h1.isClosed, "a served TLS connection was closed by the handshake timer")
+            let before = h1.received.count
+            try await h1.send("GET /old HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(await h1.waitFor { $0.count > before && String(decoding: $0[before...], as: UTF8.self).contains("\"uri\"") })
+            await h1.close()
+            // HTTP/2: the same, over one connection.
+            let h2 = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["h2"])
+            try await h2.send(H2.start + H2.request("GET", "/old", stream: 1))
+            #expect(await h2.waitFor { H2.responses($0)[1]?.status == 200 })
+            try await Task.sleep(for: .milliseconds(1600))
+            #expect(!h2.isClosed, "a served HTTP/2 connection was closed by the handshake timer")
+            try await h2.send(H2.request("GET", "/old", stream: 3))
+            #expect(await h2.waitFor { H2.responses($0)[3]?.status == 200 })
+            await h2.close()
+        }
+    }
+
     // MARK: connection limit
 
     @Test func atTheConnectionLimitTheOldestUnservedConnectionsMakeRoom() async throws {

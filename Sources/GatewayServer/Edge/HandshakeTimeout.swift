@@ -3,7 +3,8 @@ import NIOTLS
 
 /// Closes a connection whose TLS handshake has not completed within `timeout` (a socket that
 /// never sends a ClientHello would otherwise hold its descriptor until the client gives up).
-/// Removes itself once the handshake is done.
+/// Removes itself once the handshake is done. It must come after the TLS handler in the pipeline:
+/// the handshake-completed event travels from that handler towards the tail.
 final class HandshakeTimeout: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 

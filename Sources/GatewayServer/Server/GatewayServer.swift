@@ -208,8 +208,10 @@ public final class GatewayServer: Sendable {
                 if let tls {
                     return channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
-                        try sync.addHandler(HandshakeTimeout(timeout: TimeAmount(limits.handshakeTimeout)))
                         try sync.addHandler(NIOSSLServerHandler(context: tls))
+                        // After the TLS handler: the handshake-completed event goes from it towards
+                        // the tail, and only what comes after it sees the event and stops the timer.
+                        try sync.addHandler(HandshakeTimeout(timeout: TimeAmount(limits.handshakeTimeout)))
                     }.flatMap {
                         channel.configureHTTP2SecureUpgrade(
                             h2ChannelConfigurator: { connection in
