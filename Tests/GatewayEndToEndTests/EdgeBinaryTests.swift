@@ -29,7 +29,7 @@ import Testing
         }
     }
 
-    static func start(limits: String = "") async throws -> Served {
+    static func start(limits: String = "", extra: String = "") async throws -> Served {
         let folder = try TestFolder()
         let backend = try await FakeBackend.start()
         let https = try TestFolder.closedPort(), http = try TestFolder.closedPort()
@@ -41,6 +41,7 @@ import Testing
         default: {upstream: legacy}
         \(LambdaRuntime.exampleFunctions)
         \(limits.isEmpty ? "" : "limits: {\(limits)}")
+        \(extra)
         """)
         try folder.write("flights.yaml", try String(contentsOfFile: EdgeEndToEndTests.root + "/routes/flights.yaml", encoding: .utf8))
         let log = folder.path + "/gateway.log"
@@ -114,7 +115,9 @@ import Testing
     }
 
     @Test func sigtermStopsTheProcessWithWorkInFlight() async throws {
-        let served = try await Self.start()
+        // The drain waits at most shutdownTimeout for the work in flight (an HTTP/2 stream whose
+        // body never comes would otherwise hold it for the default 30 s).
+        let served = try await Self.start(extra: "shutdownTimeout: 3s")
         // A request waiting on a slow backend, an idle keep-alive connection, an HTTP/2
         // connection with a stream open, and a socket halfway through a request head.
         let slow = try await RawConnection.open(port: served.http)
