@@ -7,17 +7,6 @@ import Testing
 /// and `gateway state copy` between an SQLite file and Redis.
 @Suite(.enabled(if: RedisServer.available, Comment(rawValue: RedisServer.unavailableReason)))
 struct SharedStateBinaryTests {
-    static let api = """
-    openapi: 3.1.0
-    info: {title: shared, version: '1'}
-    components:
-      securitySchemes:
-        key: {type: apiKey, in: header, name: x-api-key}
-    paths:
-      /keyed:
-        get: {operationId: keyed, security: [{key: []}], x-gateway: {function: alerts.list}, responses: {'200': {description: ok}}}
-    """
-
     struct Instance {
         var process: Process
         var port: Int
@@ -65,7 +54,7 @@ struct SharedStateBinaryTests {
         defer { redis.remove() }
         let folder = try TestFolder()
         defer { folder.remove() }
-        try folder.write("api.yaml", Self.api)
+        try folder.write("api.yaml", SharedStateEndToEndTests.api)
         let a = try await Self.serve(folder, name: "a.yaml", state: redis.url)
         defer { GatewayBinary.stop(a.process) }
         let b = try await Self.serve(folder, name: "b.yaml", state: redis.url)
@@ -103,7 +92,7 @@ struct SharedStateBinaryTests {
     @Test func aBadStateURLIsRefusedWithTheFileAndLine() async throws {
         let folder = try TestFolder()
         defer { folder.remove() }
-        try folder.write("api.yaml", Self.api)
+        try folder.write("api.yaml", SharedStateEndToEndTests.api)
         try folder.write("gateway.yaml", "listen: {http: 127.0.0.1:1}\nstate: redis://cache:99999/0\n")
         let check = try await offPool { try GatewayBinary.run(["check", "--config", folder.config]) }
         #expect(check.status != 0)
