@@ -121,10 +121,14 @@ extension GatewayConfig {
                 throw source.error(top.node("state"), "state: \(raw) names an environment variable that is not set")
             }
             if RedisConfiguration.isRedisURL(expanded) {
+                let redis: RedisConfiguration
                 do {
-                    _ = try RedisConfiguration(url: expanded)
+                    redis = try RedisConfiguration(url: expanded)
                 } catch {
                     throw source.error(top.node("state"), "state: \(error.description.replacingOccurrences(of: expanded, with: raw))")
+                }
+                if let ca = redis.caFile, !FileManager.default.isReadableFile(atPath: ca) {
+                    throw source.error(top.node("state"), "state: no readable CA file at \(ca) (the ca= parameter)")
                 }
             } else if expanded.contains("://") {
                 throw source.error(top.node("state"), "state: '\(raw)' is neither a file path nor a redis:// or rediss:// URL")

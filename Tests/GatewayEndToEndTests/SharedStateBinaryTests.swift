@@ -97,6 +97,9 @@ struct SharedStateBinaryTests {
         let check = try await offPool { try GatewayBinary.run(["check", "--config", folder.config]) }
         #expect(check.status != 0)
         #expect(check.stderr.contains("gateway.yaml:2: state: bad port"), "\(check.stderr)")
+        try folder.write("gateway.yaml", "listen: {http: 127.0.0.1:1}\nstate: rediss://localhost/0?ca=/nonexistent/ca.pem\n")
+        let noCA = try await offPool { try GatewayBinary.run(["check", "--config", folder.config]) }
+        #expect(noCA.stderr.contains("gateway.yaml:2: state: no readable CA file at /nonexistent/ca.pem"), "\(noCA.stderr)")
         try folder.write("gateway.yaml", "listen: {http: 127.0.0.1:1}\nstateFailure: closed\n")
         let misplaced = try await offPool { try GatewayBinary.run(["check", "--config", folder.config]) }
         #expect(misplaced.stderr.contains("stateFailure applies to a shared state"), "\(misplaced.stderr)")

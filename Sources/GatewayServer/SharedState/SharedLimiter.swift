@@ -6,6 +6,7 @@ import GatewayStore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 
 /// Admission decisions shared by every gateway instance on one Redis (`state: redis://…`): one
 /// `EVALSHA` of `RedisAdmissionScript` per limited request, on the request's own event loop's
@@ -28,6 +29,8 @@ final class SharedLimiter: Sendable {
         self.configuration = configuration
         var clients: [ObjectIdentifier: RedisClient] = [:]
         for loop in loops { clients[ObjectIdentifier(loop)] = try RedisClient(configuration: configuration, eventLoop: loop) }
+        // With no loops given, one client still proves the TLS settings now (others are made on use).
+        if loops.isEmpty { _ = try RedisClient(configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next()) }
         self.clients = clients
     }
 
