@@ -2,6 +2,7 @@ import Atomics
 import Prometheus
 import GatewayCore
 import GatewayPlan
+import GatewayRedis
 import GatewayStore
 import Logging
 import NIOConcurrencyHelpers
@@ -128,7 +129,7 @@ public final class GatewayServer: Sendable {
         do {
             return try shared.policies.backend(plan.config.state)
         } catch {
-            throw ConfigErrors([ConfigError(file: plan.config.state, "cannot open the state store (state: in \(plan.config.file)): \(error)")])
+            throw ConfigErrors([ConfigError(file: Self.displayed(plan.config.state), "cannot open the state store (state: in \(plan.config.file)): \(error)")])
         }
     }
 
@@ -140,8 +141,14 @@ public final class GatewayServer: Sendable {
         do {
             try self.shared.policies.open(location: plan.config.state, plans: plan.config.plans)
         } catch {
-            throw ConfigErrors([ConfigError(file: plan.config.state, "cannot open the state store (state: in \(plan.config.file)): \(error)")])
+            throw ConfigErrors([ConfigError(file: Self.displayed(plan.config.state), "cannot open the state store (state: in \(plan.config.file)): \(error)")])
         }
+    }
+
+    /// `state` as errors and logs show it: a Redis URL without its password.
+    static func displayed(_ state: String) -> String {
+        guard RedisConfiguration.isRedisURL(state), let redis = try? RedisConfiguration(url: state) else { return state }
+        return redis.redacted
     }
 
     /// Re-reads the keys now instead of at the next refresh (for tests and the CLI).
