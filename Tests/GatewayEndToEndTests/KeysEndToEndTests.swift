@@ -95,7 +95,8 @@ import Testing
         #expect(try await gateway.get("/keyed", key: secret).status == .ok)
         let refused = try await gateway.get("/keyed", key: secret)
         #expect(refused.status == .tooManyRequests)
-        #expect(refused.headers["retry-after"] == ["10"])
+        // About 10 s for the next token at 0.1/s (less when the machine took its time till here).
+        #expect(refused.headers["retry-after"].first.flatMap { Int($0) }.map { (1...10).contains($0) } == true)
         #expect(refused.headers["ratelimit"].first?.contains("r=0") == true)
 
         // The same key in the query, on an operation that asks for it there.
