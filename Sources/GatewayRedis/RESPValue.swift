@@ -48,5 +48,4 @@ public enum RESPValue: Sendable, Equatable {
         }
     }
 
-    public var isNull: Bool { self == .null }
 }

@@ -85,11 +85,6 @@ public final class RedisClient: @unchecked Sendable {
         }
     }
 
-    /// Whether the last attempt left the client connected (for status reports).
-    public func isConnected() -> EventLoopFuture<Bool> {
-        eventLoop.submit { if case .ready = self.state { return true } else { return false } }
-    }
-
     /// Closes the connection; later commands fail with `RedisError.shutdown`.
     public func close() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {

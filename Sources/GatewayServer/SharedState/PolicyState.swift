@@ -52,12 +52,22 @@ final class PolicyState: Sendable {
         return "state: the gateway started with \(wasShared ? "a shared state (Redis)" : "an SQLite file"); moving to \(isShared ? "another shared state" : "an SQLite file") needs a restart"
     }
 
-    /// The store that `location` names: the open one when it is the same.
+    /// The store that `location` names: the open one when it is the same, else one opened for it
+    /// and kept (a reload does not open another connection to the same Redis).
     func backend(_ location: String) throws -> any StateBackend {
         let current = storeBox.withLockedValue { $0 }
         if let store = current.store, current.location == location { return store }
-        return try StateBackends.open(location)
+        return try other.withLockedValue { other in
+            if let store = other.store, other.location == location { return store }
+            (other.store as? RedisStateStore)?.close()
+            let store = try StateBackends.open(location)
+            other = (store, location)
+            return store
+        }
     }
+
+    /// A store opened by `backend` for a location the key snapshot does not use (migrations only).
+    private let other = NIOLockedValueBox<(store: (any StateBackend)?, location: String)>((nil, ""))
 
     /// Opens the store and loads keys and (SQLite) this period's quota counts. Called at start and
     /// on reload, when some operation asks for an API key or has a shared limit. A reload that
@@ -168,5 +178,6 @@ final class PolicyState: Sendable {
         flush()
         shared?.close()
         if let redis = storeBox.withLockedValue({ $0.store }) as? RedisStateStore { redis.close() }
+        if let redis = other.withLockedValue({ $0.store }) as? RedisStateStore { redis.close() }
     }
 }
