@@ -56,9 +56,22 @@ struct SharedStateBinaryTests {
         defer { folder.remove() }
         try folder.write("api.yaml", SharedStateEndToEndTests.api)
         let a = try await Self.serve(folder, name: "a.yaml", state: redis.url)
-        defer { GatewayBinary.stop(a.process) }
-        let b = try await Self.serve(folder, name: "b.yaml", state: redis.url)
-        defer { GatewayBinary.stop(b.process) }
+        let b: Instance
+        do { b = try await Self.serve(folder, name: "b.yaml", state: redis.url) } catch {
+            try await offPool { GatewayBinary.stop(a.process) }
+            throw error
+        }
+        do {
+            try await Self.checkSharing(folder, redis: redis, a: a, b: b)
+        } catch {
+            // Stopping waits for the processes: off the cooperative pool, which the other tests need.
+            try await offPool { GatewayBinary.stop(a.process); GatewayBinary.stop(b.process) }
+            throw error
+        }
+        try await offPool { GatewayBinary.stop(a.process); GatewayBinary.stop(b.process) }
+    }
+
+    static func checkSharing(_ folder: TestFolder, redis: RedisServer, a: Instance, b: Instance) async throws {
         let client = HTTPClient.shared
 
         let created = try await offPool { try GatewayBinary.run(["keys", "create", "--plan", "basic", "--config", folder.path + "/routes/a.yaml"]) }
