@@ -302,6 +302,7 @@ public final class GatewayServer: Sendable {
             var guardLimits = HTTP2AbuseMonitor.Limits()
             guardLimits.headerTimeout = Int64(TimeAmount(limits.headerTimeout).nanoseconds)
             guardLimits.idleTimeout = Int64(TimeAmount(limits.idleTimeout).nanoseconds)
+            try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
             try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionGuard(limits: guardLimits) { reason in
                 logger.info("closing an HTTP/2 connection", metadata: ["reason": "\(reason)"])
             })
