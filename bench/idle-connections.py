@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Resident memory per idle keep-alive connection of a proxy on loopback.
 
-    bench/idle-connections.py PORT COUNT PID [PID ...]
+    bench/idle-connections.py [--tls] PORT COUNT PID [PID ...]
 
-Opens COUNT HTTP/1.1 connections to 127.0.0.1:PORT, sends one GET on each and reads its whole
+Opens COUNT HTTP/1.1 connections (over TLS with --tls, the certificate not checked) to 127.0.0.1:PORT, sends one GET on each and reads its whole
 answer (so every connection has served a request and stays open, keep-alive, with nothing in
 flight), waits a second, and prints one line: the summed VmRSS of the PIDs before and after, and
 the growth per connection in KiB. Every connection is closed before it exits. Exits 1 when a
 connection cannot be opened or does not get a 200.
 """
 import socket
+import ssl
 import sys
 import time
 
@@ -54,11 +55,19 @@ def read_response(sock):
 
 
 def main():
-    if len(sys.argv) < 4:
+    args = sys.argv[1:]
+    tls = None
+    if args and args[0] == "--tls":
+        args = args[1:]
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+        tls.set_alpn_protocols(["http/1.1"])
+    if len(args) < 3:
         print(__doc__, file=sys.stderr)
         return 2
-    port, count = int(sys.argv[1]), int(sys.argv[2])
-    pids = [int(p) for p in sys.argv[3:]]
+    port, count = int(args[0]), int(args[1])
+    pids = [int(p) for p in args[2:]]
     request = f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: idle-connections\r\n\r\n".encode()
     before = rss_kib(pids)
     sockets = []
@@ -66,6 +75,8 @@ def main():
         for i in range(count):
             sock = socket.create_connection(("127.0.0.1", port), timeout=10)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if tls:
+                sock = tls.wrap_socket(sock, server_hostname="localhost")
             sockets.append(sock)
             sock.sendall(request)
             status = read_response(sock)
