@@ -87,12 +87,13 @@ def main():
         after = rss_kib(pids)
         # Still open: each connection must still be served after the wait.
         alive = 0
-        for sock in sockets[:: max(1, count // 100)]:
+        sample = sockets[:: max(1, count // 100)]
+        for sock in sample:
             sock.sendall(request)
             if read_response(sock) == 200:
                 alive += 1
         per = (after - before) / count
-        print(f"{count} connections, {alive} of a sample of {len(sockets[:: max(1, count // 100)])} still served; "
+        print(f"{count} connections, {alive} of a sample of {len(sample)} still served; "
               f"RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB; {per:.1f} KiB per connection")
         return 0
     except OSError as error:
