@@ -1,3 +1,4 @@
+@testable import GatewayAuthorizers
 import GatewayPlan
 @testable import GatewayServer
 import NIOHTTP1
@@ -41,5 +42,46 @@ import Testing
         #expect(out.headers["etag"] == ["x"])
         #expect(out.headers["connection"].isEmpty)
         #expect(out.headers["x-request-id"] == ["rid"])
+    }
+
+    @Test func upstreamRequestLeavesOutWhatConnectionNamesAndForgedGatewayHeaders() {
+        let target = Upstream.Target(tls: false, host: "backend", port: 80, basePath: "")
+        let context = request([("Host", "api.example.com"), ("Connection", "Keep-Alive, X-Private ,HOST"), ("x-private", "1"),
+                               ("X-Authorizer-Principal-Id", "forged"), ("X-Request-Id", "client"), ("X-Api-Key-Id", "forged"),
+                               ("X-Forwarded-Host", "spoofed"), ("X-Forwarded-For", "1.1.1.1, 2.2.2.2"), ("x-forwarded-for", "3.3.3.3"),
+                               ("Accept", "*/*"), ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")])
+        context.authorization = Forwarding.callout(principalId: "user-1", context: ["tier": .string("gold")])
+        context.trace = TraceContext(traceId: "4bf92f3577b34da6a3ce929d0e0e4736", span: 1, parentId: nil, sampled: true)
+        let head = HeaderRules.upstreamRequest(context, target: target)
+        #expect(head.headers.map(\.name) == ["X-Forwarded-Host", "Accept", "x-authorizer-principal-id", "x-authorizer-tier", "host",
+                                              "x-forwarded-for", "x-forwarded-proto", "traceparent", "x-request-id"])
+        #expect(head.headers["x-forwarded-host"] == ["spoofed"])  // Host was named in Connection: none to forward
+        #expect(head.headers["x-private"].isEmpty)
+        #expect(head.headers["x-authorizer-principal-id"] == ["user-1"])
+        #expect(head.headers["x-forwarded-for"] == ["1.1.1.1, 2.2.2.2, 3.3.3.3, 10.1.2.3"])
+        #expect(head.headers["traceparent"] == [context.trace!.traceparent])
+        #expect(head.headers["x-request-id"] == ["rid"])
+    }
+
+    @Test func upstreamRequestReplacesForwardedHostAndKeepsAClientTraceWithoutGatewayTrace() {
+        let target = Upstream.Target(tls: false, host: "backend", port: 8080, basePath: "")
+        let parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        let head = HeaderRules.upstreamRequest(
+            request([("x-forwarded-host", "spoofed"), ("host", "api.example.com"), ("traceparent", parent),
+                     ("Transfer-Encoding", "gzip, chunked"), ("Content-Length", "4")]),
+            target: target)
+        #expect(head.headers["x-forwarded-host"] == ["api.example.com"])
+        #expect(head.headers["host"] == ["backend:8080"])
+        #expect(head.headers["traceparent"] == [parent])
+        // A Content-Length travels on; a chunked Transfer-Encoding is only restated when there is none.
+        #expect(head.headers["transfer-encoding"].isEmpty)
+        #expect(head.headers["content-length"] == ["4"])
+    }
+
+    @Test func stripHopByHopLeavesABlockWithoutAnyUntouched() {
+        var headers = HTTPHeaders([("Content-Type", "text/plain"), ("ETag", "x")])
+        HeaderRules.stripHopByHop(&headers)
+        #expect(headers.map(\.name) == ["Content-Type", "ETag"])
+        #expect(HeaderRules.connectionTokens(HTTPHeaders([("connection", " close ,, Upgrade\t")])) == ["close", "upgrade"])
     }
 }

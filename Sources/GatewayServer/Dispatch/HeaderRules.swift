@@ -10,24 +10,15 @@ enum HeaderRules {
         "proxy-authenticate", "proxy-authorization",
     ]
 
-    /// Removes hop-by-hop headers in place, including every header named in `Connection`. One pass
-    /// finds what is there (nothing is allocated when none is); then only those names are removed —
-    /// typically just `Connection` and the `keep-alive` it names.
+    /// Removes hop-by-hop headers in place, including every header named in `Connection`. Nothing
+    /// changes (and nothing is allocated) when there is none; otherwise the block is rebuilt once.
     static func stripHopByHop(_ headers: inout HTTPHeaders) {
-        var doomed: [String] = []
-        for (name, value) in headers where isHopByHop(name) {
-            doomed.append(name)
-            guard name.utf8.count == 10, name.lowercased() == "connection" else { continue }
-            for token in value.split(separator: ",") {
-                let trimmed = token.trimmingSpaces()
-                if !trimmed.isEmpty { doomed.append(trimmed) }
-            }
-        }
-        guard !doomed.isEmpty else { return }
-        var removed: Set<String> = []
-        for name in doomed where removed.insert(name.lowercased()).inserted {
-            headers.remove(name: name)
-        }
+        let named = connectionTokens(headers)
+        guard headers.contains(where: { isHopByHop($0.name) || isNamed($0.name, in: named) }) else { return }
+        var kept: [(String, String)] = []
+        kept.reserveCapacity(headers.count)
+        for (name, value) in headers where !isHopByHop(name) && !isNamed(name, in: named) { kept.append((name, value)) }
+        headers = HTTPHeaders(kept)
     }
 
     /// A header value that cannot end the header early: no CR, LF or NUL.
@@ -35,61 +26,79 @@ enum HeaderRules {
         !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
     }
 
-    /// Case-insensitive membership in `hopByHop` without lower-casing into a new string.
-    private static func isHopByHop(_ name: String) -> Bool {
-        let utf8 = name.utf8
-        guard utf8.count >= 2 && utf8.count <= 19 else { return false }
-        for candidate in hopByHopASCII where candidate.count == utf8.count {
-            var equal = true
-            for (a, b) in zip(utf8, candidate) where a | 0x20 != b {
-                equal = false
+    /// The request head sent to an upstream target, built in one pass over the client's headers:
+    /// hop-by-hop headers (and those `Connection` names), `Expect`, the API key and any client copy
+    /// of the gateway's own headers are left out; then `x-api-key-id`, the authorizer's
+    /// `x-authorizer-*`, `Host`, `X-Forwarded-*`, `traceparent` and `x-request-id` are added.
+    static func upstreamRequest(_ request: RequestContext, target: Upstream.Target) -> HTTPRequestHead {
+        let source = request.head.headers
+        let named = connectionTokens(source)
+        var keyHeader: String?
+        if let key = request.operation?.apiKey, key.location == .header { keyHeader = key.name }
+        let replacesTrace = request.trace != nil
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(source.count + 8)
+        var originalHost: String?
+        var forwardedFor = false
+        var forwardedHost: [Int] = []
+        var transferEncoding = false
+        var contentLength = false
+        for (name, value) in source {
+            switch name.utf8.count {
+            case 4 where equalsLower(name, "host"):
+                if originalHost == nil { originalHost = value }
+                continue
+            case 6 where equalsLower(name, "expect"):
+                continue
+            case 11 where equalsLower(name, "traceparent"):
+                if replacesTrace { continue }
+            case 12 where equalsLower(name, "x-api-key-id") || equalsLower(name, "x-request-id"):
+                continue
+            case 15 where equalsLower(name, "x-forwarded-for"):
+                forwardedFor = true
+                continue
+            case 17 where equalsLower(name, "transfer-encoding"):
+                transferEncoding = true
+                continue
+            case 17 where equalsLower(name, "x-forwarded-proto"):
+                continue
+            default:
                 break
             }
-            if equal { return true }
-        }
-        return false
-    }
-
-    private static let hopByHopASCII: [[UInt8]] = hopByHop.map { Array($0.utf8) }
-
-    /// The request head sent to an upstream target.
-    static func upstreamRequest(_ request: RequestContext, target: Upstream.Target) -> HTTPRequestHead {
-        var headers = request.head.headers
-        let chunked = headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
-        stripHopByHop(&headers)
-        headers.remove(name: "expect")
-        // The gateway checked the key; the backend gets its id, never the secret, and no forged id.
-        headers.remove(name: "x-api-key-id")
-        if let key = request.operation?.apiKey, key.location == .header { headers.remove(name: key.name) }
-        if let id = request.keyId { headers.add(name: "x-api-key-id", value: id) }
-        // An authorizer's verdict reaches the backend as x-authorizer-* headers; a client's copies never do.
-        Authorization.stripForged(&headers)
-        if let authorization = request.authorization { Authorization.add(authorization, to: &headers) }
-        let originalHost = headers.first(name: "host")
-        headers.replaceOrAdd(name: "host", value: target.authority)
-        if let originalHost {
-            headers.replaceOrAdd(name: "x-forwarded-host", value: originalHost)
-        }
-        let priorFor = headers[canonicalForm: "x-forwarded-for"]
-        if priorFor.isEmpty {
-            headers.add(name: "x-forwarded-for", value: request.remoteIP)
-        } else {
-            headers.replaceOrAdd(name: "x-forwarded-for", value: priorFor.joined(separator: ", ") + ", " + request.remoteIP)
-        }
-        headers.replaceOrAdd(name: "x-forwarded-proto", value: request.scheme)
-        if let trace = request.trace {
-            if trace.continued { headers.replaceOrAdd(name: "traceparent", value: trace.traceparent) } else {
-                // A traceparent the client sent was invalid: it does not travel on.
-                if headers.contains(name: "traceparent") { headers.remove(name: "traceparent") }
-                headers.add(name: "traceparent", value: trace.traceparent)
+            if isHopByHop(name) || isNamed(name, in: named) || Authorization.hasPrefix(name) { continue }
+            if let keyHeader, equalsIgnoringCase(name, keyHeader) { continue }
+            fields.append((name, value))
+            switch name.utf8.count {
+            case 14 where equalsLower(name, "content-length"): contentLength = true
+            case 16 where equalsLower(name, "x-forwarded-host"): forwardedHost.append(fields.count - 1)
+            default: break
             }
         }
-        headers.replaceOrAdd(name: "x-request-id", value: request.requestId)
-        if chunked && !headers.contains(name: "content-length") {
-            headers.add(name: "transfer-encoding", value: "chunked")
+        if let id = request.keyId { fields.append(("x-api-key-id", id)) }
+        if let authorization = request.authorization {
+            for (name, value) in zip(authorization.headerNames, authorization.headerValues) { fields.append((name, value)) }
+        }
+        // A Host named in Connection goes like any other header named there.
+        if originalHost != nil, named.contains("host") { originalHost = nil }
+        fields.append(("host", target.authority))
+        if let originalHost {
+            for index in forwardedHost.reversed() { fields.remove(at: index) }
+            fields.append(("x-forwarded-host", originalHost))
+        }
+        if forwardedFor {
+            let prior = source[canonicalForm: "x-forwarded-for"]
+            fields.append(("x-forwarded-for", prior.joined(separator: ", ") + ", " + request.remoteIP))
+        } else {
+            fields.append(("x-forwarded-for", request.remoteIP))
+        }
+        fields.append(("x-forwarded-proto", request.scheme))
+        if let trace = request.trace { fields.append(("traceparent", trace.traceparent)) }
+        fields.append(("x-request-id", request.requestId))
+        if transferEncoding, !contentLength, source[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked" {
+            fields.append(("transfer-encoding", "chunked"))
         }
         let uri = target.basePath.isEmpty ? request.head.uri : target.basePath + request.head.uri
-        return HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: headers)
+        return HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: HTTPHeaders(fields))
     }
 
     /// An upstream's response head without its hop-by-hop headers (the handler decorates it).
@@ -97,5 +106,58 @@ enum HeaderRules {
         var head = head
         stripHopByHop(&head.headers)
         return head
+    }
+
+    /// The lower-cased tokens of every `Connection` header: empty, with nothing allocated, when
+    /// there is none.
+    static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
+        var tokens: [String] = []
+        for (name, value) in headers where name.utf8.count == 10 && equalsLower(name, "connection") {
+            for token in value.utf8.split(separator: UInt8(ascii: ",")) {
+                var bytes = token.drop { $0 == 0x20 || $0 == 0x09 }
+                while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+                if bytes.isEmpty { continue }
+                tokens.append(String(decoding: bytes.lazy.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self))
+            }
+        }
+        return tokens
+    }
+
+    /// One of RFC 9110's hop-by-hop fields (and the older ones proxies still remove), in any case.
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: equalsLower(name, "te")
+        case 7: equalsLower(name, "trailer") || equalsLower(name, "upgrade")
+        case 10: equalsLower(name, "connection") || equalsLower(name, "keep-alive")
+        case 16: equalsLower(name, "proxy-connection")
+        case 17: equalsLower(name, "transfer-encoding")
+        case 18: equalsLower(name, "proxy-authenticate")
+        case 19: equalsLower(name, "proxy-authorization")
+        default: false
+        }
+    }
+
+    private static func isNamed(_ name: String, in tokens: [String]) -> Bool {
+        !tokens.isEmpty && tokens.contains { equalsIgnoringCase(name, $0) }
+    }
+
+    /// `name` equals the lower-case `lower`, ignoring the case of ASCII letters in `name` (header
+    /// names are tokens: no byte of one differs from a letter only in bit 0x20).
+    @inline(__always)
+    static func equalsLower(_ name: String, _ lower: StaticString) -> Bool {
+        guard name.utf8.count == lower.utf8CodeUnitCount else { return false }
+        let l = UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
+        return name.utf8.withContiguousStorageIfAvailable { n in
+            for i in 0..<n.count where n[i] | 0x20 != l[i] { return false }
+            return true
+        } ?? zip(name.utf8, l).allSatisfy { $0 | 0x20 == $1 }
+    }
+
+    /// Two header names, equal ignoring the case of ASCII letters.
+    static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        return zip(a.utf8, b.utf8).allSatisfy { x, y in
+            x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A)
+        }
     }
 }
