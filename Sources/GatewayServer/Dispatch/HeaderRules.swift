@@ -13,7 +13,7 @@ enum HeaderRules {
     /// Removes hop-by-hop headers in place, including every header named in `Connection`. Nothing
     /// changes (and nothing is allocated) when there is none; otherwise the block is rebuilt once.
     static func stripHopByHop(_ headers: inout HTTPHeaders) {
-        let named = connectionTokens(headers)
+        let named = connectionValues(headers)
         guard headers.contains(where: { isHopByHop($0.name) || isNamed($0.name, in: named) }) else { return }
         var kept: [(String, String)] = []
         kept.reserveCapacity(headers.count)
@@ -32,7 +32,7 @@ enum HeaderRules {
     /// `x-authorizer-*`, `Host`, `X-Forwarded-*`, `traceparent` and `x-request-id` are added.
     static func upstreamRequest(_ request: RequestContext, target: Upstream.Target) -> HTTPRequestHead {
         let source = request.head.headers
-        let named = connectionTokens(source)
+        let named = connectionValues(source)
         var keyHeader: String?
         if let key = request.operation?.apiKey, key.location == .header { keyHeader = key.name }
         let replacesTrace = request.trace != nil
@@ -79,7 +79,7 @@ enum HeaderRules {
             for (name, value) in zip(authorization.headerNames, authorization.headerValues) { fields.append((name, value)) }
         }
         // A Host named in Connection goes like any other header named there.
-        if originalHost != nil, named.contains("host") { originalHost = nil }
+        if originalHost != nil, isNamed("host", in: named) { originalHost = nil }
         fields.append(("host", target.authority))
         if let originalHost {
             for index in forwardedHost.reversed() { fields.remove(at: index) }
@@ -108,19 +108,46 @@ enum HeaderRules {
         return head
     }
 
-    /// The lower-cased tokens of every `Connection` header: empty, with nothing allocated, when
-    /// there is none.
-    static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
-        var tokens: [String] = []
-        for (name, value) in headers where name.utf8.count == 10 && equalsLower(name, "connection") {
-            for token in value.utf8.split(separator: UInt8(ascii: ",")) {
-                var bytes = token.drop { $0 == 0x20 || $0 == 0x09 }
-                while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
-                if bytes.isEmpty { continue }
-                tokens.append(String(decoding: bytes.lazy.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self))
+    /// The values of every `Connection` header, whose tokens name more hop-by-hop headers: empty,
+    /// with nothing allocated, when there is none.
+    static func connectionValues(_ headers: HTTPHeaders) -> [String] {
+        var values: [String] = []
+        for (name, value) in headers where name.utf8.count == 10 && equalsLower(name, "connection") { values.append(value) }
+        return values
+    }
+
+    /// `name` is one of the comma-separated tokens of `list` (spaces and tabs around a token do not
+    /// count), ignoring the case of ASCII letters.
+    static func tokenList(_ list: String, contains name: String) -> Bool {
+        withBytes(list) { l in
+            withBytes(name) { n in
+                var start = 0
+                while start <= l.count {
+                    var end = start
+                    while end < l.count && l[end] != UInt8(ascii: ",") { end += 1 }
+                    var a = start, b = end
+                    while a < b && (l[a] == 0x20 || l[a] == 0x09) { a += 1 }
+                    while b > a && (l[b - 1] == 0x20 || l[b - 1] == 0x09) { b -= 1 }
+                    if b - a == n.count {
+                        var same = true
+                        for i in 0..<n.count where !sameIgnoringCase(l[a + i], n[i]) {
+                            same = false
+                            break
+                        }
+                        if same { return true }
+                    }
+                    start = end + 1
+                }
+                return false
             }
         }
-        return tokens
+    }
+
+    /// A string's UTF-8 bytes in place (a copy only for a string without contiguous storage).
+    @inline(__always)
+    private static func withBytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = s.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(s.utf8).withUnsafeBufferPointer(body)
     }
 
     /// One of RFC 9110's hop-by-hop fields (and the older ones proxies still remove), in any case.
@@ -137,8 +164,8 @@ enum HeaderRules {
         }
     }
 
-    private static func isNamed(_ name: String, in tokens: [String]) -> Bool {
-        !tokens.isEmpty && tokens.contains { equalsIgnoringCase(name, $0) }
+    private static func isNamed(_ name: String, in connection: [String]) -> Bool {
+        !connection.isEmpty && connection.contains { tokenList($0, contains: name) }
     }
 
     /// `name` equals the lower-case `lower`, ignoring the case of ASCII letters in `name` (header
@@ -147,17 +174,25 @@ enum HeaderRules {
     static func equalsLower(_ name: String, _ lower: StaticString) -> Bool {
         guard name.utf8.count == lower.utf8CodeUnitCount else { return false }
         let l = UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
-        return name.utf8.withContiguousStorageIfAvailable { n in
+        return withBytes(name) { n in
             for i in 0..<n.count where n[i] | 0x20 != l[i] { return false }
             return true
-        } ?? zip(name.utf8, l).allSatisfy { $0 | 0x20 == $1 }
+        }
     }
 
     /// Two header names, equal ignoring the case of ASCII letters.
     static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
         guard a.utf8.count == b.utf8.count else { return false }
-        return zip(a.utf8, b.utf8).allSatisfy { x, y in
-            x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A)
+        return withBytes(a) { x in
+            withBytes(b) { y in
+                for i in 0..<x.count where !sameIgnoringCase(x[i], y[i]) { return false }
+                return true
+            }
         }
+    }
+
+    @inline(__always)
+    private static func sameIgnoringCase(_ x: UInt8, _ y: UInt8) -> Bool {
+        x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A)
     }
 }
