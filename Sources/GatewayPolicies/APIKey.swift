@@ -24,18 +24,51 @@ public enum APIKey {
         return String(decoding: body, as: UTF8.self)
     }
 
-    /// Whether `text` has the shape and checksum of a gateway key.
+    /// Whether `text` has the shape and checksum of a gateway key: one pass over its bytes, the
+    /// CRC-32 of prefix and body compared with the base62 number the last six characters spell.
     public static func isWellFormed<S: StringProtocol>(_ text: S) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == length, bytes.starts(with: prefix.utf8) else { return false }
-        let body = bytes[0..<(length - checksumLength)]
-        for b in body.dropFirst(prefix.utf8.count) where !isBase62(b) { return false }
-        return Array(bytes[(length - checksumLength)...]) == checksum(Array(body))
+        withBytes(text) { isWellFormed(bytes: $0) }
+    }
+
+    static func isWellFormed(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == length, bytes[0] == prefixBytes.0, bytes[1] == prefixBytes.1, bytes[2] == prefixBytes.2 else {
+            return false
+        }
+        var crc: UInt32 = 0xFFFF_FFFF
+        for i in 0..<3 { crc = CRC32.update(crc, bytes[i]) }
+        for i in 3..<(length - checksumLength) {
+            guard base62Value(bytes[i]) != nil else { return false }
+            crc = CRC32.update(crc, bytes[i])
+        }
+        var spelled: UInt64 = 0
+        for i in (length - checksumLength)..<length {
+            guard let digit = base62Value(bytes[i]) else { return false }
+            spelled = spelled * 62 + UInt64(digit)
+        }
+        return spelled == UInt64(crc ^ 0xFFFF_FFFF)
     }
 
     /// The SHA-256 digest under which a key is stored.
     public static func digest<S: StringProtocol>(_ text: S) -> KeyDigest {
-        KeyDigest(SHA256.hash(data: Array(text.utf8)))
+        withBytes(text) { KeyDigest(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
+    }
+
+    /// A text's UTF-8 bytes in place (copied only when it has no contiguous storage): the generic
+    /// entry points above make one call through `S`'s witnesses, not one per byte.
+    private static func withBytes<S: StringProtocol, R>(_ text: S, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(text.utf8).withUnsafeBufferPointer(body)
+    }
+
+    private static let prefixBytes: (UInt8, UInt8, UInt8) = (0x67, 0x77, 0x5F)  // "gw_"
+
+    static func base62Value(_ b: UInt8) -> UInt8? {
+        switch b {
+        case 48...57: b - 48
+        case 65...90: b - 55
+        case 97...122: b - 61
+        default: nil
+        }
     }
 
     static func isBase62(_ b: UInt8) -> Bool {
@@ -58,11 +91,10 @@ public struct KeyDigest: Hashable, Sendable {
     let a: UInt64, b: UInt64, c: UInt64, d: UInt64
 
     init(_ digest: SHA256.Digest) {
-        var words: [UInt64] = [0, 0, 0, 0]
-        digest.withUnsafeBytes { raw in
-            for i in 0..<4 { words[i] = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) }
+        (a, b, c, d) = digest.withUnsafeBytes { raw in
+            (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+             raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
         }
-        (a, b, c, d) = (words[0], words[1], words[2], words[3])
     }
 
     /// The 32 bytes, for storage.
@@ -92,7 +124,12 @@ enum CRC32 {
 
     static func checksum(_ bytes: [UInt8]) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
-        for b in bytes { crc = table[Int((crc ^ UInt32(b)) & 0xFF)] ^ (crc >> 8) }
+        for b in bytes { crc = update(crc, b) }
         return crc ^ 0xFFFF_FFFF
+    }
+
+    @inline(__always)
+    static func update(_ crc: UInt32, _ byte: UInt8) -> UInt32 {
+        table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
     }
 }

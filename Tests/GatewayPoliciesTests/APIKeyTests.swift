@@ -20,6 +20,11 @@ import Testing
         #expect(!APIKey.isWellFormed(key.dropLast()))
         #expect(!APIKey.isWellFormed("gw_" + String(repeating: "!", count: 28)))
         #expect(!APIKey.isWellFormed("sk_" + key.dropFirst(3)))
+        // The checksum's own characters count: a changed or non-base62 last character is refused.
+        let last = key.last!
+        #expect(!APIKey.isWellFormed(key.dropLast() + (last == "0" ? "1" : "0")))
+        #expect(!APIKey.isWellFormed(key.dropLast() + "-"))
+        #expect(APIKey.isWellFormed(Substring(key)))
     }
 
     @Test func snapshotFindsOnlyValidKeys() {
@@ -35,6 +40,9 @@ import Testing
         #expect(snapshot.lookup(expired, at: 99)?.id == "c")
         #expect(snapshot.lookup(expired, at: 100) == nil)
         #expect(snapshot.lookup(APIKey.generate(), at: 0) == nil)
+        // The digest is SHA-256 of the key's bytes, however the text is held.
+        #expect(APIKey.digest(good) == APIKey.digest(Substring(good)))
+        #expect(KeyDigest(bytes: APIKey.digest("abc").bytes)!.bytes.prefix(4) == [0xBA, 0x78, 0x16, 0xBF])
     }
 }
 
