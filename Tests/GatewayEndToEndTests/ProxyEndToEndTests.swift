@@ -146,6 +146,10 @@ import Testing
             // The connection stays usable after each of those.
             let (ok, _) = try await send(client, gateway.https + "/fine")
             #expect(ok.status == .ok)
+            // Again on the connection /fine left in the pool: its timer, armed for /fine's deadline,
+            // is re-armed for this one's.
+            let (slowAgain, _) = try await send(client, gateway.https + "/slow")
+            #expect(slowAgain.status == .gatewayTimeout)
         }
     }
 

@@ -21,6 +21,8 @@ final class StubDelegate: UpstreamDelegate {
     func upstreamReadComplete() {}
     func upstreamWritabilityChanged(isWritable: Bool) {}
     func upstreamClosed(error: (any Error)?) {}
+    var deadlinesPassed = 0
+    func upstreamDeadlinePassed() { deadlinesPassed += 1 }
 }
 
 @Suite struct UpstreamHandlerTests {
@@ -55,5 +57,37 @@ final class StubDelegate: UpstreamDelegate {
         #expect(counter.reads == before + 1)
         channel.read()
         #expect(counter.reads == before + 2)
+    }
+
+    @Test func aWatchedDeadlineReachesTheDelegateThatSetItOnlyWhenItPasses() throws {
+        let loop = EmbeddedEventLoop()
+        let channel = EmbeddedChannel(handler: nil, loop: loop)
+        let handler = UpstreamHandler()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        let first = StubDelegate(), second = StubDelegate()
+        handler.delegate = first
+        #expect(handler.watch(loop.now + .seconds(1)))
+        loop.advanceTime(by: .milliseconds(900))
+        #expect(first.deadlinesPassed == 0)
+        loop.advanceTime(by: .milliseconds(200))
+        #expect(first.deadlinesPassed == 1)
+
+        // An exchange that ends in time only clears its deadline; the next one's later deadline is
+        // met by the same timer, re-armed when it fires.
+        #expect(handler.watch(loop.now + .seconds(1)))
+        handler.delegate = nil
+        handler.delegate = second
+        #expect(handler.watch(loop.now + .seconds(3)))
+        loop.advanceTime(by: .seconds(2))
+        #expect(first.deadlinesPassed == 1 && second.deadlinesPassed == 0)
+        loop.advanceTime(by: .milliseconds(1100))
+        #expect(second.deadlinesPassed == 1)
+
+        // An earlier deadline than the one the timer waits for is not missed.
+        #expect(handler.watch(loop.now + .seconds(5)))
+        #expect(handler.watch(loop.now + .seconds(1)))
+        loop.advanceTime(by: .milliseconds(1100))
+        #expect(second.deadlinesPassed == 2)
+        _ = try channel.finish()
     }
 }

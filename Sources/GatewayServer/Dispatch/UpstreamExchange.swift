@@ -43,7 +43,10 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     private var keepAlive = false
     private var needsFlush = false
     private var done = false
+    /// The upstream timeout's timer while no connection is attached (connecting, waiting for one,
+    /// backing off); an attached connection watches `timeoutAt` itself (`UpstreamHandler.watch`).
     private var timer: Scheduled<Void>?
+    private var timeoutAt: NIODeadline?
     private var lastActivity: NIODeadline
 
     // With a guard: what this request holds and has tried.
@@ -97,7 +100,6 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
                 requestEnded = true
             }
         }
-        scheduleTimeout(dispatcher.timeout)
         if let upstreamGuard {
             if let limits = upstreamGuard.limits {
                 guard limits.startRequest() else {
@@ -118,6 +120,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             }
         }
         obtainConnection()
+        if !done { arm(at: lastActivity + dispatcher.timeout) }
     }
 
     /// Answers 503 from the loop (not from inside `start`, which the handler is still in).
@@ -190,6 +193,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         connection = handler
         self.reused = reused
         handler.delegate = self
+        if let timeoutAt { arm(at: timeoutAt) }
         for part in pending { handler.send(part) }
         pending.removeAll(keepingCapacity: true)
         handler.flush()
@@ -232,6 +236,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         attempt += 1
         request.retries += 1
         let pause = RetryPolicy.backoff(retries.backoff, attempt: request.retries, random: Double.random(in: 0..<1))
+        timeoutAt = nil  // the next attempt gets its own timeout
         timer = loop.assumeIsolated().scheduleTask(in: TimeAmount(pause)) { [self] in
             timer = nil
             guard !done else { return }
@@ -253,8 +258,8 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             responseStarted = false
             keepAlive = false
             retried = false
-            scheduleTimeout(dispatcher.timeout)
             obtainConnection()
+            if !done { arm(at: loop.now + dispatcher.timeout) }
         }
     }
 
@@ -329,8 +334,13 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
 
     // MARK: timeouts
 
-    private func scheduleTimeout(_ amount: TimeAmount) {
-        timer = loop.assumeIsolated().scheduleTask(in: amount) { [self] in
+    /// The upstream timeout at `deadline`: watched by the attached connection, else by a timer.
+    private func arm(at deadline: NIODeadline) {
+        timeoutAt = deadline
+        timer?.cancel()
+        timer = nil
+        if let connection, connection.watch(deadline) { return }
+        timer = loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             timer = nil
             timedOut()
         }
@@ -341,7 +351,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         guard !done else { return }
         let quiet = loop.now - lastActivity
         if responseStarted && quiet < dispatcher.timeout {
-            scheduleTimeout(dispatcher.timeout - quiet)
+            arm(at: lastActivity + dispatcher.timeout)
             return
         }
         if responseStarted {
@@ -416,9 +426,15 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         sink?.dispatch(id, writable: isWritable)
     }
 
+    func upstreamDeadlinePassed() {
+        timedOut()
+    }
+
     func upstreamClosed(error: (any Error)?) {
         guard !done else { return }
         connection = nil
+        // The closed connection no longer watches the timeout.
+        if let timeoutAt { arm(at: timeoutAt) }
         if responseStarted {
             fail(.badGateway, reason: "upstream \(target) closed mid-response")
             return

@@ -9,6 +9,8 @@ protocol UpstreamDelegate: AnyObject {
     func upstreamReadComplete()
     func upstreamWritabilityChanged(isWritable: Bool)
     func upstreamClosed(error: (any Error)?)
+    /// The deadline given to `watch` passed while this delegate held the connection.
+    func upstreamDeadlinePassed()
 }
 
 final class UpstreamHandler: ChannelDuplexHandler {
@@ -21,9 +23,16 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// new exchange must see its response.
     weak var delegate: (any UpstreamDelegate)? {
         didSet {
+            deadline = nil
             if delegate?.downstreamIsWritable ?? true { resumeReads() }
         }
     }
+    /// The current exchange's deadline. One timer watches it and is re-armed lazily: an exchange
+    /// that ends in time only clears the deadline, so a kept-alive connection schedules about one
+    /// timer per timeout period instead of scheduling and cancelling one per request.
+    private var deadline: NIODeadline?
+    private var clock: Scheduled<Void>?
+    private var clockDeadline = NIODeadline.distantFuture
     private(set) var context: ChannelHandlerContext?
     private var pendingRead = false
     private(set) var isActive = true
@@ -49,6 +58,33 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        clock?.cancel()
+        clock = nil
+    }
+
+    /// Calls the delegate's `upstreamDeadlinePassed` once `deadline` has passed, unless the
+    /// delegate changes or watches another deadline first. False when the connection is gone
+    /// (nothing will be called).
+    func watch(_ deadline: NIODeadline) -> Bool {
+        guard let context else { return false }
+        self.deadline = deadline
+        if clock != nil {
+            if clockDeadline <= deadline { return true }
+            clock?.cancel()
+        }
+        clockDeadline = deadline
+        clock = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            clock = nil
+            clockDeadline = .distantFuture
+            guard let deadline = self.deadline else { return }
+            if (self.context?.eventLoop.now ?? .now()) >= deadline {
+                self.deadline = nil
+                delegate?.upstreamDeadlinePassed()
+            } else {
+                _ = watch(deadline)
+            }
+        }
+        return true
     }
 
     func channelActive(context: ChannelHandlerContext) {

@@ -84,6 +84,8 @@ final class HealthProbe: UpstreamDelegate {
 
     func upstreamReadComplete() {}
     func upstreamWritabilityChanged(isWritable: Bool) {}
+    /// The probe keeps its own timeout; it never asks the connection to watch one.
+    func upstreamDeadlinePassed() {}
 
     func upstreamClosed(error: (any Error)?) {
         finish(passed: false, reason: "connection closed before an answer\(error.map { ": \($0)" } ?? "")")
