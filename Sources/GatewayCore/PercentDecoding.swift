@@ -1,24 +1,39 @@
 /// Percent-decoding of URL components (`+` as space in query strings).
 public enum PercentDecoding {
     public static func decode(_ text: some StringProtocol, plusAsSpace: Bool) -> String? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var it = text.utf8.makeIterator()
-        var changed = false
-        while let b = it.next() {
-            if b == UInt8(ascii: "%") {
-                guard let h = it.next(), let l = it.next(), let hv = hex(h), let lv = hex(l) else { return nil }
-                bytes.append(hv << 4 | lv)
-                changed = true
-            } else if b == UInt8(ascii: "+") && plusAsSpace {
-                bytes.append(UInt8(ascii: " "))
-                changed = true
-            } else {
-                bytes.append(b)
-            }
+        // The bytes are read in place, through one call of the generic witness (not one per byte).
+        let outcome = text.utf8.withContiguousStorageIfAvailable { decode(bytes: $0, plusAsSpace: plusAsSpace) }
+            ?? Array(text.utf8).withUnsafeBufferPointer { decode(bytes: $0, plusAsSpace: plusAsSpace) }
+        switch outcome {
+        case .unchanged: return String(text)
+        case .decoded(let decoded): return decoded
+        case .invalid: return nil
         }
-        if !changed { return String(text) }
-        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private enum Outcome {
+        case unchanged, decoded(String), invalid
+    }
+
+    private static func decode(bytes: UnsafeBufferPointer<UInt8>, plusAsSpace: Bool) -> Outcome {
+        guard bytes.contains(where: { $0 == UInt8(ascii: "%") || ($0 == UInt8(ascii: "+") && plusAsSpace) }) else {
+            return .unchanged
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "%") {
+                guard i + 2 < bytes.count, let hv = hex(bytes[i + 1]), let lv = hex(bytes[i + 2]) else { return .invalid }
+                out.append(hv << 4 | lv)
+                i += 3
+                continue
+            }
+            out.append(b == UInt8(ascii: "+") && plusAsSpace ? UInt8(ascii: " ") : b)
+            i += 1
+        }
+        return String(validating: out, as: UTF8.self).map { .decoded($0) } ?? .invalid
     }
 
     static func hex(_ b: UInt8) -> UInt8? {

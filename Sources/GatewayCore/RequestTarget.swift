@@ -52,7 +52,8 @@ public struct RequestTarget: Sendable, Equatable {
         var rest = uri[...]
         var authority: Substring?
         var rewritten = false
-        if rest.first != "/" {
+        // Byte-wise (the separators are ASCII): Character comparisons would run grapheme breaking.
+        if rest.utf8.first != UInt8(ascii: "/") {
             guard let afterScheme = Self.dropHTTPScheme(rest) else { throw .unsupportedForm }
             let end = afterScheme.firstIndex { $0 == "/" || $0 == "?" } ?? afterScheme.endIndex
             let host = afterScheme[..<end]
@@ -62,9 +63,9 @@ public struct RequestTarget: Sendable, Equatable {
             rest = afterScheme[end...]
             rewritten = true
         }
-        let queryStart = rest.firstIndex(of: "?")
+        let queryStart = rest.utf8.firstIndex(of: UInt8(ascii: "?"))
         let rawPath = queryStart.map { rest[..<$0] } ?? rest
-        query = queryStart.map { rest[rest.index(after: $0)...] }
+        query = queryStart.map { rest[rest.utf8.index(after: $0)...] }
         if rawPath.isEmpty {
             path = "/"
             rewritten = true

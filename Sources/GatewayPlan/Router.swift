@@ -81,9 +81,10 @@ public struct Router: Sendable {
 
     /// Matches a request path (without the query string) as sent by the client.
     public func match(method: String, path: Substring) -> Match {
-        var segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        if segments.first == "" { segments.removeFirst() }
-        if segments.count > 0 && segments.last == "" { segments.removeLast() }
+        // Split as bytes: a Character split would run grapheme breaking over the whole path.
+        var segments = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { Substring($0) }
+        if segments.first?.isEmpty == true { segments.removeFirst() }
+        if segments.count > 0 && segments.last?.isEmpty == true { segments.removeLast() }
         var values: [String] = []
         var allowed: Set<String> = []
         if let found = search(0, segments[...], method, &values, &allowed) {
