@@ -19,10 +19,13 @@ public struct RequestValues {
     /// separators are found before decoding).
     func queryPairs() -> [(name: String, raw: Substring)] {
         guard let query, !query.isEmpty else { return [] }
-        var out: [(String, Substring)] = []
-        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
-            if let eq = pair.firstIndex(of: "=") {
-                out.append((PercentDecoding.decode(pair[..<eq], plusAsSpace: true) ?? String(pair[..<eq]), pair[pair.index(after: eq)...]))
+        var out: [(name: String, raw: Substring)] = []
+        // Split as bytes (`&` and `=` are ASCII): Character splitting runs grapheme breaking.
+        for bytes in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let pair = Substring(bytes)
+            if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
+                let name = pair[..<eq]
+                out.append((PercentDecoding.decode(name, plusAsSpace: true) ?? String(name), pair[pair.utf8.index(after: eq)...]))
             } else {
                 out.append((PercentDecoding.decode(pair, plusAsSpace: true) ?? String(pair), ""))
             }
