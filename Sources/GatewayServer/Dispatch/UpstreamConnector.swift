@@ -21,9 +21,12 @@ enum UpstreamConnector {
                     if target.tls, let tls {
                         try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
-                    // The request head was parsed by NIO from the client and rewritten by HeaderRules
-                    // with values the gateway made: no outbound validation handler needed.
-                    try sync.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    // NIO's client codec with the gateway's request encoder in place of NIO's
+                    // (UpstreamRequestEncoder). The request head was parsed by NIO from the client and
+                    // rewritten by HeaderRules with values the gateway made: no outbound validation
+                    // handler needed.
+                    try sync.addHandler(UpstreamRequestEncoder())
+                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
                     try sync.addHandler(UpstreamHandler(counts: metrics?.connectionCounts(upstream.name)))
                 }
             }
