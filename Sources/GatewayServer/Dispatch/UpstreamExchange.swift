@@ -47,6 +47,10 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     /// backing off); an attached connection watches `timeoutAt` itself (`UpstreamHandler.watch`).
     private var timer: Scheduled<Void>?
     private var timeoutAt: NIODeadline?
+    /// The exchange itself while it runs: a connection holds its delegate weakly, and a shadow
+    /// copy's exchange has no other owner (its starter drops the `Dispatch`). Let go when it ends
+    /// or is cancelled.
+    private var running: UpstreamExchange?
     private var lastActivity: NIODeadline
 
     // With a guard: what this request holds and has tried.
@@ -83,6 +87,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     }
 
     func start(_ body: DispatchBody) {
+        running = self
         request.target = .upstream(dispatcher.upstream.name, target)
         request.dispatchStart = loop.now
         let head = HeaderRules.upstreamRequest(request, target: target)
@@ -316,6 +321,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         connection = nil
         pending.removeAll()
         releaseSlots()
+        running = nil
     }
 
     /// What the request holds of the guard's counts: its target's in-flight slot, its request
@@ -412,6 +418,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             connection = nil
             self.sink = nil
             releaseSlots()
+            running = nil
             sink.dispatchEnded(id)
         }
     }
