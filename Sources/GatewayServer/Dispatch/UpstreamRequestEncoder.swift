@@ -23,31 +23,9 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
             Self.write(head, into: &buffer)
             context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
         case .body(let part):
-            guard isChunked, part.readableBytes > 0 else {
-                // An empty chunk would end a chunked body: it is written as nothing (its promise in order).
-                context.write(wrapOutboundOut(part), promise: promise)
-                return
-            }
-            var size = context.channel.allocator.buffer(capacity: 18)
-            size.writeString(String(part.readableBytes, radix: 16))
-            size.writeStaticString("\r\n")
-            context.write(wrapOutboundOut(.byteBuffer(size)), promise: nil)
-            context.write(wrapOutboundOut(part), promise: nil)
-            var crlf = context.channel.allocator.buffer(capacity: 2)
-            crlf.writeStaticString("\r\n")
-            // Writes complete in order, and a failed one fails those after it: the last one's
-            // promise stands for the three.
-            context.write(wrapOutboundOut(.byteBuffer(crlf)), promise: promise)
+            HTTP1HeadWriter.writeBody(part, chunked: isChunked, context: context, promise: promise)
         case .end(let trailers):
-            if isChunked {
-                var buffer = context.channel.allocator.buffer(capacity: 5)
-                buffer.writeStaticString("0\r\n")
-                if let trailers { Self.write(trailers, into: &buffer) } else { buffer.writeStaticString("\r\n") }
-                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
-            } else if let promise {
-                // Nothing to write, but the promise completes in order with the writes before it.
-                context.write(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(capacity: 0))), promise: promise)
-            }
+            HTTP1HeadWriter.writeEnd(trailers, chunked: isChunked, context: context, promise: promise)
         }
     }
 
@@ -86,77 +64,18 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
     /// `METHOD SP target SP HTTP/x.y CRLF`, the fields and the empty line, in one write.
     static func write(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) {
         let method = head.method.rawValue
-        var size = method.utf8.count + head.uri.utf8.count + 13
-        for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
-        size += 2
+        let size = method.utf8.count + head.uri.utf8.count + HTTP1HeadWriter.versionSize(head.version) + 4
+            + HTTP1HeadWriter.size(of: head.headers)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
-            var out = HeadWriter(raw)
+            var out = HTTP1HeadWriter(raw)
             out.put(method)
             out.put(UInt8(ascii: " "))
             out.put(head.uri)
-            out.put(" HTTP/")
-            out.put(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: head.version.major))
-            out.put(UInt8(ascii: "."))
-            out.put(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: head.version.minor))
+            out.put(UInt8(ascii: " "))
+            out.put(version: head.version)
             out.put("\r\n")
-            for (name, value) in head.headers {
-                out.put(name)
-                out.put(": ")
-                out.put(value)
-                out.put("\r\n")
-            }
-            out.put("\r\n")
+            out.put(fields: head.headers)
             return out.count
-        }
-    }
-
-    /// Trailer fields and the empty line that ends them.
-    static func write(_ fields: HTTPHeaders, into buffer: inout ByteBuffer) {
-        var size = 2
-        for (name, value) in fields { size += name.utf8.count + value.utf8.count + 4 }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
-            var out = HeadWriter(raw)
-            for (name, value) in fields {
-                out.put(name)
-                out.put(": ")
-                out.put(value)
-                out.put("\r\n")
-            }
-            out.put("\r\n")
-            return out.count
-        }
-    }
-}
-
-/// Copies bytes into reserved space (the caller sized it).
-private struct HeadWriter {
-    let base: UnsafeMutableRawBufferPointer
-    var count = 0
-
-    init(_ base: UnsafeMutableRawBufferPointer) {
-        self.base = base
-    }
-
-    mutating func put(_ byte: UInt8) {
-        base[count] = byte
-        count += 1
-    }
-
-    mutating func put(_ text: StaticString) {
-        let bytes = UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
-        UnsafeMutableRawBufferPointer(rebasing: base[count...]).copyMemory(from: bytes)
-        count += bytes.count
-    }
-
-    mutating func put(_ text: String) {
-        let copied = text.utf8.withContiguousStorageIfAvailable { bytes in
-            UnsafeMutableRawBufferPointer(rebasing: base[count...]).copyMemory(from: UnsafeRawBufferPointer(bytes))
-            return bytes.count
-        }
-        if let copied {
-            count += copied
-        } else {
-            for byte in text.utf8 { put(byte) }
         }
     }
 }

@@ -27,6 +27,9 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         var bodyTimeout: TimeAmount = .seconds(60)
         /// The connection in the process's registry: told when a request completed.
         var record: ConnectionRegistry.Record? = nil
+        /// HTTP/1.1: the response encoder, told every request head's method (HEAD and CONNECT
+        /// answers carry no body).
+        var responseEncoder: HTTP1ResponseEncoder? = nil
     }
 
     let shared: ServerShared
@@ -85,7 +88,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         partsThisRead = true
         let part = unwrapInboundIn(data)
         switch part {
-        case .head:
+        case .head(let head):
+            connection.responseEncoder?.record(head.method)
             lastNow = context.eventLoop.now
         case .body(let buffer):
             request?.bytesIn += buffer.readableBytes

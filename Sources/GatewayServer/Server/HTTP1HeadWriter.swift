@@ -1,0 +1,117 @@
+import NIOCore
+import NIOHTTP1
+
+/// Copies an HTTP/1.1 head's bytes into space its caller reserved once (`size(of:)` and friends
+/// give the sizes): the encoders write a head with one `ByteBuffer` call, where NIO's make four per
+/// header field, each checking capacity, uniqueness and exclusivity.
+struct HTTP1HeadWriter {
+    let base: UnsafeMutableRawBufferPointer
+    private(set) var count = 0
+
+    init(_ base: UnsafeMutableRawBufferPointer) {
+        self.base = base
+    }
+
+    /// The bytes of `fields` as written by `put(fields:)`, the empty line that ends them included.
+    static func size(of fields: HTTPHeaders) -> Int {
+        var size = 2
+        for (name, value) in fields { size += name.utf8.count + value.utf8.count + 4 }
+        return size
+    }
+
+    static func versionSize(_ version: HTTPVersion) -> Int {
+        if version.major == 1 && version.minor == 1 { return 8 }
+        return 5 + String(version.major).utf8.count + 1 + String(version.minor).utf8.count
+    }
+
+    /// The end of a chunked body: `0`, the trailer fields and the empty line.
+    static func write(trailers: HTTPHeaders?, into buffer: inout ByteBuffer) {
+        guard let trailers else {
+            buffer.writeStaticString("0\r\n\r\n")
+            return
+        }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 3 + size(of: trailers)) { raw in
+            var out = HTTP1HeadWriter(raw)
+            out.put("0\r\n")
+            out.put(fields: trailers)
+            return out.count
+        }
+    }
+
+    /// A body part: as it is, or as one chunk (size line, bytes, CRLF) of a chunked body. An
+    /// empty part would end a chunked body: it is written as nothing (its promise in order).
+    static func writeBody(_ part: IOData, chunked: Bool, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        guard chunked, part.readableBytes > 0 else {
+            context.write(NIOAny(part), promise: promise)
+            return
+        }
+        var size = context.channel.allocator.buffer(capacity: 18)
+        size.writeString(String(part.readableBytes, radix: 16))
+        size.writeStaticString("\r\n")
+        context.write(NIOAny(IOData.byteBuffer(size)), promise: nil)
+        context.write(NIOAny(part), promise: nil)
+        var crlf = context.channel.allocator.buffer(capacity: 2)
+        crlf.writeStaticString("\r\n")
+        // Writes complete in order, and a failed one fails those after it: the last one's promise
+        // stands for the three.
+        context.write(NIOAny(IOData.byteBuffer(crlf)), promise: promise)
+    }
+
+    /// A message's end: the last chunk and trailers of a chunked body, else nothing (an empty write
+    /// when there is a promise, so that it completes in order).
+    static func writeEnd(_ trailers: HTTPHeaders?, chunked: Bool, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if chunked {
+            var buffer = context.channel.allocator.buffer(capacity: 5)
+            write(trailers: trailers, into: &buffer)
+            context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
+        } else if let promise {
+            context.write(NIOAny(IOData.byteBuffer(context.channel.allocator.buffer(capacity: 0))), promise: promise)
+        }
+    }
+
+    mutating func put(_ byte: UInt8) {
+        base[count] = byte
+        count += 1
+    }
+
+    mutating func put(_ text: StaticString) {
+        let bytes = UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+        UnsafeMutableRawBufferPointer(rebasing: base[count...]).copyMemory(from: bytes)
+        count += bytes.count
+    }
+
+    mutating func put(_ text: String) {
+        let copied = text.utf8.withContiguousStorageIfAvailable { bytes in
+            UnsafeMutableRawBufferPointer(rebasing: base[count...]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+            return bytes.count
+        }
+        if let copied {
+            count += copied
+        } else {
+            for byte in text.utf8 { put(byte) }
+        }
+    }
+
+    /// `HTTP/1.1`.
+    mutating func put(version: HTTPVersion) {
+        if version.major == 1 && version.minor == 1 {
+            put("HTTP/1.1")
+        } else {
+            put("HTTP/")
+            put(String(version.major))
+            put(UInt8(ascii: "."))
+            put(String(version.minor))
+        }
+    }
+
+    /// `name: value` lines and the empty line that ends them.
+    mutating func put(fields: HTTPHeaders) {
+        for (name, value) in fields {
+            put(name)
+            put(": ")
+            put(value)
+            put("\r\n")
+        }
+        put("\r\n")
+    }
+}

@@ -1,0 +1,109 @@
+import NIOCore
+import NIOHTTP1
+
+/// The client leg's HTTP/1.1 response encoder. It frames a response as NIO's `HTTPResponseEncoder`
+/// does when `configureHTTPServerPipeline` pairs it with the request decoder, and writes the head
+/// in one pass (`HTTP1HeadWriter`):
+///
+/// - a response to HEAD keeps the framing headers an equivalent GET would have, but carries no
+///   body (body parts fail with `BodyNotAllowed` and nothing of them is written); a response to
+///   CONNECT carries neither framing headers nor a body;
+/// - 1xx, 204 and 304 responses carry no framing headers (RFC 9110 §6.4.1);
+/// - otherwise Content-Length frames the body, else an HTTP/1.1 response is chunked.
+///
+/// `GatewayHandler` records the method of every request head it reads (`record`), in order, as
+/// NIO's decoder does for its encoder; a non-final 1xx answer does not consume one.
+final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = IOData
+
+    struct BodyNotAllowed: Error {}
+
+    private var isChunked = false
+    private var suppressBody = false
+    /// Methods of the requests still awaiting their response's head: the first inline (the usual
+    /// case, one at a time), pipelined ones after it.
+    private var nextMethod: HTTPMethod?
+    private var laterMethods: [HTTPMethod] = []
+
+    func record(_ method: HTTPMethod) {
+        if nextMethod == nil { nextMethod = method } else { laterMethods.append(method) }
+    }
+
+    private func takeMethod() -> HTTPMethod? {
+        let method = nextMethod
+        nextMethod = laterMethods.isEmpty ? nil : laterMethods.removeFirst()
+        return method
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head):
+            let code = head.status.code
+            var connect = false
+            if !((100..<200).contains(code) && code != 101), let method = takeMethod() {
+                suppressBody = method == .HEAD || method == .CONNECT
+                connect = method == .CONNECT
+            }
+            let chunked = Self.frame(&head, hasBody: !connect && head.status.mayHaveResponseBody)
+            isChunked = suppressBody ? false : chunked
+            var buffer = context.channel.allocator.buffer(capacity: 0)
+            Self.write(head, into: &buffer)
+            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+        case .body(let part):
+            if suppressBody {
+                promise?.fail(BodyNotAllowed())
+            } else {
+                HTTP1HeadWriter.writeBody(part, chunked: isChunked, context: context, promise: promise)
+            }
+        case .end(let trailers):
+            suppressBody = false
+            HTTP1HeadWriter.writeEnd(trailers, chunked: isChunked, context: context, promise: promise)
+        }
+    }
+
+    /// NIO's framing rules for responses: without a body, no Content-Length or Transfer-Encoding;
+    /// with one, Content-Length (a Transfer-Encoding beside it is dropped), else chunked for
+    /// HTTP/1.1. True when the body is chunked.
+    static func frame(_ head: inout HTTPResponseHead, hasBody: Bool) -> Bool {
+        var contentLength = false, transferEncoding = false
+        for (name, _) in head.headers {
+            switch name.utf8.count {
+            case 14 where HeaderRules.equalsLower(name, "content-length"): contentLength = true
+            case 17 where HeaderRules.equalsLower(name, "transfer-encoding"): transferEncoding = true
+            default: break
+            }
+        }
+        guard hasBody else {
+            if contentLength { head.headers.remove(name: "content-length") }
+            if transferEncoding { head.headers.remove(name: "transfer-encoding") }
+            return false
+        }
+        if contentLength {
+            if transferEncoding { head.headers.remove(name: "transfer-encoding") }
+            return false
+        }
+        guard head.version.major == 1 && head.version.minor >= 1 else { return false }
+        head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+        return true
+    }
+
+    /// `HTTP/x.y SP code SP reason CRLF`, the fields and the empty line, in one write.
+    static func write(_ head: HTTPResponseHead, into buffer: inout ByteBuffer) {
+        let code = String(head.status.code)
+        let reason = head.status.reasonPhrase
+        let size = HTTP1HeadWriter.versionSize(head.version) + 1 + code.utf8.count + 1 + reason.utf8.count + 2
+            + HTTP1HeadWriter.size(of: head.headers)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            var out = HTTP1HeadWriter(raw)
+            out.put(version: head.version)
+            out.put(UInt8(ascii: " "))
+            out.put(code)
+            out.put(UInt8(ascii: " "))
+            out.put(reason)
+            out.put("\r\n")
+            out.put(fields: head.headers)
+            return out.count
+        }
+    }
+}

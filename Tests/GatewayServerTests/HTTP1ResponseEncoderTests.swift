@@ -1,0 +1,90 @@
+@testable import GatewayServer
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+@Suite struct HTTP1ResponseEncoderTests {
+    /// Every byte written for these parts, and how many body writes failed.
+    func bytes(_ encoder: some ChannelHandler, _ parts: [HTTPServerResponsePart],
+               before: (() -> Void)? = nil) throws -> (String, failed: Int) {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(encoder)
+        before?()
+        var failed = 0
+        for part in parts {
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenFailure { _ in failed += 1 }
+            channel.writeAndFlush(part, promise: promise)
+        }
+        var out = ByteBuffer()
+        while let chunk = try channel.readOutbound(as: IOData.self) {
+            guard case .byteBuffer(var buffer) = chunk else { continue }
+            out.writeBuffer(&buffer)
+        }
+        _ = try channel.finish()
+        return (String(buffer: out), failed)
+    }
+
+    func head(_ status: HTTPResponseStatus, _ headers: [(String, String)], version: HTTPVersion = .http1_1) -> HTTPServerResponsePart {
+        .head(HTTPResponseHead(version: version, status: status, headers: HTTPHeaders(headers)))
+    }
+
+    func body(_ text: String) -> HTTPServerResponsePart { .body(.byteBuffer(ByteBuffer(string: text))) }
+
+    @Test func writesWhatNIOsEncoderWritesForEveryStatusAndFraming() throws {
+        let cases: [[HTTPServerResponsePart]] = [
+            [head(.ok, [("content-type", "application/json"), ("Content-Length", "11"), ("x-request-id", "r")]),
+             body(#"{"ok":true}"#), .end(nil)],
+            [head(.ok, [("server", "x")]), body("abc"), body(""), body("defghijklmnopqrstuvwxyz"), .end(nil)],
+            [head(.created, [("transfer-encoding", "chunked")]), body("x"), .end(HTTPHeaders([("x-digest", "1")]))],
+            [head(.ok, [("content-length", "2"), ("transfer-encoding", "chunked")]), body("ok"), .end(nil)],
+            [head(.noContent, [("content-length", "0"), ("x-a", "b")]), .end(nil)],
+            [head(.notModified, [("transfer-encoding", "chunked"), ("etag", "\"v\"")]), .end(nil)],
+            [head(.continue, []), head(.ok, [("content-length", "1")]), body("z"), .end(nil)],
+            [head(.ok, [("x", "y")], version: .http1_0), body("old"), .end(nil)],
+            [head(.custom(code: 299, reasonPhrase: "Whatever"), [("content-length", "0")]), .end(nil)],
+            [head(.init(statusCode: 418), [("ünïcode", "wert €"), ("content-length", "0")]), .end(nil)],
+        ]
+        for parts in cases {
+            let ours = try bytes(HTTP1ResponseEncoder(), parts)
+            let nio = try bytes(HTTPResponseEncoder(), parts)
+            #expect(ours.0 == nio.0)
+            #expect(ours.failed == 0)
+        }
+    }
+
+    @Test func answersToHeadKeepTheirFramingButNoBodyAndConnectHasNeither() throws {
+        let head5 = try bytes(HTTP1ResponseEncoder(), [head(.ok, [("content-length", "5")]), body("hello"), .end(nil)]) {}
+        #expect(head5.0.contains("hello"))
+
+        var encoder = HTTP1ResponseEncoder()
+        let suppressed = try bytes(encoder, [head(.ok, [("content-length", "5")]), body("hello"), .end(nil)]) { encoder.record(.HEAD) }
+        #expect(suppressed.0 == "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n")
+        #expect(suppressed.failed == 1)
+
+        encoder = HTTP1ResponseEncoder()
+        let chunkedHead = try bytes(encoder, [head(.ok, []), body("x"), .end(nil)]) { encoder.record(.HEAD) }
+        #expect(chunkedHead.0 == "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n", "no last chunk after a HEAD answer")
+
+        encoder = HTTP1ResponseEncoder()
+        let connect = try bytes(encoder, [head(.ok, [("content-length", "5")]), .end(nil)]) { encoder.record(.CONNECT) }
+        #expect(connect.0 == "HTTP/1.1 200 OK\r\n\r\n")
+    }
+
+    @Test func pipelinedAnswersFollowTheirRequestsAndA100DoesNotConsumeOne() throws {
+        let encoder = HTTP1ResponseEncoder()
+        let out = try bytes(encoder, [
+            head(.continue, []),
+            head(.ok, [("content-length", "2")]), body("g1"), .end(nil),
+            head(.ok, [("content-length", "2")]), body("h1"), .end(nil),
+            head(.ok, [("content-length", "2")]), body("g2"), .end(nil),
+        ]) {
+            encoder.record(.GET)
+            encoder.record(.HEAD)
+            encoder.record(.GET)
+        }
+        #expect(out.0.contains("g1") && !out.0.contains("h1") && out.0.contains("g2"))
+        #expect(out.failed == 1)
+    }
+}
