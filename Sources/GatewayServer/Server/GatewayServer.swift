@@ -314,7 +314,7 @@ public final class GatewayServer: Sendable {
                 streamConfiguration: configuration.stream,
                 inboundStreamInitializer: { stream in
                     stream.eventLoop.makeCompletedFuture {
-                        try stream.pipeline.syncOperations.addHandler(ResponseHeaderIndexing())
+                        try stream.pipeline.syncOperations.addHandler(HTTP2StreamWriter())
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                         try stream.pipeline.syncOperations.addHandler(GatewayHandler(shared: shared, connection: .init(
                             scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record)))
