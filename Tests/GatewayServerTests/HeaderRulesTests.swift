@@ -78,6 +78,13 @@ import Testing
         #expect(head.headers["content-length"] == ["4"])
     }
 
+    @Test func aForwardedForChainNamedInConnectionIsDroppedBeforeTheClientIsAppended() {
+        let target = Upstream.Target(tls: false, host: "backend", port: 80, basePath: "")
+        let head = HeaderRules.upstreamRequest(
+            request([("Host", "a"), ("Connection", "X-Forwarded-For"), ("X-Forwarded-For", "1.1.1.1")]), target: target)
+        #expect(head.headers["x-forwarded-for"] == ["10.1.2.3"])
+    }
+
     @Test func stripHopByHopLeavesABlockWithoutAnyUntouched() {
         var headers = HTTPHeaders([("Content-Type", "text/plain"), ("ETag", "x")])
         HeaderRules.stripHopByHop(&headers)

@@ -55,7 +55,8 @@ enum HeaderRules {
             case 12 where equalsLower(name, "x-api-key-id") || equalsLower(name, "x-request-id"):
                 continue
             case 15 where equalsLower(name, "x-forwarded-for"):
-                forwardedFor = true
+                // Named in Connection, the client's chain goes like any header named there.
+                if !isNamed(name, in: named) { forwardedFor = true }
                 continue
             case 17 where equalsLower(name, "transfer-encoding"):
                 transferEncoding = true
