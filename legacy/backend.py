@@ -41,4 +41,7 @@ class Legacy(http.server.SimpleHTTPRequestHandler):
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 9000
-    http.server.ThreadingHTTPServer(("127.0.0.1", port), Legacy).serve_forever()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Legacy)
+    # Port 0 takes a free port; the first line says which.
+    print(f"legacy backend on http://127.0.0.1:{server.server_address[1]}", flush=True)
+    server.serve_forever()

@@ -286,14 +286,24 @@ struct LambdaEndToEndTests {
 @Suite(.serialized, .enabled(if: LambdaRuntime.available))
 struct ExampleMigrationTests {
     @Test func theExamplesPythonFunctionIsShadowedAndDiffersOnlyInTheFareClass() async throws {
-        let port = try TestFolder.closedPort()
+        // Port 0: the backend takes a free port and names it on its first line (a port chosen here
+        // and closed could be taken by another test's server before Python binds it).
         let legacy = Process()
         legacy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        legacy.arguments = ["python3", LambdaRuntime.root + "/legacy/backend.py", String(port)]
-        legacy.standardOutput = FileHandle.nullDevice
+        legacy.arguments = ["python3", LambdaRuntime.root + "/legacy/backend.py", "0"]
+        let output = Pipe()
+        legacy.standardOutput = output
         legacy.standardError = FileHandle.nullDevice
         try legacy.run()
         defer { GatewayBinary.stop(legacy) }
+        let announced = try await offPool { () -> String in
+            var line = Data()
+            while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data([0x0A]) {
+                line.append(byte)
+            }
+            return String(decoding: line, as: UTF8.self)
+        }
+        let port = try #require(announced.split(separator: ":").last.flatMap { Int($0) }, "backend said: \(announced)")
         try await GatewayBinary.waitForPort(port)
 
         let folder = try TestFolder()
