@@ -109,13 +109,13 @@ enum FunctionEventBuilder {
         for (name, value) in response.headers ?? [:] where !multiNames.contains(name.lowercased()) {
             let lower = name.lowercased()
             guard Forwarding.isToken(lower), HeaderRules.isSafeValue(value) else { return nil }
-            if HeaderRules.hopByHop.contains(lower) || lower == "content-length" { continue }
+            if HeaderRules.isHopByHop(lower) || lower == "content-length" { continue }
             headers.add(name: lower, value: value)
         }
         for (name, values) in multi {
             let lower = name.lowercased()
             guard Forwarding.isToken(lower), values.allSatisfy(HeaderRules.isSafeValue) else { return nil }
-            if HeaderRules.hopByHop.contains(lower) || lower == "content-length" { continue }
+            if HeaderRules.isHopByHop(lower) || lower == "content-length" { continue }
             for value in values { headers.add(name: lower, value: value) }
         }
         for cookie in response.cookies ?? [] {

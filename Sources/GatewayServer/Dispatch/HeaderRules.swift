@@ -5,20 +5,23 @@ import NIOHTTP1
 /// Header rewriting at the proxy boundary (RFC 9110 §7.6.1): hop-by-hop headers and those named in
 /// `Connection` are removed, `X-Forwarded-*` and the request id are set.
 enum HeaderRules {
-    static let hopByHop: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-        "proxy-authenticate", "proxy-authorization",
-    ]
-
-    /// Removes hop-by-hop headers in place, including every header named in `Connection`. Nothing
-    /// changes (and nothing is allocated) when there is none; otherwise the block is rebuilt once.
+    /// Removes hop-by-hop headers in place, including every header named in `Connection`, deciding
+    /// once per header. Nothing changes (and nothing is allocated) when there is none; otherwise
+    /// the block is rebuilt once, from the first header that goes.
     static func stripHopByHop(_ headers: inout HTTPHeaders) {
         let named = connectionValues(headers)
-        guard headers.contains(where: { isHopByHop($0.name) || isNamed($0.name, in: named) }) else { return }
-        var kept: [(String, String)] = []
-        kept.reserveCapacity(headers.count)
-        for (name, value) in headers where !isHopByHop(name) && !isNamed(name, in: named) { kept.append((name, value)) }
-        headers = HTTPHeaders(kept)
+        var kept: [(String, String)]?
+        for (index, (name, value)) in headers.enumerated() {
+            if isHopByHop(name) || isNamed(name, in: named) {
+                if kept == nil {
+                    kept = headers.prefix(index).map { ($0.name, $0.value) }
+                    kept?.reserveCapacity(headers.count)
+                }
+            } else {
+                kept?.append((name, value))
+            }
+        }
+        if let kept { headers = HTTPHeaders(kept) }
     }
 
     /// A header value that cannot end the header early: no CR, LF or NUL.
@@ -151,7 +154,9 @@ enum HeaderRules {
         return Array(s.utf8).withUnsafeBufferPointer(body)
     }
 
-    /// One of RFC 9110's hop-by-hop fields (and the older ones proxies still remove), in any case.
+    /// One of RFC 9110's hop-by-hop fields (and the older ones proxies still remove), in any case:
+    /// connection, keep-alive, proxy-connection, te, trailer, transfer-encoding, upgrade,
+    /// proxy-authenticate, proxy-authorization.
     static func isHopByHop(_ name: String) -> Bool {
         switch name.utf8.count {
         case 2: equalsLower(name, "te")
