@@ -32,8 +32,12 @@ import Testing
     static func start(limits: String = "", extra: String = "") async throws -> Served {
         let folder = try TestFolder()
         let backend = try await FakeBackend.start()
-        let https = try TestFolder.closedPort(), http = try TestFolder.closedPort()
-        try folder.write("gateway.yaml", """
+        // Ports chosen here and closed can be taken by another test's server before the gateway
+        // binds them (it then exits): a gateway that exits before it listens is started again on
+        // other ports.
+        for attempt in 1... {
+            let https = try TestFolder.closedPort(), http = try TestFolder.closedPort()
+            try folder.write("gateway.yaml", """
         listen: {https: 127.0.0.1:\(https), http: 127.0.0.1:\(http)}
         tls: {certificate: \(folder.certs.certificate), key: \(folder.certs.key)}
         state: \(folder.path)/state.sqlite
@@ -43,11 +47,20 @@ import Testing
         \(limits.isEmpty ? "" : "limits: {\(limits)}")
         \(extra)
         """)
-        try folder.write("flights.yaml", try String(contentsOfFile: EdgeEndToEndTests.root + "/routes/flights.yaml", encoding: .utf8))
-        let log = folder.path + "/gateway.log"
-        let process = try GatewayBinary.serve(config: folder.config, log: log, logLevel: "info")
-        try await GatewayBinary.waitForPort(https)
-        return Served(process: process, folder: folder, backend: backend, https: https, http: http, log: log)
+            try folder.write("flights.yaml", try String(contentsOfFile: EdgeEndToEndTests.root + "/routes/flights.yaml", encoding: .utf8))
+            let log = folder.path + "/gateway.log"
+            let process = try GatewayBinary.serve(config: folder.config, log: log, logLevel: "info")
+            for _ in 0..<300 where process.isRunning {
+                if let connection = try? await RawConnection.open(port: https) {
+                    await connection.close()
+                    return Served(process: process, folder: folder, backend: backend, https: https, http: http, log: log)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            GatewayBinary.stop(process)
+            if attempt == 3 { throw CancellationError() }
+        }
+        fatalError("unreachable")
     }
 
     enum Flood: String, CaseIterable, CustomTestStringConvertible {
