@@ -7,6 +7,7 @@ import GatewayFunctions
 import GatewayPlan
 import GatewayServer
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -64,14 +65,28 @@ struct TestFolder {
         [1, 4, 6, 8, 10, 12][n]
     }
 
-    /// A free port for a listener to bind soon (bound and released: another ephemeral bind could
-    /// take it meanwhile, so never use it as a target that must stay dead; see `deadPort`).
+    /// A free port for a listener (a gateway binary, redis-server) to bind soon. It comes from
+    /// 20000..<32000, below the kernel's ephemeral range (32768 and up), so no server that binds
+    /// port 0 and no client connection can take it before the listener binds it; the ports are
+    /// handed out in turn from one counter, so two tests never get the same one. A port that
+    /// something else on the machine holds is skipped.
     static func closedPort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-        let port = channel.localAddress!.port!
-        try channel.close().wait()
-        return port
+        for _ in 0..<Self.portRange.count {
+            let port = Self.nextPort.withLockedValue { next in
+                defer { next = next + 1 == Self.portRange.upperBound ? Self.portRange.lowerBound : next + 1 }
+                return next
+            }
+            if let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).wait() {
+                try channel.close().wait()
+                return port
+            }
+        }
+        throw CancellationError()
     }
+
+    private static let portRange = 20000..<32000
+    /// Starts where this process's id points, so that two test processes rarely start together.
+    private static let nextPort = NIOLockedValueBox(portRange.lowerBound + Int(getpid()) % portRange.count)
 }
 
 /// The gateway, in process, on loopback with real TLS.
