@@ -103,7 +103,7 @@ struct SharedStateEndToEndTests {
         defer { redis.remove() }
         let folder = try TestFolder()
         defer { folder.remove() }
-        let rate = 40.0, burst = 10.0
+        let rate = 20.0, burst = 10.0
         try Self.prepare(folder, redis: redis, plan: "{rate: \(Int(rate)), burst: \(Int(burst))}")
         let a = try await Self.start(folder), b = try await Self.start(folder)
         let store = try Self.store(redis)
@@ -122,7 +122,7 @@ struct SharedStateEndToEndTests {
         // add the requests' latency at both ends. The bucket is set empty at t0: a full one would
         // drop the tokens earned while the first requests are on their way (it holds at most
         // `burst`), so the count would depend on how loaded the machine is. Starting empty, it
-        // must admit rate·T (+ the 0 tokens it held), give or take 2% (of 200 at 40/s for 5 s: the
+        // must admit rate·T (+ the 0 tokens it held), give or take 2% (of 200 at 20/s for 10 s: the
         // last admission's leftover fraction of a token is well inside it).
         let time = try store.client.call("TIME").array?.compactMap(\.int) ?? []
         #expect(time.count == 2)
@@ -130,12 +130,12 @@ struct SharedStateEndToEndTests {
         let bucketKey = RedisAdmissionScript.bucket(key: record.id)
         _ = try store.client.call("HSET", bucketKey, "t", "0", "ts", String(time[0] * 1_000_000 + time[1]))
         _ = try store.client.call("PEXPIRE", bucketKey, "60000")
-        // Demand far above the rate (40/s): 3 request chains on each instance for 5 seconds, each
+        // Demand far above the rate (20/s): 3 request chains on each instance for 10 seconds, each
         // sending its next request when the last one is answered, with a 5 ms pause (still hundreds
         // a second, without saturating the machine for the tests running beside this one). The
         // chains run on the HTTP client's event loops, not on Swift's cooperative threads, which
         // other tests' blocking calls can hold up.
-        let end = NIODeadline.now() + .seconds(5)
+        let end = NIODeadline.now() + .seconds(10)
         let counts = NIOLockedValueBox((ok: 0, refused: 0))
         var chains: [EventLoopFuture<Void>] = []
         for gateway in [a, b] {
