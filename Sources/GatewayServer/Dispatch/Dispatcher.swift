@@ -51,6 +51,13 @@ protocol DispatchSink: AnyObject {
     func dispatch(_ id: UInt64, writable: Bool)
     /// A batch of response parts was handed over: flush them to the client.
     func dispatchFlush(_ id: UInt64)
+    /// True while the client's connection is inside a read whose end calls the dispatch's
+    /// `flush()`: request parts written now may wait for it (one flush for a head and its end).
+    var flushesAfterThisRead: Bool { get }
+}
+
+extension DispatchSink {
+    var flushesAfterThisRead: Bool { false }
 }
 
 /// A dispatch that is given the whole body before it starts (functions): nothing streams in,

@@ -21,13 +21,15 @@ enum UpstreamConnector {
                     if target.tls, let tls {
                         try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
-                    // NIO's client codec with the gateway's request encoder in place of NIO's
-                    // (UpstreamRequestEncoder). The request head was parsed by NIO from the client and
-                    // rewritten by HeaderRules with values the gateway made: no outbound validation
-                    // handler needed.
-                    try sync.addHandler(UpstreamRequestEncoder())
-                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try sync.addHandler(UpstreamHandler(counts: metrics?.connectionCounts(upstream.name)))
+                    // NIO's response decoder, and the gateway's request encoder in place of NIO's
+                    // (UpstreamRequestEncoder), which UpstreamHandler calls directly and which tells
+                    // the decoder of each request head (UpstreamResponseDecoder). The request head
+                    // was parsed by NIO from the client and rewritten by HeaderRules with values
+                    // the gateway made: no outbound validation handler needed.
+                    let decoder = UpstreamResponseDecoder()
+                    try sync.addHandler(HTTP1DecodeHandler(decoder))
+                    try sync.addHandler(UpstreamHandler(counts: metrics?.connectionCounts(upstream.name),
+                                                        encoder: UpstreamRequestEncoder(responseDecoder: decoder)))
                 }
             }
         return bootstrap.connect(host: host, port: target.port)

@@ -201,7 +201,11 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         if let timeoutAt { arm(at: timeoutAt) }
         for part in pending { handler.send(part) }
         pending.removeAll(keepingCapacity: true)
-        handler.flush()
+        if sink?.flushesAfterThisRead == true {
+            needsFlush = true
+        } else {
+            handler.flush()
+        }
         sink?.dispatch(id, writable: handler.isWritable)
     }
 
@@ -292,8 +296,12 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         requestEnded = true
         if let connection {
             connection.send(.end(nil))
-            connection.flush()
-            needsFlush = false
+            if sink?.flushesAfterThisRead == true {
+                needsFlush = true
+            } else {
+                connection.flush()
+                needsFlush = false
+            }
         } else {
             pending.append(.end(nil))
         }

@@ -46,9 +46,15 @@ final class UpstreamHandler: ChannelDuplexHandler {
         didSet { if pooled != oldValue, counted, let counts { counts.idle += pooled ? 1 : -1 } }
     }
 
-    /// - Parameter counts: the loop's counter for the upstream that opens it (nil: not counted).
-    init(counts: LoopMetrics.ConnectionCounts? = nil) {
+    /// Encodes the request parts `send` writes (nil: they go down the pipeline as parts).
+    private let encoder: UpstreamRequestEncoder?
+
+    /// - Parameters:
+    ///   - counts: the loop's counter for the upstream that opens it (nil: not counted).
+    ///   - encoder: the connection's request encoder, called directly (not a pipeline handler).
+    init(counts: LoopMetrics.ConnectionCounts? = nil, encoder: UpstreamRequestEncoder? = nil) {
         self.counts = counts
+        self.encoder = encoder
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -144,7 +150,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func send(_ part: HTTPClientRequestPart) {
-        context?.write(wrapOutboundOut(part), promise: nil)
+        guard let context else { return }
+        if let encoder {
+            encoder.write(part, context: context, promise: nil)
+        } else {
+            context.write(wrapOutboundOut(part), promise: nil)
+        }
     }
 
     func flush() {

@@ -7,21 +7,36 @@ import NIOHTTP1
 /// are copied as bytes into space reserved once, where NIO's encoder makes four `ByteBuffer`
 /// writes per header (each with its own capacity, uniqueness and exclusivity checks).
 ///
-/// It sits where NIO's encoder would, on the socket side of the response decoder, which keeps
-/// seeing the outbound request parts (it learns from them that a response to HEAD has no body).
+/// It tells the connection's response decoder of every request head it writes (the decoder learns
+/// from them that a response to HEAD has no body). On an upstream connection it is not a handler
+/// in the pipeline: `UpstreamHandler` hands it each request part, which saves a pipeline step and
+/// a dynamic cast of the part per write. As a handler it encodes the parts written through it.
 final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = IOData
 
     private var isChunked = false
+    private let responseDecoder: UpstreamResponseDecoder?
+
+    /// - Parameter responseDecoder: the connection's response decoder, told of each head.
+    init(responseDecoder: UpstreamResponseDecoder? = nil) {
+        self.responseDecoder = responseDecoder
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+        write(unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    /// Encodes `part` and writes its bytes from `context` (the encoder's own, or that of the
+    /// handler that calls it directly).
+    func write(_ part: HTTPClientRequestPart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
         case .head(var head):
+            responseDecoder?.requestSent(head)
             isChunked = Self.frame(&head)
             var buffer = context.channel.allocator.buffer(capacity: 0)
             Self.write(head, into: &buffer)
-            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+            context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
         case .body(let part):
             HTTP1HeadWriter.writeBody(part, chunked: isChunked, context: context, promise: promise)
         case .end(let trailers):

@@ -375,12 +375,26 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     /// Answers `Expect: 100-continue` for a request whose body the gateway is about to read.
     private func writeContinue() {
         guard let request, let context else { return }
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: .continue))), promise: nil)
+        write(context, .head(HTTPResponseHead(version: request.head.version, status: .continue)))
+        context.flush()
+    }
+
+    /// Writes a response part: on HTTP/1.1 encoded by the connection's encoder right here (it
+    /// is not a pipeline handler: no step and no cast per write), on HTTP/2 to the stream's codec.
+    private func write(_ context: ChannelHandlerContext, _ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>? = nil) {
+        if let encoder = connection.responseEncoder {
+            encoder.write(part, context: context, promise: promise)
+        } else {
+            context.write(wrapOutboundOut(part), promise: promise)
+        }
     }
 
     // MARK: DispatchSink
 
     var downstreamIsWritable: Bool { context?.channel.isWritable ?? false }
+
+    /// Inside a read: `channelReadComplete` follows, and flushes the request's dispatch.
+    var flushesAfterThisRead: Bool { partsThisRead }
 
     private func current(_ id: UInt64) -> RequestContext? {
         guard let request, request.id == id else { return nil }
@@ -394,13 +408,13 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         ResponseDecorator.decorate(&head.headers, for: request)
         request.status = Int(head.status.code)
         machine.responseStarted()
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        write(context, .head(head))
     }
 
     func dispatch(_ id: UInt64, body: ByteBuffer) {
         guard let request = current(id), let context else { return }
         request.bytesOut += body.readableBytes
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        write(context, .body(.byteBuffer(body)))
     }
 
     func dispatchEnded(_ id: UInt64) {
@@ -446,11 +460,10 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         if close && !connection.isHTTP2 { headers.add(name: "connection", value: "close") }
         request.status = error.status
         machine.responseStarted()
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: .init(statusCode: error.status),
-                                                              headers: headers))), promise: nil)
+        write(context, .head(HTTPResponseHead(version: request.head.version, status: .init(statusCode: error.status), headers: headers)))
         if body.readableBytes > 0 && request.head.method != .HEAD {
             request.bytesOut += body.readableBytes
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            write(context, .body(.byteBuffer(body)))
         }
         completeResponse(close: close)
     }
@@ -466,7 +479,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         headers.add(name: "content-length", value: "0")
         request.status = 204
         machine.responseStarted()
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: .noContent, headers: headers))), promise: nil)
+        write(context, .head(HTTPResponseHead(version: request.head.version, status: .noContent, headers: headers)))
         completeResponse(close: false)
     }
 
@@ -482,15 +495,18 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         // Recorded before the end is written: closing may run inside the write.
         observe(request)
         if quiescing && connection.isHTTP2, let record = connection.record, record.active == 0 {
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-                record.channel.close(promise: nil)
-            }
+            let written = context.eventLoop.makePromise(of: Void.self)
+            write(context, .end(nil), promise: written)
+            context.flush()
+            written.futureResult.assumeIsolated().whenComplete { _ in record.channel.close(promise: nil) }
         } else if closing {
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            let written = context.eventLoop.makePromise(of: Void.self)
+            write(context, .end(nil), promise: written)
+            context.flush()
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            write(context, .end(nil))
+            context.flush()
         }
         if over {
             self.request = nil
@@ -521,9 +537,10 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             ("content-type", "application/json"), ("content-length", String(body.readableBytes)),
             ("x-request-id", requestId), ("connection", "close"),
         ])
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: error.status), headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        write(context, .head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: error.status), headers: headers)))
+        write(context, .body(.byteBuffer(body)))
+        write(context, .end(nil))
+        context.flush()
         machine.closing()
         if let request, !request.observed {
             // The exchange in progress when the connection broke.

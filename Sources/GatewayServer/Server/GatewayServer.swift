@@ -261,12 +261,11 @@ public final class GatewayServer: Sendable {
         // error contract's 400 from GatewayHandler too.
         // No outbound header validation handler either: what the gateway writes is request heads
         // parsed by NIO, headers it makes itself, and function headers it checks (FunctionEventBuilder).
-        // NIO's request decoder with the gateway's response encoder (HTTP1ResponseEncoder: one
-        // write per head), which GatewayHandler tells each request's method.
+        // NIO's request decoder, and the gateway's response encoder (HTTP1ResponseEncoder: one
+        // write per head), which GatewayHandler tells each request's method and calls directly.
         let encoder = HTTP1ResponseEncoder()
-        try sync.addHandler(encoder)
-        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
-                                                                    limitConfiguration: decoderLimits)))
+        try sync.addHandler(HTTP1DecodeHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
+                                                                  limitConfiguration: decoderLimits)))
         try sync.addHandler(GatewayHandler(shared: shared, connection: .init(
             scheme: scheme, isHTTP2: false, idleTimeout: TimeAmount(limits.idleTimeout),
             headerTimeout: TimeAmount(limits.headerTimeout), bodyTimeout: TimeAmount(limits.bodyTimeout),

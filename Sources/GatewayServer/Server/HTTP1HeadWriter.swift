@@ -81,8 +81,14 @@ struct HTTP1HeadWriter {
     }
 
     mutating func put(_ text: String) {
-        let copied = text.utf8.withContiguousStorageIfAvailable { bytes in
-            UnsafeMutableRawBufferPointer(rebasing: base[count...]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+        // The bytes are copied without slicing `base` (a closure capturing `self` and a rebased
+        // slice cost more than the copy); the one check keeps a miscounted reservation from
+        // writing past it.
+        let start = count, space = base.count
+        let destination = base.baseAddress! + start
+        let copied = text.utf8.withContiguousStorageIfAvailable { bytes -> Int in
+            precondition(start + bytes.count <= space, "HTTP/1 head larger than the space reserved for it")
+            if let source = bytes.baseAddress { destination.copyMemory(from: source, byteCount: bytes.count) }
             return bytes.count
         }
         if let copied {

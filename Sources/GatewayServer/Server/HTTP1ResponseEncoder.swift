@@ -13,6 +13,10 @@ import NIOHTTP1
 ///
 /// `GatewayHandler` records the method of every request head it reads (`record`), in order, as
 /// NIO's decoder does for its encoder; a non-final 1xx answer does not consume one.
+///
+/// On a client connection it is not a handler in the pipeline: `GatewayHandler` hands it each
+/// response part (`write(_:context:promise:)`), which saves a pipeline step and a dynamic cast of
+/// the part per write. As a handler it encodes the parts written through it.
 final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = IOData
@@ -37,7 +41,13 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+        write(unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    /// Encodes `part` and writes its bytes from `context` (the encoder's own, or that of the
+    /// handler that calls it directly).
+    func write(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
         case .head(var head):
             let code = head.status.code
             var connect = false
@@ -49,7 +59,7 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             isChunked = suppressBody ? false : chunked
             var buffer = context.channel.allocator.buffer(capacity: 0)
             Self.write(head, into: &buffer)
-            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+            context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
         case .body(let part):
             if suppressBody {
                 promise?.fail(BodyNotAllowed())
