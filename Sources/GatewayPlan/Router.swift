@@ -81,10 +81,21 @@ public struct Router: Sendable {
 
     /// Matches a request path (without the query string) as sent by the client.
     public func match(method: String, path: Substring) -> Match {
-        // Split as bytes: a Character split would run grapheme breaking over the whole path.
-        var segments = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { Substring($0) }
-        if segments.first?.isEmpty == true { segments.removeFirst() }
-        if segments.count > 0 && segments.last?.isEmpty == true { segments.removeLast() }
+        // Split at the bytes of `/` (a Character split would run grapheme breaking over the whole
+        // path), into one array; the empty segment before a leading `/` and after a trailing one
+        // do not count.
+        var segments: [Substring] = []
+        segments.reserveCapacity(8)
+        let bytes = path.utf8
+        var start = bytes.startIndex, index = bytes.startIndex
+        while index != bytes.endIndex {
+            if bytes[index] == UInt8(ascii: "/") {
+                if index != bytes.startIndex { segments.append(path[start..<index]) }
+                start = bytes.index(after: index)
+            }
+            index = bytes.index(after: index)
+        }
+        if start != bytes.endIndex { segments.append(path[start...]) }
         var values: [String] = []
         var allowed: Set<String> = []
         if let found = search(0, segments[...], method, &values, &allowed) {

@@ -58,6 +58,18 @@ import Testing
         #expect(r.match(method: "GET", path: "/q//z") == .notFound)
     }
 
+    @Test func onlyOneEmptySegmentGoesAtEachEndAndTheRootIsNoSegment() throws {
+        let r = try router([("GET", "/"), ("GET", "/a/{x}/{y}"), ("GET", "/a/{rest+}"), ("GET", "/b")])
+        #expect(r.match(method: "GET", path: "/") == .operation(0, parameters: []))
+        #expect(r.match(method: "GET", path: "") == .operation(0, parameters: []))
+        #expect(r.match(method: "GET", path: "/a/1/2") == .operation(1, parameters: ["1", "2"]))
+        // A doubled slash keeps an empty segment: it binds no parameter, but a greedy one takes it.
+        #expect(r.match(method: "GET", path: "/a//2") == .operation(2, parameters: ["/2"]))
+        #expect(r.match(method: "GET", path: "/a/1//") == .operation(2, parameters: ["1/"]))
+        #expect(r.match(method: "GET", path: "//a/1/2") == .notFound)
+        #expect(r.match(method: "GET", path: "b/") == .operation(3, parameters: []))
+    }
+
     @Test func sameShapeSameMethodConflicts() throws {
         var r = Router()
         try r.add(PathTemplate("/a/{x}"), method: "GET", operation: 0)

@@ -23,29 +23,37 @@ struct TraceContext: Sendable, Equatable {
     var traceparent: String {
         String(unsafeUninitializedCapacity: 55) { out in
             out[0] = 48; out[1] = 48; out[2] = 45
-            var i = 3
-            for byte in traceId.utf8 { out[i] = byte; i += 1 }
-            out[35] = 45
-            var w = span
-            for j in 0..<16 {
-                out[36 + j] = Self.digits[Int(w >> 60)]
-                w <<= 4
+            // The trace id is 32 bytes (validated or generated): copied as a block when it is
+            // stored contiguously, as a native string is.
+            let copied = traceId.utf8.count == 32 && traceId.utf8.withContiguousStorageIfAvailable {
+                UnsafeMutableRawPointer(out.baseAddress! + 3).copyMemory(from: $0.baseAddress!, byteCount: 32)
+            } != nil
+            if !copied {
+                var i = 3
+                for byte in traceId.utf8.prefix(32) { out[i] = byte; i += 1 }
             }
+            out[35] = 45
+            Self.writeHex(span, into: out, at: 36)
             out[52] = 45; out[53] = 48; out[54] = sampled ? 49 : 48
             return 55
         }
     }
 
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
-
     static func hex(_ value: UInt64) -> String {
-        var w = value
-        return String(unsafeUninitializedCapacity: 16) { out in
-            for j in 0..<16 {
-                out[j] = digits[Int(w >> 60)]
-                w <<= 4
-            }
+        String(unsafeUninitializedCapacity: 16) { out in
+            writeHex(value, into: out, at: 0)
             return 16
+        }
+    }
+
+    /// 16 lower-case hex digits of `value` from `start`.
+    @inline(__always)
+    private static func writeHex(_ value: UInt64, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+        var w = value
+        for j in 0..<16 {
+            let digit = UInt8(truncatingIfNeeded: w >> 60)
+            out[start + j] = digit < 10 ? 48 + digit : 87 + digit
+            w <<= 4
         }
     }
 
