@@ -16,6 +16,17 @@ import Testing
         #expect(headers.map(\.name) == ["Accept"])
     }
 
+    @Test func aSecondConnectionHeaderStillNamesHeadersToRemove() {
+        // The first names only hop-by-hop fields and close; the second names an end-to-end one.
+        var headers = HTTPHeaders([("Connection", "close, Keep-Alive"), ("X-Secret", "1"), ("Connection", " x-secret "),
+                                   ("Accept", "*/*")])
+        HeaderRules.stripHopByHop(&headers)
+        #expect(headers.map(\.name) == ["Accept"])
+        #expect(HeaderRules.namesOnlyHopByHop("keep-alive, Close,,TE , upgrade"))
+        #expect(!HeaderRules.namesOnlyHopByHop("keep-alive, x-secret"))
+        #expect(!HeaderRules.namesOnlyHopByHop("closed"))
+    }
+
     @Test func upstreamRequestGetsForwardingHeadersAndTargetHost() {
         let target = Upstream.Target(tls: false, host: "127.0.0.1", port: 9000, basePath: "/legacy")
         let head = HeaderRules.upstreamRequest(

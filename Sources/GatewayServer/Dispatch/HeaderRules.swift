@@ -7,17 +7,21 @@ import NIOHTTP1
 enum HeaderRules {
     /// Removes hop-by-hop headers in place, including every header named in `Connection`, deciding
     /// once per header. Nothing changes (and nothing is allocated) when there is none; otherwise
-    /// each name that goes is removed with one in-place pass (usually one: `Connection`), which
-    /// costs less than rebuilding the block.
+    /// the block is rebuilt once. A `Connection` that names only hop-by-hop fields and `close` (a
+    /// backend's `keep-alive`, the usual case) needs no look at the other headers' names.
     static func stripHopByHop(_ headers: inout HTTPHeaders) {
-        let named = connectionValues(headers)
-        var doomed: [String] = []
-        for (name, _) in headers where isHopByHop(name) || isNamed(name, in: named) {
-            if !doomed.contains(where: { equalsIgnoringCase($0, name) }) {
-                doomed.append(name)
-            }
+        var connection: [String] = []
+        var found = false
+        for (name, value) in headers where isHopByHop(name) {
+            found = true
+            if name.utf8.count == 10 && equalsLower(name, "connection") { connection.append(value) }
         }
-        for name in doomed { headers.remove(name: name) }
+        guard found else { return }
+        let named = connection.allSatisfy(namesOnlyHopByHop) ? [] : connection
+        var kept: [(String, String)] = []
+        kept.reserveCapacity(headers.count)
+        for (name, value) in headers where !isHopByHop(name) && !isNamed(name, in: named) { kept.append((name, value)) }
+        headers = HTTPHeaders(kept)
     }
 
     /// A header value that cannot end the header early: no CR, LF or NUL.
@@ -31,7 +35,9 @@ enum HeaderRules {
     /// `x-authorizer-*`, `Host`, `X-Forwarded-*`, `traceparent` and `x-request-id` are added.
     static func upstreamRequest(_ request: RequestContext, target: Upstream.Target) -> HTTPRequestHead {
         let source = request.head.headers
-        let named = connectionValues(source)
+        var named = connectionValues(source)
+        // Tokens that name only hop-by-hop fields (left out for their own names) or `close`.
+        if !named.isEmpty { named.removeAll(where: namesOnlyHopByHop) }
         var keyHeader: String?
         if let key = request.operation?.apiKey, key.location == .header { keyHeader = key.name }
         let replacesTrace = request.trace != nil
@@ -143,6 +149,25 @@ enum HeaderRules {
         }
     }
 
+    /// Every comma-separated token of a `Connection` value is empty, `close` or a hop-by-hop field
+    /// (removed for its own name anyway), ignoring the case of ASCII letters.
+    static func namesOnlyHopByHop(_ list: String) -> Bool {
+        withBytes(list) { l in
+            var start = 0
+            while start <= l.count {
+                var end = start
+                while end < l.count && l[end] != UInt8(ascii: ",") { end += 1 }
+                var a = start, b = end
+                while a < b && (l[a] == 0x20 || l[a] == 0x09) { a += 1 }
+                while b > a && (l[b - 1] == 0x20 || l[b - 1] == 0x09) { b -= 1 }
+                let token = UnsafeBufferPointer(rebasing: l[a..<b])
+                guard token.isEmpty || equalsLower(token, "close") || isHopByHop(token) else { return false }
+                start = end + 1
+            }
+            return true
+        }
+    }
+
     /// A string's UTF-8 bytes in place (a copy only for a string without contiguous storage).
     @inline(__always)
     private static func withBytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
@@ -154,7 +179,11 @@ enum HeaderRules {
     /// connection, keep-alive, proxy-connection, te, trailer, transfer-encoding, upgrade,
     /// proxy-authenticate, proxy-authorization.
     static func isHopByHop(_ name: String) -> Bool {
-        switch name.utf8.count {
+        withBytes(name) { isHopByHop($0) }
+    }
+
+    static func isHopByHop(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch name.count {
         case 2: equalsLower(name, "te")
         case 7: equalsLower(name, "trailer") || equalsLower(name, "upgrade")
         case 10: equalsLower(name, "connection") || equalsLower(name, "keep-alive")
@@ -180,6 +209,14 @@ enum HeaderRules {
             for i in 0..<n.count where n[i] | 0x20 != l[i] { return false }
             return true
         }
+    }
+
+    @inline(__always)
+    static func equalsLower(_ name: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
+        guard name.count == lower.utf8CodeUnitCount else { return false }
+        let l = UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
+        for i in 0..<name.count where name[i] | 0x20 != l[i] { return false }
+        return true
     }
 
     /// Two header names, equal ignoring the case of ASCII letters.
