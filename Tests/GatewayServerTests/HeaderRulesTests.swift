@@ -64,8 +64,10 @@ import Testing
         context.authorization = Forwarding.callout(principalId: "user-1", context: ["tier": .string("gold")])
         context.trace = TraceContext(traceId: "4bf92f3577b34da6a3ce929d0e0e4736", span: 1, parentId: nil, sampled: true)
         let head = HeaderRules.upstreamRequest(context, target: target)
+        // A POST without Content-Length goes chunked (framed as NIO's encoder frames it).
         #expect(head.headers.map(\.name) == ["X-Forwarded-Host", "Accept", "x-authorizer-principal-id", "x-authorizer-tier", "host",
-                                              "x-forwarded-for", "x-forwarded-proto", "traceparent", "x-request-id"])
+                                              "x-forwarded-for", "x-forwarded-proto", "traceparent", "x-request-id",
+                                              "transfer-encoding"])
         #expect(head.headers["x-forwarded-host"] == ["spoofed"])  // Host was named in Connection: none to forward
         #expect(head.headers["x-private"].isEmpty)
         #expect(head.headers["x-authorizer-principal-id"] == ["user-1"])

@@ -1,5 +1,6 @@
 import GatewayAuthorizers
 import GatewayPlan
+import NIOCore
 import NIOHTTP1
 
 /// Header rewriting at the proxy boundary (RFC 9110 §7.6.1): hop-by-hop headers and those named in
@@ -29,23 +30,83 @@ enum HeaderRules {
         !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
     }
 
-    /// The request head sent to an upstream target, built in one pass over the client's headers:
-    /// hop-by-hop headers (and those `Connection` names), `Expect`, the API key and any client copy
-    /// of the gateway's own headers are left out; then `x-api-key-id`, the authorizer's
-    /// `x-authorizer-*`, `Host`, `X-Forwarded-*`, `traceparent` and `x-request-id` are added.
+    /// The request head sent to an upstream target (`upstreamFields`), as NIO's request head:
+    /// the form tests and the function events compare with.
     static func upstreamRequest(_ request: RequestContext, target: Upstream.Target) -> HTTPRequestHead {
+        var sink = FieldList()
+        sink.fields.reserveCapacity(request.head.headers.count + 8)
+        _ = upstreamFields(request, target: target, into: &sink)
+        let uri = target.basePath.isEmpty ? request.head.uri : target.basePath + request.head.uri
+        return HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: HTTPHeaders(sink.fields))
+    }
+
+    /// The request head sent to an upstream target (`upstreamFields`), written as HTTP/1.1 bytes
+    /// in one pass: the same bytes `UpstreamRequestEncoder` writes for `upstreamRequest`, without
+    /// building the fields, NIO's head, or the encoder's passes over them.
+    static func upstreamRequestHead(_ request: RequestContext, target: Upstream.Target) -> UpstreamRequestHead {
+        let method = request.head.method
+        // A guess that holds almost every head; a longer one is written again with more room.
+        var room = 1024 + request.head.uri.utf8.count + target.basePath.utf8.count
+        while true {
+            var buffer = ByteBufferAllocator().buffer(capacity: room)
+            var chunked = false
+            let written = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { raw in
+                var sink = HeadBytes(out: HTTP1HeadWriter(raw))
+                sink.out.put(method.rawValue)
+                sink.out.put(UInt8(ascii: " "))
+                sink.out.put(target.basePath)
+                sink.out.put(request.head.uri)
+                sink.out.put(" HTTP/1.1\r\n")
+                chunked = upstreamFields(request, target: target, into: &sink)
+                sink.out.put("\r\n")
+                return sink.out.overflowed ? 0 : sink.out.count
+            }
+            if written > 0 { return UpstreamRequestHead(bytes: buffer, method: method, chunked: chunked) }
+            room *= 4
+        }
+    }
+
+    /// Receives the fields of a head in order.
+    protocol FieldSink {
+        mutating func add(_ name: String, _ value: String)
+    }
+
+    struct FieldList: FieldSink {
+        var fields: [(String, String)] = []
+        mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
+    }
+
+    struct HeadBytes: FieldSink {
+        var out: HTTP1HeadWriter
+        mutating func add(_ name: String, _ value: String) {
+            out.put(name)
+            out.put(": ")
+            out.put(value)
+            out.put("\r\n")
+        }
+    }
+
+    /// The fields of the request head sent to an upstream target, in one pass over the client's
+    /// headers: hop-by-hop headers (and those `Connection` names), `Expect`, the API key and any
+    /// client copy of the gateway's own headers are left out; then `x-api-key-id`, the
+    /// authorizer's `x-authorizer-*`, `Host`, `X-Forwarded-*`, `traceparent` and `x-request-id`
+    /// are added. Framed as NIO's request encoder frames a request: TRACE carries no
+    /// Content-Length; POST, PUT and PATCH without one, and a request the client sent chunked,
+    /// end with `transfer-encoding: chunked`. True when the body goes chunked.
+    static func upstreamFields<Sink: FieldSink>(_ request: RequestContext, target: Upstream.Target, into sink: inout Sink) -> Bool {
         let source = request.head.headers
+        let method = request.head.method
         var named = connectionValues(source)
         // Tokens that name only hop-by-hop fields (left out for their own names) or `close`.
         if !named.isEmpty { named.removeAll(where: namesOnlyHopByHop) }
         var keyHeader: String?
         if let key = request.operation?.apiKey, key.location == .header { keyHeader = key.name }
         let replacesTrace = request.trace != nil
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(source.count + 8)
         var originalHost: String?
         var forwardedFor = false
-        var forwardedHost: [Int] = []
+        /// Whether the client's X-Forwarded-Host goes (it does when there is a Host to put in
+        /// its place): decided at the first one.
+        var replacesForwardedHost: Bool?
         var transferEncoding = false
         var contentLength = false
         for (name, value) in source {
@@ -73,38 +134,49 @@ enum HeaderRules {
             }
             if isHopByHop(name) || isNamed(name, in: named) || Authorization.hasPrefix(name) { continue }
             if let keyHeader, equalsIgnoringCase(name, keyHeader) { continue }
-            fields.append((name, value))
             switch name.utf8.count {
-            case 14 where equalsLower(name, "content-length"): contentLength = true
-            case 16 where equalsLower(name, "x-forwarded-host"): forwardedHost.append(fields.count - 1)
-            default: break
+            case 14 where equalsLower(name, "content-length"):
+                contentLength = true
+                if method == .TRACE { continue }
+            case 16 where equalsLower(name, "x-forwarded-host"):
+                if replacesForwardedHost == nil {
+                    replacesForwardedHost = source.contains(name: "host") && !isNamed("host", in: named)
+                }
+                if replacesForwardedHost == true { continue }
+            default:
+                break
             }
+            sink.add(name, value)
         }
-        if let id = request.keyId { fields.append(("x-api-key-id", id)) }
+        if let id = request.keyId { sink.add("x-api-key-id", id) }
         if let authorization = request.authorization {
-            for (name, value) in zip(authorization.headerNames, authorization.headerValues) { fields.append((name, value)) }
+            for (name, value) in zip(authorization.headerNames, authorization.headerValues) { sink.add(name, value) }
         }
         // A Host named in Connection goes like any other header named there.
         if originalHost != nil, isNamed("host", in: named) { originalHost = nil }
-        fields.append(("host", target.authority))
-        if let originalHost {
-            for index in forwardedHost.reversed() { fields.remove(at: index) }
-            fields.append(("x-forwarded-host", originalHost))
-        }
+        sink.add("host", target.authority)
+        if let originalHost { sink.add("x-forwarded-host", originalHost) }
         if forwardedFor {
             let prior = source[canonicalForm: "x-forwarded-for"]
-            fields.append(("x-forwarded-for", prior.joined(separator: ", ") + ", " + request.remoteIP))
+            sink.add("x-forwarded-for", prior.joined(separator: ", ") + ", " + request.remoteIP)
         } else {
-            fields.append(("x-forwarded-for", request.remoteIP))
+            sink.add("x-forwarded-for", request.remoteIP)
         }
-        fields.append(("x-forwarded-proto", request.scheme))
-        if let trace = request.trace { fields.append(("traceparent", trace.traceparent)) }
-        fields.append(("x-request-id", request.requestId))
-        if transferEncoding, !contentLength, source[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked" {
-            fields.append(("transfer-encoding", "chunked"))
+        sink.add("x-forwarded-proto", request.scheme)
+        if let trace = request.trace { sink.add("traceparent", trace.traceparent) }
+        sink.add("x-request-id", request.requestId)
+        let chunked: Bool
+        switch method {
+        case .TRACE:
+            chunked = false
+        case .POST, .PUT, .PATCH:
+            chunked = !contentLength
+        default:
+            chunked = transferEncoding && !contentLength
+                && source[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
         }
-        let uri = target.basePath.isEmpty ? request.head.uri : target.basePath + request.head.uri
-        return HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: HTTPHeaders(fields))
+        if chunked { sink.add("transfer-encoding", "chunked") }
+        return chunked
     }
 
     /// An upstream's response head without its hop-by-hop headers (the handler decorates it).

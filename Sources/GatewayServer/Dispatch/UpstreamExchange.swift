@@ -29,9 +29,11 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     private var targetIndex: Int
     private var target: Upstream.Target
     private var poolKey: String
-    private var head: HTTPRequestHead?
+    /// The request head, written as bytes once per attempt (`HeaderRules.upstreamRequestHead`);
+    /// each connection the attempt attaches gets it first.
+    private var head: UpstreamRequestHead?
     private var connection: UpstreamHandler?
-    /// Parts waiting for the connection.
+    /// Body parts (and the end) waiting for the connection, after the head.
     private var pending: [HTTPClientRequestPart] = []
     /// The whole request body (empty for a request without one), kept to send again on a retry;
     /// nil when the body is streamed (then only a connection that never opened may be retried).
@@ -90,9 +92,8 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         running = self
         request.target = .upstream(dispatcher.upstream.name, target)
         request.dispatchStart = loop.now
-        let head = HeaderRules.upstreamRequest(request, target: target)
-        self.head = head
-        pending = [.head(head)]
+        head = HeaderRules.upstreamRequestHead(request, target: target)
+        pending = []
         switch body {
         case .whole(let buffer):
             if let buffer, buffer.readableBytes > 0 { pending.append(.body(.byteBuffer(buffer))) }
@@ -199,6 +200,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         self.reused = reused
         handler.delegate = self
         if let timeoutAt { arm(at: timeoutAt) }
+        if let head { handler.send(head: head) }
         for part in pending { handler.send(part) }
         pending.removeAll(keepingCapacity: true)
         if sink?.flushesAfterThisRead == true {
@@ -254,16 +256,13 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             target = dispatcher.upstream.targets[targetIndex]
             poolKey = dispatcher.poolKeys[targetIndex]
             request.target = .upstream(dispatcher.upstream.name, target)
-            let head = HeaderRules.upstreamRequest(request, target: target)
-            self.head = head
+            head = HeaderRules.upstreamRequestHead(request, target: target)
             if let replay {
-                pending = [.head(head)]
+                pending = []
                 for part in replay where part.readableBytes > 0 { pending.append(.body(.byteBuffer(part))) }
                 if requestEnded { pending.append(.end(nil)) }
-            } else if !pending.isEmpty {
-                // A streamed body whose connection never opened: everything is still here.
-                pending[0] = .head(head)
             }
+            // Else a streamed body whose connection never opened: its parts are all still here.
             responseStarted = false
             keepAlive = false
             retried = false
@@ -456,10 +455,9 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         }
         // A pooled connection the server had already closed: retry once on a fresh one when
         // nothing of a body went out (requests without a body).
-        if reused && !retried && requestHasNoBody, let head {
+        if reused && !retried && requestHasNoBody, head != nil {
             retried = true
-            pending = [.head(head)]
-            if requestEnded { pending.append(.end(nil)) }
+            pending = requestEnded ? [.end(nil)] : []
             obtainConnection(fresh: true)
             return
         }

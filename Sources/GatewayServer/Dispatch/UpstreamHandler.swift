@@ -149,6 +149,16 @@ final class UpstreamHandler: ChannelDuplexHandler {
         context.read()
     }
 
+    /// A request head already written as bytes.
+    func send(head: UpstreamRequestHead) {
+        guard let context else { return }
+        if let encoder {
+            encoder.write(head, context: context, promise: nil)
+        } else {
+            context.write(NIOAny(IOData.byteBuffer(head.bytes)), promise: nil)
+        }
+    }
+
     func send(_ part: HTTPClientRequestPart) {
         guard let context else { return }
         if let encoder {

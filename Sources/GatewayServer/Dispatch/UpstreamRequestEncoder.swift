@@ -34,14 +34,21 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
         case .head(var head):
             responseDecoder?.requestSent(head)
             isChunked = Self.frame(&head)
-            var buffer = context.channel.allocator.buffer(capacity: 0)
-            Self.write(head, into: &buffer)
+            let buffer = Self.encode(head, allocator: context.channel.allocator)
             context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
         case .body(let part):
             HTTP1HeadWriter.writeBody(part, chunked: isChunked, context: context, promise: promise)
         case .end(let trailers):
             HTTP1HeadWriter.writeEnd(trailers, chunked: isChunked, context: context, promise: promise)
         }
+    }
+
+    /// A head already written as bytes (`HeaderRules.upstreamRequestHead`, framed there): sent as
+    /// it is, and the body parts after it framed as it says.
+    func write(_ head: UpstreamRequestHead, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        responseDecoder?.requestSent(method: head.method)
+        isChunked = head.chunked
+        context.write(NIOAny(IOData.byteBuffer(head.bytes)), promise: promise)
     }
 
     /// NIO's framing rules for requests (`correctlyFrameTransportHeaders`): TRACE carries no body;
@@ -76,11 +83,13 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
         }
     }
 
-    /// `METHOD SP target SP HTTP/x.y CRLF`, the fields and the empty line, in one write.
-    static func write(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) {
+    /// `METHOD SP target SP HTTP/x.y CRLF`, the fields and the empty line, in one buffer
+    /// allocated at its size.
+    static func encode(_ head: HTTPRequestHead, allocator: ByteBufferAllocator) -> ByteBuffer {
         let method = head.method.rawValue
         let size = method.utf8.count + head.uri.utf8.count + HTTP1HeadWriter.versionSize(head.version) + 4
             + HTTP1HeadWriter.size(of: head.headers)
+        var buffer = allocator.buffer(capacity: size)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var out = HTTP1HeadWriter(raw)
             out.put(method)
@@ -90,7 +99,9 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
             out.put(version: head.version)
             out.put("\r\n")
             out.put(fields: head.headers)
+            precondition(!out.overflowed, "HTTP/1 head larger than the space reserved for it")
             return out.count
         }
+        return buffer
     }
 }

@@ -23,6 +23,17 @@ final class UpstreamResponseDecoder: ByteToMessageDecoder {
         decoder.write(data: .head(head))
     }
 
+    /// A request with this method went out (a head written as bytes): the decoder keeps only
+    /// its method, so one shared head stands for every method but HEAD and CONNECT.
+    func requestSent(method: HTTPMethod) {
+        switch method {
+        case .HEAD, .CONNECT: decoder.write(data: .head(HTTPRequestHead(version: .http1_1, method: method, uri: "")))
+        default: decoder.write(data: .head(Self.otherMethods))
+        }
+    }
+
+    private static let otherMethods = HTTPRequestHead(version: .http1_1, method: .GET, uri: "")
+
     func decoderAdded(context: ChannelHandlerContext) {
         decoder.decoderAdded(context: context)
     }

@@ -4,9 +4,14 @@ import NIOHTTP1
 /// Copies an HTTP/1.1 head's bytes into space its caller reserved once (`size(of:)` and friends
 /// give the sizes): the encoders write a head with one `ByteBuffer` call, where NIO's make four per
 /// header field, each checking capacity, uniqueness and exclusivity.
+///
+/// Nothing is written past the space: a write that does not fit sets `overflowed` and the writer
+/// writes no more (a caller that reserved a guess tries again with more; one that reserved the
+/// exact size checks that it did not happen).
 struct HTTP1HeadWriter {
     let base: UnsafeMutableRawBufferPointer
     private(set) var count = 0
+    private(set) var overflowed = false
 
     init(_ base: UnsafeMutableRawBufferPointer) {
         self.base = base
@@ -34,6 +39,7 @@ struct HTTP1HeadWriter {
             var out = HTTP1HeadWriter(raw)
             out.put("0\r\n")
             out.put(fields: trailers)
+            precondition(!out.overflowed, "HTTP/1 head larger than the space reserved for it")
             return out.count
         }
     }
@@ -69,25 +75,34 @@ struct HTTP1HeadWriter {
         }
     }
 
+    /// Whether `n` more bytes fit; if not, the writer has overflowed.
+    @inline(__always)
+    private mutating func fits(_ n: Int) -> Bool {
+        guard !overflowed, count + n <= base.count else {
+            overflowed = true
+            return false
+        }
+        return true
+    }
+
     mutating func put(_ byte: UInt8) {
+        guard fits(1) else { return }
         base[count] = byte
         count += 1
     }
 
     mutating func put(_ text: StaticString) {
-        let bytes = UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
-        UnsafeMutableRawBufferPointer(rebasing: base[count...]).copyMemory(from: bytes)
-        count += bytes.count
+        guard fits(text.utf8CodeUnitCount) else { return }
+        (base.baseAddress! + count).copyMemory(from: text.utf8Start, byteCount: text.utf8CodeUnitCount)
+        count += text.utf8CodeUnitCount
     }
 
     mutating func put(_ text: String) {
         // The bytes are copied without slicing `base` (a closure capturing `self` and a rebased
-        // slice cost more than the copy); the one check keeps a miscounted reservation from
-        // writing past it.
-        let start = count, space = base.count
-        let destination = base.baseAddress! + start
+        // slice cost more than the copy).
+        guard fits(text.utf8.count) else { return }
+        let destination = base.baseAddress! + count
         let copied = text.utf8.withContiguousStorageIfAvailable { bytes -> Int in
-            precondition(start + bytes.count <= space, "HTTP/1 head larger than the space reserved for it")
             if let source = bytes.baseAddress { destination.copyMemory(from: source, byteCount: bytes.count) }
             return bytes.count
         }

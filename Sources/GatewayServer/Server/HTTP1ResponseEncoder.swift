@@ -57,8 +57,7 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             }
             let chunked = Self.frame(&head, hasBody: !connect && head.status.mayHaveResponseBody)
             isChunked = suppressBody ? false : chunked
-            var buffer = context.channel.allocator.buffer(capacity: 0)
-            Self.write(head, into: &buffer)
+            let buffer = Self.encode(head, allocator: context.channel.allocator)
             context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
         case .body(let part):
             if suppressBody {
@@ -98,12 +97,14 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
         return true
     }
 
-    /// `HTTP/x.y SP code SP reason CRLF`, the fields and the empty line, in one write.
-    static func write(_ head: HTTPResponseHead, into buffer: inout ByteBuffer) {
+    /// `HTTP/x.y SP code SP reason CRLF`, the fields and the empty line, in one buffer allocated
+    /// at its size (growing an empty one would allocate twice).
+    static func encode(_ head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
         let code = String(head.status.code)
         let reason = head.status.reasonPhrase
         let size = HTTP1HeadWriter.versionSize(head.version) + 1 + code.utf8.count + 1 + reason.utf8.count + 2
             + HTTP1HeadWriter.size(of: head.headers)
+        var buffer = allocator.buffer(capacity: size)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var out = HTTP1HeadWriter(raw)
             out.put(version: head.version)
@@ -113,7 +114,9 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             out.put(reason)
             out.put("\r\n")
             out.put(fields: head.headers)
+            precondition(!out.overflowed, "HTTP/1 head larger than the space reserved for it")
             return out.count
         }
+        return buffer
     }
 }
