@@ -42,7 +42,7 @@ protocol Dispatch: AnyObject {
 /// belongs to (`RequestContext.id`), so late calls from an abandoned one are ignored.
 protocol DispatchSink: AnyObject {
     var downstreamIsWritable: Bool { get }
-    func dispatch(_ id: UInt64, head: HTTPResponseHead)
+    func dispatch(_ id: UInt64, head: consuming HTTPResponseHead)
     func dispatch(_ id: UInt64, body: ByteBuffer)
     func dispatchEnded(_ id: UInt64)
     /// The dispatch failed: answered with `error` when no response went out yet, else the

@@ -11,16 +11,16 @@ enum HeaderRules {
     /// the block is rebuilt once. A `Connection` that names only hop-by-hop fields and `close` (a
     /// backend's `keep-alive`, the usual case) needs no look at the other headers' names.
     static func stripHopByHop(_ headers: inout HTTPHeaders) {
-        var connection: [String] = []
+        var named: [String] = []
         var found = false
         for (name, value) in headers where isHopByHop(name) {
             found = true
-            if name.utf8.count == 10 && equalsLower(name, "connection") { connection.append(value) }
+            if name.utf8.count == 10 && equalsLower(name, "connection") && !namesOnlyHopByHop(value) { named.append(value) }
         }
         guard found else { return }
-        let named = connection.allSatisfy(namesOnlyHopByHop) ? [] : connection
         var kept: [(String, String)] = []
-        kept.reserveCapacity(headers.count)
+        // Room for what the response decorator adds (request id, rate limit, trace).
+        kept.reserveCapacity(headers.count + 4)
         for (name, value) in headers where !isHopByHop(name) && !isNamed(name, in: named) { kept.append((name, value)) }
         headers = HTTPHeaders(kept)
     }

@@ -44,7 +44,7 @@ final class CaptureSink: DispatchSink {
     }
 
     var downstreamIsWritable: Bool { true }
-    func dispatch(_ id: UInt64, head: HTTPResponseHead) { response.head(head) }
+    func dispatch(_ id: UInt64, head: consuming HTTPResponseHead) { response.head(head) }
     func dispatch(_ id: UInt64, body: ByteBuffer) { response.append(body, cap: cap) }
     func dispatchEnded(_ id: UInt64) { finish() }
 

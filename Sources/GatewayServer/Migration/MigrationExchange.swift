@@ -231,7 +231,7 @@ final class LegSink: DispatchSink {
     }
 
     var downstreamIsWritable: Bool { exchange.downstreamIsWritable }
-    func dispatch(_ id: UInt64, head: HTTPResponseHead) { exchange.dispatch(leg, head: head) }
+    func dispatch(_ id: UInt64, head: consuming HTTPResponseHead) { exchange.dispatch(leg, head: head) }
     func dispatch(_ id: UInt64, body: ByteBuffer) { exchange.dispatch(leg, body: body) }
     func dispatchEnded(_ id: UInt64) { exchange.dispatchEnded(leg) }
     func dispatch(_ id: UInt64, failed error: GatewayError, reason: String) { exchange.dispatch(leg, failed: error, reason: reason) }

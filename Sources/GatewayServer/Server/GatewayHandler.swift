@@ -401,10 +401,11 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         return request
     }
 
-    func dispatch(_ id: UInt64, head: HTTPResponseHead) {
+    func dispatch(_ id: UInt64, head: consuming HTTPResponseHead) {
         guard let request = current(id), let context else { return }
-        var head = head
-        head.version = request.head.version
+        // Consumed: the head's storage and its fields are this call's own (when the exchange
+        // rebuilt them), so the changes below happen in place.
+        if head.version != request.head.version { head.version = request.head.version }
         ResponseDecorator.decorate(&head.headers, for: request)
         request.status = Int(head.status.code)
         machine.responseStarted()

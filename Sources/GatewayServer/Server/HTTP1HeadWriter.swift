@@ -113,6 +113,25 @@ struct HTTP1HeadWriter {
         }
     }
 
+    /// The digits of `value` in decimal.
+    static func decimalSize(_ value: UInt) -> Int {
+        var digits = 1, rest = value / 10
+        while rest > 0 { digits += 1; rest /= 10 }
+        return digits
+    }
+
+    /// `value` in decimal (a status code: no String made for it).
+    mutating func put(decimal value: UInt) {
+        let digits = Self.decimalSize(value)
+        guard fits(digits) else { return }
+        var rest = value
+        for i in stride(from: count + digits - 1, through: count, by: -1) {
+            base[i] = UInt8(truncatingIfNeeded: 48 + rest % 10)
+            rest /= 10
+        }
+        count += digits
+    }
+
     /// `HTTP/1.1`.
     mutating func put(version: HTTPVersion) {
         if version.major == 1 && version.minor == 1 {

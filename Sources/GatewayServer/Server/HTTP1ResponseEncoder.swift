@@ -52,12 +52,15 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             let code = head.status.code
             var connect = false
             if !((100..<200).contains(code) && code != 101), let method = takeMethod() {
-                suppressBody = method == .HEAD || method == .CONNECT
-                connect = method == .CONNECT
+                switch method {
+                case .HEAD: suppressBody = true
+                case .CONNECT: suppressBody = true; connect = true
+                default: suppressBody = false
+                }
             }
-            let chunked = Self.frame(&head, hasBody: !connect && head.status.mayHaveResponseBody)
+            let (chunked, fieldsSize) = Self.frame(&head, hasBody: !connect && head.status.mayHaveResponseBody)
             isChunked = suppressBody ? false : chunked
-            let buffer = Self.encode(head, allocator: context.channel.allocator)
+            let buffer = Self.encode(head, fieldsSize: fieldsSize, allocator: context.channel.allocator)
             context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
         case .body(let part):
             if suppressBody {
@@ -73,10 +76,13 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
 
     /// NIO's framing rules for responses: without a body, no Content-Length or Transfer-Encoding;
     /// with one, Content-Length (a Transfer-Encoding beside it is dropped), else chunked for
-    /// HTTP/1.1. True when the body is chunked.
-    static func frame(_ head: inout HTTPResponseHead, hasBody: Bool) -> Bool {
+    /// HTTP/1.1. Returns whether the body is chunked, and the size of the fields as written
+    /// (`HTTP1HeadWriter.size(of:)`), measured in the same pass, when framing changed none.
+    static func frame(_ head: inout HTTPResponseHead, hasBody: Bool) -> (chunked: Bool, fieldsSize: Int?) {
         var contentLength = false, transferEncoding = false
-        for (name, _) in head.headers {
+        var size = 2
+        for (name, value) in head.headers {
+            size += name.utf8.count + value.utf8.count + 4
             switch name.utf8.count {
             case 14 where HeaderRules.equalsLower(name, "content-length"): contentLength = true
             case 17 where HeaderRules.equalsLower(name, "transfer-encoding"): transferEncoding = true
@@ -86,30 +92,30 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
         guard hasBody else {
             if contentLength { head.headers.remove(name: "content-length") }
             if transferEncoding { head.headers.remove(name: "transfer-encoding") }
-            return false
+            return (false, contentLength || transferEncoding ? nil : size)
         }
         if contentLength {
             if transferEncoding { head.headers.remove(name: "transfer-encoding") }
-            return false
+            return (false, transferEncoding ? nil : size)
         }
-        guard head.version.major == 1 && head.version.minor >= 1 else { return false }
+        guard head.version.major == 1 && head.version.minor >= 1 else { return (false, size) }
         head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
-        return true
+        return (true, nil)
     }
 
     /// `HTTP/x.y SP code SP reason CRLF`, the fields and the empty line, in one buffer allocated
     /// at its size (growing an empty one would allocate twice).
-    static func encode(_ head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let code = String(head.status.code)
+    static func encode(_ head: HTTPResponseHead, fieldsSize: Int? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let code = head.status.code
         let reason = head.status.reasonPhrase
-        let size = HTTP1HeadWriter.versionSize(head.version) + 1 + code.utf8.count + 1 + reason.utf8.count + 2
-            + HTTP1HeadWriter.size(of: head.headers)
+        let size = HTTP1HeadWriter.versionSize(head.version) + 1 + HTTP1HeadWriter.decimalSize(code) + 1 + reason.utf8.count + 2
+            + (fieldsSize ?? HTTP1HeadWriter.size(of: head.headers))
         var buffer = allocator.buffer(capacity: size)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var out = HTTP1HeadWriter(raw)
             out.put(version: head.version)
             out.put(UInt8(ascii: " "))
-            out.put(code)
+            out.put(decimal: code)
             out.put(UInt8(ascii: " "))
             out.put(reason)
             out.put("\r\n")
