@@ -31,11 +31,12 @@ struct SharedStateEndToEndTests {
         get: {x-gateway: {function: alerts.list}, responses: {'200': {description: ok}}}
     """
 
-    static func prepare(_ folder: TestFolder, redis: RedisServer, plan: String, failure: String? = nil) throws {
+    /// - Parameter state: the state URL (default: the server's, with its 1 s timeout per call).
+    static func prepare(_ folder: TestFolder, redis: RedisServer, plan: String, failure: String? = nil, state: String? = nil) throws {
         try folder.write("gateway.yaml", """
         listen: {https: 127.0.0.1:0}
         tls: {certificate: \(folder.certs.certificate), key: \(folder.certs.key)}
-        state: \(redis.url)
+        state: \(state ?? redis.url)
         \(failure.map { "stateFailure: \($0)" } ?? "")
         plans:
           basic: \(plan)
@@ -104,7 +105,12 @@ struct SharedStateEndToEndTests {
         let folder = try TestFolder()
         defer { folder.remove() }
         let rate = 20.0, burst = 10.0
-        try Self.prepare(folder, redis: redis, plan: "{rate: \(Int(rate)), burst: \(Int(burst))}")
+        // A call that timed out may still have taken its token in Redis. Once, in a loaded full
+        // run, only 111 of the 200 tokens taken came back as 200s (the other answers were not
+        // counted then; they are reported now). This test measures the limit, not Redis's speed:
+        // each call gets 10 s.
+        try Self.prepare(folder, redis: redis, plan: "{rate: \(Int(rate)), burst: \(Int(burst))}",
+                         state: redis.baseURL + "?timeout=10s")
         let a = try await Self.start(folder), b = try await Self.start(folder)
         let store = try Self.store(redis)
         defer { store.close() }
@@ -136,7 +142,7 @@ struct SharedStateEndToEndTests {
         // chains run on the HTTP client's event loops, not on Swift's cooperative threads, which
         // other tests' blocking calls can hold up.
         let end = NIODeadline.now() + .seconds(10)
-        let counts = NIOLockedValueBox((ok: 0, refused: 0))
+        let counts = NIOLockedValueBox((ok: 0, refused: 0, other: [UInt: Int](), failed: 0))
         var chains: [EventLoopFuture<Void>] = []
         for gateway in [a, b] {
             for _ in 0..<3 {
@@ -146,9 +152,12 @@ struct SharedStateEndToEndTests {
                 @Sendable func next() {
                     guard NIODeadline.now() < end else { return done.succeed() }
                     gateway.client.execute(request: request, eventLoop: .delegate(on: loop)).whenComplete { result in
-                        if case .success(let response) = result {
-                            counts.withLockedValue { c in
-                                if response.status == .ok { c.ok += 1 } else if response.status == .tooManyRequests { c.refused += 1 }
+                        counts.withLockedValue { c in
+                            switch result {
+                            case .success(let response) where response.status == .ok: c.ok += 1
+                            case .success(let response) where response.status == .tooManyRequests: c.refused += 1
+                            case .success(let response): c.other[response.status.code, default: 0] += 1
+                            case .failure: c.failed += 1
                             }
                         }
                         loop.scheduleTask(in: .milliseconds(5)) { next() }
@@ -164,10 +173,10 @@ struct SharedStateEndToEndTests {
         let last = try #require(bucket.int.map { Double($0) / 1e6 })
         let seconds = last - t0
         let allowed = rate * seconds
-        print("shared plan limit: admitted \(counted.ok), refused \(counted.refused) in \(seconds) s from an empty bucket (burst \(Int(burst))); rate·T = \(allowed)")
+        print("shared plan limit: admitted \(counted.ok), refused \(counted.refused) in \(seconds) s from an empty bucket (burst \(Int(burst))); rate·T = \(allowed); other answers \(counted.other), failed requests \(counted.failed)")
         #expect(counted.refused > counted.ok, "demand must be far above the rate")
         #expect(Double(counted.ok) <= allowed * 1.02)
-        #expect(Double(counted.ok) >= allowed * 0.98)
+        #expect(Double(counted.ok) >= allowed * 0.98, "other answers \(counted.other), failed requests \(counted.failed)")
         await a.stop()
         await b.stop()
     }
