@@ -50,7 +50,11 @@ public enum APIKey {
 
     /// The SHA-256 digest under which a key is stored.
     public static func digest<S: StringProtocol>(_ text: S) -> KeyDigest {
-        withBytes(text) { KeyDigest(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
+        withBytes(text) { digest(bytes: $0) }
+    }
+
+    static func digest(bytes: UnsafeBufferPointer<UInt8>) -> KeyDigest {
+        KeyDigest(SHA256.hash(data: UnsafeRawBufferPointer(bytes)))
     }
 
     /// A text's UTF-8 bytes in place (copied only when it has no contiguous storage): the generic

@@ -59,4 +59,23 @@ public struct KeySnapshot: Sendable {
         guard let record = byDigest[APIKey.digest(secret)], record.isValid(at: time) else { return nil }
         return record
     }
+
+    /// The same for the gateway's request path, without generics: called across the module
+    /// boundary, the generic version's byte access instantiated `Optional`'s metadata at run
+    /// time twice per request (2,500 instructions, bench/callgrind policy).
+    public func lookup(_ secret: Substring, at time: Double) -> KeyRecord? {
+        var secret = secret
+        return secret.withUTF8 { lookup(bytes: $0, at: time) }
+    }
+
+    public func lookup(_ secret: String, at time: Double) -> KeyRecord? {
+        var secret = secret
+        return secret.withUTF8 { lookup(bytes: $0, at: time) }
+    }
+
+    private func lookup(bytes: UnsafeBufferPointer<UInt8>, at time: Double) -> KeyRecord? {
+        guard APIKey.isWellFormed(bytes: bytes) else { return nil }
+        guard let record = byDigest[APIKey.digest(bytes: bytes)], record.isValid(at: time) else { return nil }
+        return record
+    }
 }

@@ -69,15 +69,11 @@ public final class RateLimiter: Sendable {
         state.withLock { state in
             var wait = 0.0
             var tightest: TokenBucket?
+            // One hash lookup per bucket to refill it (the dictionary's default-value subscript,
+            // modified in place), one more to take from it.
             func check(_ key: BucketKey, _ limit: Limit, keyed: Bool) {
-                var bucket = state.buckets[key] ?? TokenBucket(rate: limit.rate, burst: limit.burst, now: now)
-                if bucket.rate != limit.rate || bucket.burst != Double(limit.burst) {
-                    bucket = bucket.reconfigured(rate: limit.rate, burst: limit.burst, now: now)
-                }
-                bucket.refill(now: now)
-                state.buckets[key] = bucket
-                if !bucket.hasToken { wait = Swift.max(wait, bucket.secondsUntilToken) }
-                if keyed, tightest == nil || bucket.tokens < tightest!.tokens { tightest = bucket }
+                Self.refill(&state.buckets[key, default: TokenBucket(rate: limit.rate, burst: limit.burst, now: now)],
+                            limit: limit, now: now, wait: &wait, keyed: keyed, tightest: &tightest)
             }
             if let l = request.gateway { check(.gateway, l, keyed: false) }
             if let (name, l) = request.operation { check(.operation(name), l, keyed: false) }
@@ -116,6 +112,16 @@ public final class RateLimiter: Sendable {
             }
             return .admitted(remaining: nil, resetSeconds: nil, quotaRemaining: quotaRemaining, quotaResetSeconds: quotaReset)
         }
+    }
+
+    private static func refill(_ bucket: inout TokenBucket, limit: Limit, now: UInt64, wait: inout Double,
+                               keyed: Bool, tightest: inout TokenBucket?) {
+        if bucket.rate != limit.rate || bucket.burst != Double(limit.burst) {
+            bucket = bucket.reconfigured(rate: limit.rate, burst: limit.burst, now: now)
+        }
+        bucket.refill(now: now)
+        if !bucket.hasToken { wait = Swift.max(wait, bucket.secondsUntilToken) }
+        if keyed, tightest == nil || bucket.tokens < tightest!.tokens { tightest = bucket }
     }
 
     /// Drops the buckets of operations (by route key) and keys that no longer exist, and the
