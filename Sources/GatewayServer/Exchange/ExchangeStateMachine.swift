@@ -88,8 +88,9 @@ struct ExchangeStateMachine {
 
     let configuration: Configuration
     private(set) var phase: Phase
-    /// HTTP/1.1 parts that arrived before the previous response ended (pipelining).
-    private(set) var queue: CircularBuffer<HTTPServerRequestPart> = .init()
+    /// HTTP/1.1 parts that arrived before the previous response ended (pipelining): rare and
+    /// few, so an array, which allocates nothing while empty (every HTTP/2 stream has a machine).
+    private(set) var queue: [HTTPServerRequestPart] = []
     /// NIO asked to read while reads were held.
     private(set) var readHeld = false
     private var nextID: UInt64 = 0
@@ -100,6 +101,15 @@ struct ExchangeStateMachine {
         self.configuration = configuration
         self.lastActivity = now
         self.phase = .idle(since: configuration.headerTimeout == nil ? nil : now, partial: false)
+    }
+
+    /// The connection (or stream) opened at `now`, before anything arrived: its timeouts count
+    /// from there.
+    mutating func opened(now: NIODeadline) {
+        lastActivity = now
+        if case .idle(_, let partial) = phase {
+            phase = .idle(since: configuration.headerTimeout == nil ? nil : now, partial: partial)
+        }
     }
 
     var exchange: Exchange? {

@@ -68,7 +68,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         local = shared.local(for: context.eventLoop)
-        machine = ExchangeStateMachine(configuration: machine.configuration, now: context.eventLoop.now)
+        machine.opened(now: context.eventLoop.now)
         armClock()
     }
 

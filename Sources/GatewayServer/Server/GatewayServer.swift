@@ -313,10 +313,12 @@ public final class GatewayServer: Sendable {
                 streamConfiguration: configuration.stream,
                 inboundStreamInitializer: { stream in
                     stream.eventLoop.makeCompletedFuture {
-                        try stream.pipeline.syncOperations.addHandler(HTTP2StreamWriter())
-                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                        // Named: a handler without a name gets one made by string interpolation,
+                        // three per stream.
+                        try stream.pipeline.syncOperations.addHandler(HTTP2StreamWriter(), name: "writer")
+                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec(), name: "codec")
                         try stream.pipeline.syncOperations.addHandler(GatewayHandler(shared: shared, connection: .init(
-                            scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record)))
+                            scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record)), name: "gateway")
                     }
                 })
         }
