@@ -13,7 +13,7 @@ struct UpstreamDispatcher: Dispatcher {
     let tls: NIOSSLContext?
     /// Each target's key in the pool (index-aligned with `upstream.targets`): the target and, for
     /// `https://`, the TLS settings, so connections made with other settings are never reused.
-    let poolKeys: [String]
+    let poolKeys: [PoolKey]
     /// Health, retries and limits, when the upstream configures any (nil: plain round-robin).
     let upstreamGuard: UpstreamGuard?
 
@@ -22,7 +22,7 @@ struct UpstreamDispatcher: Dispatcher {
         self.upstreamGuard = upstreamGuard
         self.timeout = TimeAmount(timeout)
         self.tls = tls
-        self.poolKeys = upstream.targets.map { $0.tls ? "\($0.description)#\(tlsSettings)" : $0.description }
+        self.poolKeys = upstream.targets.map { PoolKey($0.tls ? "\($0.description)#\(tlsSettings)" : $0.description) }
     }
 
     var needsWholeBody: Bool { false }

@@ -28,7 +28,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
 
     private var targetIndex: Int
     private var target: Upstream.Target
-    private var poolKey: String
+    private var poolKey: PoolKey
     /// The request head, written as bytes once per attempt (`HeaderRules.upstreamRequestHead`);
     /// each connection the attempt attaches gets it first.
     private var head: UpstreamRequestHead?

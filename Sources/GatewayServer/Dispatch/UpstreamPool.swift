@@ -5,7 +5,7 @@ import NIOCore
 /// so a request and its upstream connection share a thread and need no locks or hops.
 final class UpstreamPool {
     let eventLoop: any EventLoop
-    private var idle: [String: [UpstreamHandler]] = [:]
+    private var idle: [PoolKey: [UpstreamHandler]] = [:]
     private var roundRobin: [String: Int] = [:]
     /// Connections idle longer than this are not reused (servers commonly close after 60s+).
     let maxIdleTime: TimeAmount = .seconds(50)
@@ -28,7 +28,7 @@ final class UpstreamPool {
 
     /// An idle live connection kept under `key` (a target and its TLS settings), if there is one.
     /// The lists are mutated in place (through the dictionary's subscript), never copied.
-    func checkout(_ key: String) -> UpstreamHandler? {
+    func checkout(_ key: PoolKey) -> UpstreamHandler? {
         let now = NIODeadline.now()
         while let handler = idle[key]?.popLast() {
             handler.pooled = false
@@ -43,7 +43,7 @@ final class UpstreamPool {
     /// Returns a connection that finished its exchange cleanly. Dead connections are dropped when
     /// the pool is full (and skipped by checkout), not on every release: with hundreds of HTTP/2
     /// streams in flight the list is long.
-    func release(_ handler: UpstreamHandler, key: String, maxIdle: Int) {
+    func release(_ handler: UpstreamHandler, key: PoolKey, maxIdle: Int) {
         var count = idle[key]?.count ?? 0
         if count >= maxIdle {
             idle[key]?.removeAll { handler in
@@ -64,7 +64,7 @@ final class UpstreamPool {
 
     /// Closes idle connections kept under keys the installed routes no longer use (another target
     /// list, or TLS settings that changed).
-    func closeIdle(keeping keys: Set<String>) {
+    func closeIdle(keeping keys: Set<PoolKey>) {
         for key in idle.keys where !keys.contains(key) {
             for handler in idle[key] ?? [] {
                 handler.pooled = false

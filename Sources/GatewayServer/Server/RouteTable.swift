@@ -20,8 +20,8 @@ final class RouteTable: Sendable {
     var plan: GatewayPlan { runtime.plan }
 
     /// Every pool key the routes' upstream dispatchers use.
-    var poolKeys: Set<String> {
-        var keys: Set<String> = []
+    var poolKeys: Set<PoolKey> {
+        var keys: Set<PoolKey> = []
         for route in routes + [fallback] {
             if case .dispatch(let d) = route.action, let upstream = d as? UpstreamDispatcher { keys.formUnion(upstream.poolKeys) }
         }
