@@ -199,24 +199,11 @@ enum HeaderRules {
     static func tokenList(_ list: String, contains name: String) -> Bool {
         withBytes(list) { l in
             withBytes(name) { n in
-                var start = 0
-                while start <= l.count {
-                    var end = start
-                    while end < l.count && l[end] != UInt8(ascii: ",") { end += 1 }
-                    var a = start, b = end
-                    while a < b && (l[a] == 0x20 || l[a] == 0x09) { a += 1 }
-                    while b > a && (l[b - 1] == 0x20 || l[b - 1] == 0x09) { b -= 1 }
-                    if b - a == n.count {
-                        var same = true
-                        for i in 0..<n.count where !sameIgnoringCase(l[a + i], n[i]) {
-                            same = false
-                            break
-                        }
-                        if same { return true }
-                    }
-                    start = end + 1
+                !everyToken(of: l) { token in
+                    guard token.count == n.count else { return true }
+                    for i in 0..<n.count where !sameIgnoringCase(token[i], n[i]) { return true }
+                    return false
                 }
-                return false
             }
         }
     }
@@ -225,19 +212,25 @@ enum HeaderRules {
     /// (removed for its own name anyway), ignoring the case of ASCII letters.
     static func namesOnlyHopByHop(_ list: String) -> Bool {
         withBytes(list) { l in
-            var start = 0
-            while start <= l.count {
-                var end = start
-                while end < l.count && l[end] != UInt8(ascii: ",") { end += 1 }
-                var a = start, b = end
-                while a < b && (l[a] == 0x20 || l[a] == 0x09) { a += 1 }
-                while b > a && (l[b - 1] == 0x20 || l[b - 1] == 0x09) { b -= 1 }
-                let token = UnsafeBufferPointer(rebasing: l[a..<b])
-                guard token.isEmpty || equalsLower(token, "close") || isHopByHop(token) else { return false }
-                start = end + 1
-            }
-            return true
+            everyToken(of: l) { token in token.isEmpty || equalsLower(token, "close") || isHopByHop(token) }
         }
+    }
+
+    /// Whether `test` holds for every comma-separated token of `list`, spaces and tabs around each
+    /// trimmed (it stops at the first that fails).
+    @inline(__always)
+    private static func everyToken(of list: UnsafeBufferPointer<UInt8>, _ test: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        var start = 0
+        while start <= list.count {
+            var end = start
+            while end < list.count && list[end] != UInt8(ascii: ",") { end += 1 }
+            var a = start, b = end
+            while a < b && (list[a] == 0x20 || list[a] == 0x09) { a += 1 }
+            while b > a && (list[b - 1] == 0x20 || list[b - 1] == 0x09) { b -= 1 }
+            if !test(UnsafeBufferPointer(rebasing: list[a..<b])) { return false }
+            start = end + 1
+        }
+        return true
     }
 
     /// A string's UTF-8 bytes in place (a copy only for a string without contiguous storage).
