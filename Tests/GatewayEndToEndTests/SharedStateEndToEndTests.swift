@@ -50,6 +50,18 @@ struct SharedStateEndToEndTests {
         return try await InProcessGateway.start(folder, registry: registry)
     }
 
+    /// How many admission scripts Redis ran (`EVALSHA` and `EVAL` calls, from `INFO commandstats`).
+    static func admissionScriptCalls(_ store: RedisStateStore) throws -> Int {
+        let info = try store.client.call("INFO", "commandstats").string ?? ""
+        var total = 0
+        for line in info.split(whereSeparator: \.isNewline)
+        where line.hasPrefix("cmdstat_evalsha:") || line.hasPrefix("cmdstat_eval:") {
+            let calls = line.split(separator: ",").first?.split(separator: "=").last.flatMap { Int($0) }
+            total += calls ?? 0
+        }
+        return total
+    }
+
     static func store(_ redis: RedisServer) throws -> RedisStateStore {
         try RedisStateStore(configuration: try RedisConfiguration(url: redis.url))
     }
@@ -138,6 +150,7 @@ struct SharedStateEndToEndTests {
         let bucketKey = RedisAdmissionScript.bucket(key: record.id)
         _ = try store.client.call("HSET", bucketKey, "t", "0", "ts", String(time[0] * 1_000_000 + time[1]))
         _ = try store.client.call("PEXPIRE", bucketKey, "60000")
+        let scriptsBefore = try Self.admissionScriptCalls(store)
         // Demand far above the rate (20/s): 3 request chains on each instance for 10 seconds, each
         // sending its next request when the last one is answered, with a 5 ms pause (still hundreds
         // a second, without saturating the machine for the tests running beside this one). The
@@ -177,11 +190,15 @@ struct SharedStateEndToEndTests {
         let seconds = last - t0
         let allowed = rate * seconds
         let handedOut = allowed - left
-        print("shared plan limit: admitted \(counted.ok), refused \(counted.refused) in \(seconds) s from an empty bucket; rate·T = \(allowed), of which the bucket still holds \(left); other answers \(counted.other), failed requests \(counted.failed)")
+        let decided = try Self.admissionScriptCalls(store) - scriptsBefore
+        print("shared plan limit: admitted \(counted.ok), refused \(counted.refused) in \(seconds) s from an empty bucket; rate·T = \(allowed), of which the bucket still holds \(left); \(decided) admission scripts ran; other answers \(counted.other), failed requests \(counted.failed)")
         #expect(counted.refused > counted.ok, "demand must be far above the rate")
         #expect(Double(counted.ok) <= allowed * 1.02)
         #expect(abs(Double(counted.ok) - handedOut) <= handedOut * 0.02,
                 "other answers \(counted.other), failed requests \(counted.failed)")
+        // Every answer was the shared bucket's decision: an instance that refused on its own
+        // would leave tokens in the bucket that the comparison above could not see.
+        #expect(decided >= counted.ok + counted.refused, "\(decided) admission scripts for \(counted.ok + counted.refused) answers")
         await a.stop()
         await b.stop()
     }
