@@ -3,7 +3,7 @@ import GatewayCore
 
 /// The `x-authorizer-*` headers at the proxy boundary: what an authorizer allowed goes to the
 /// backend (`Forwarding`, prepared once per verdict), and any copy a client sent is left out
-/// (`HeaderRules.upstreamRequest`).
+/// (`HeaderRules.upstreamFields`).
 enum Authorization {
     private static let prefixBytes = Array(Forwarding.headerPrefix.utf8)
 

@@ -30,8 +30,8 @@ enum HeaderRules {
         !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
     }
 
-    /// The request head sent to an upstream target (`upstreamFields`), as NIO's request head:
-    /// the form tests and the function events compare with.
+    /// The request head sent to an upstream target (`upstreamFields`), as NIO's request head: the
+    /// form the tests read fields from (the data plane sends `upstreamRequestHead`'s bytes).
     static func upstreamRequest(_ request: RequestContext, target: Upstream.Target) -> HTTPRequestHead {
         var sink = FieldList()
         sink.fields.reserveCapacity(request.head.headers.count + 8)
