@@ -12,16 +12,20 @@ final class ConnectionRegistry: Sendable {
         let id: UInt64
         let channel: any Channel
         let opened: NIODeadline
+        /// The client's address as text, made once per connection: every request (each HTTP/2
+        /// stream too) reads it for its `X-Forwarded-For` and log line.
+        let remoteIP: String
         private let servedFlag = ManagedAtomic(false)
         /// Requests (HTTP/2: streams) begun and not yet ended on this connection.
         private let activeCount = ManagedAtomic(0)
         private let quiescingFlag = ManagedAtomic(false)
         private let http2Flag = ManagedAtomic(false)
 
-        init(id: UInt64, channel: any Channel, opened: NIODeadline) {
+        init(id: UInt64, channel: any Channel, opened: NIODeadline, remoteIP: String) {
             self.id = id
             self.channel = channel
             self.opened = opened
+            self.remoteIP = remoteIP
         }
 
         var served: Bool { servedFlag.load(ordering: .relaxed) }
@@ -67,9 +71,10 @@ final class ConnectionRegistry: Sendable {
     /// Registers a new connection; removes it again when it closes.
     @discardableResult
     func register(_ channel: any Channel) -> Record {
+        let remoteIP = channel.remoteAddress?.ipAddress ?? "127.0.0.1"
         let (record, victims, pause) = state.withLockedValue { state -> (Record, [Record], [any Channel]) in
             state.nextID &+= 1
-            let record = Record(id: state.nextID, channel: channel, opened: .now())
+            let record = Record(id: state.nextID, channel: channel, opened: .now(), remoteIP: remoteIP)
             state.records[record.id] = record
             var victims: [Record] = []
             let excess = state.records.count - state.evicting.count - limit + 1

@@ -44,7 +44,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     /// The loop's time when the last request head or body part came (read once per part that
     /// needs it).
     private var lastNow = NIODeadline.now()
-    /// The client's address as text, made once per connection (or stream).
+    /// The client's address as text: the connection record's (made once per connection), else
+    /// made once per connection or stream.
     private var remoteIP: String?
     private var draining = false
     /// One timer for the machine's deadlines: it fires, lets the machine look at the clock, and
@@ -188,8 +189,12 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         var head = sent
         let edge = EdgeRules.check(&head, isHTTP2: connection.isHTTP2, limits: table.limits)
         if remoteIP == nil {
-            let remote = connection.isHTTP2 ? context.channel.parent?.remoteAddress : context.channel.remoteAddress
-            remoteIP = remote?.ipAddress ?? "127.0.0.1"
+            if let record = connection.record {
+                remoteIP = record.remoteIP
+            } else {
+                let remote = connection.isHTTP2 ? context.channel.parent?.remoteAddress : context.channel.remoteAddress
+                remoteIP = remote?.ipAddress ?? "127.0.0.1"
+            }
         }
         let remoteIP = self.remoteIP!
         let clientRequestId = head.headers.first(name: "x-request-id")
