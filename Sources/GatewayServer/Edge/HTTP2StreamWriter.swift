@@ -1,57 +1,99 @@
 import NIOCore
 import NIOHPACK
+import NIOHTTP1
 import NIOHTTP2
 
-/// Shapes the frames of a stream's response, between the stream's HTTP/1 codec and the connection:
+/// Writes a stream's response as HTTP/2 frames. `GatewayHandler` calls it directly with each
+/// response part (`write(_:promise:)`); the frames go out from this handler's place, the first in
+/// the stream's pipeline, so they pass no other handler. (NIO's `HTTP2FramePayloadToHTTP1ServerCodec`
+/// stays in the pipeline for requests only: its response side copied every head into an array,
+/// then `HTTPHeaders`, then `HPACKHeaders` with every name lower-cased anew, about 8,000
+/// instructions per response.)
 ///
-/// - Response fields whose value differs on every response — the request id, the RateLimit state,
-///   a traceparent — are sent without being added to HPACK's dynamic table (RFC 7541 §6.2.2).
+/// - The head becomes one `HPACKHeaders` built in one pass, normalised as NIO's codec does:
+///   `:status` first, names in lower case (a name already in lower case is kept as it is), and
+///   without HTTP/1's connection-specific fields (`connection`, `keep-alive`, `proxy-connection`,
+///   `transfer-encoding`, `upgrade`) and the fields a `Connection` header names.
+/// - Fields whose value differs on every response — the request id, the RateLimit state, a
+///   traceparent — are sent without being added to HPACK's dynamic table (RFC 7541 §6.2.2).
 ///   Indexed, each such field took the place of an entry later responses could have reused, and
 ///   kept the table full: NIOHPACK's encoder scans the dynamic table linearly for every field of
 ///   every response, so a table of single-use entries cost about 30,000 instructions per response
 ///   (`bench/callgrind http2`).
-/// - The last DATA frame carries END_STREAM. The codec writes a response's end as an empty DATA
-///   frame of its own; a DATA frame is held until the next write or flush, and when that next
-///   write is the empty END_STREAM frame the two go as one (nginx and HAProxy send it so too).
+/// - The last frame carries END_STREAM: a frame is held until the next write or flush, and when
+///   the next part is the response's end it goes out with END_STREAM set (a response without a
+///   body is one HEADERS frame; nginx and HAProxy send them so too). Only with nothing held does
+///   the end go as an empty DATA frame of its own.
+///
+/// Frames written through the pipeline pass unchanged, after a held frame.
 final class HTTP2StreamWriter: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTP2Frame.FramePayload
     typealias OutboundOut = HTTP2Frame.FramePayload
 
-    private var held: (frame: HTTP2Frame.FramePayload.Data, promise: EventLoopPromise<Void>?)?
+    private var context: ChannelHandlerContext?
+    /// A frame not yet written: a DATA frame, or the HEADERS of a final response.
+    private var held: (frame: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>?)?
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .data(let frame):
-            if frame.endStream, frame.data.readableBytes == 0, var last = held {
-                held = nil
-                last.frame.endStream = true
-                if let heldPromise = last.promise, let promise { heldPromise.futureResult.cascade(to: promise) }
-                context.write(wrapOutboundOut(.data(last.frame)), promise: last.promise ?? promise)
-                return
-            }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // Nothing may be written any more: a held frame's writer learns it was not sent.
+        held?.promise?.fail(ChannelError.ioOnClosedChannel)
+        held = nil
+        self.context = nil
+    }
+
+    /// One part of the stream's response.
+    func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        switch part {
+        case .head(let head):
             writeHeld(context: context)
-            if frame.endStream {
-                context.write(data, promise: promise)
+            let frame = HTTP2Frame.FramePayload.headers(.init(headers: Self.fields(of: head)))
+            if head.status.code < 200 {
+                context.write(wrapOutboundOut(frame), promise: promise)
             } else {
                 held = (frame, promise)
             }
-        case .headers(var payload):
+        case .body(let body):
             writeHeld(context: context)
-            guard payload.headers.contains(where: { $0.indexable == .indexable && Self.isSingleUse($0.name) }) else {
-                context.write(data, promise: promise)
+            held = (.data(.init(data: body)), promise)
+        case .end(let trailers?):
+            writeHeld(context: context)
+            var fields = HPACKHeaders()
+            Self.append(trailers, to: &fields)
+            context.write(wrapOutboundOut(.headers(.init(headers: fields, endStream: true))), promise: promise)
+        case .end(nil):
+            guard let last = held else {
+                let empty = HTTP2Frame.FramePayload.Data(data: .byteBuffer(context.channel.allocator.buffer(capacity: 0)), endStream: true)
+                context.write(wrapOutboundOut(.data(empty)), promise: promise)
                 return
             }
-            var headers = HPACKHeaders()
-            headers.reserveCapacity(payload.headers.count)
-            for (name, value, indexing) in payload.headers {
-                headers.add(name: name, value: value, indexing: indexing == .indexable && Self.isSingleUse(name) ? .nonIndexable : indexing)
+            held = nil
+            var frame = last.frame
+            switch frame {
+            case .data(var data):
+                data.endStream = true
+                frame = .data(data)
+            case .headers(var headers):
+                headers.endStream = true
+                frame = .headers(headers)
+            default:
+                break
             }
-            payload.headers = headers
-            context.write(wrapOutboundOut(.headers(payload)), promise: promise)
-        default:
-            writeHeld(context: context)
-            context.write(data, promise: promise)
+            if let heldPromise = last.promise, let promise { heldPromise.futureResult.cascade(to: promise) }
+            context.write(wrapOutboundOut(frame), promise: last.promise ?? promise)
         }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        writeHeld(context: context)
+        context.write(data, promise: promise)
     }
 
     func flush(context: ChannelHandlerContext) {
@@ -64,16 +106,42 @@ final class HTTP2StreamWriter: ChannelOutboundHandler, RemovableChannelHandler {
         context.close(mode: mode, promise: promise)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        // Nothing may be written any more: a held frame's writer learns it was not sent.
-        held?.promise?.fail(ChannelError.ioOnClosedChannel)
-        held = nil
-    }
-
     private func writeHeld(context: ChannelHandlerContext) {
         guard let last = held else { return }
         held = nil
-        context.write(wrapOutboundOut(.data(last.frame)), promise: last.promise)
+        context.write(wrapOutboundOut(last.frame), promise: last.promise)
+    }
+
+    /// A response head's header block: `:status`, then the fields (`append`).
+    static func fields(of head: HTTPResponseHead) -> HPACKHeaders {
+        var headers = HPACKHeaders()
+        headers.reserveCapacity(head.headers.count + 1)
+        headers.add(name: ":status", value: String(head.status.code))
+        append(head.headers, to: &headers)
+        return headers
+    }
+
+    /// HTTP/1 fields as HTTP/2 fields: names in lower case, connection-specific fields and those
+    /// a `Connection` header names left out, single-use fields not indexed.
+    static func append(_ fields: HTTPHeaders, to headers: inout HPACKHeaders) {
+        let connection = HeaderRules.connectionValues(fields)
+        for (name, value) in fields {
+            if isConnectionSpecific(name) { continue }
+            if !connection.isEmpty && connection.contains(where: { HeaderRules.tokenList($0, contains: name) }) { continue }
+            let lower = name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
+            headers.add(name: lower, value: value, indexing: isSingleUse(lower) ? .nonIndexable : .indexable)
+        }
+    }
+
+    /// HTTP/1's connection-specific fields, which HTTP/2 forbids (RFC 9113 §8.2.2), in any case.
+    static func isConnectionSpecific(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 7: HeaderRules.equalsLower(name, "upgrade")
+        case 10: HeaderRules.equalsLower(name, "connection") || HeaderRules.equalsLower(name, "keep-alive")
+        case 16: HeaderRules.equalsLower(name, "proxy-connection")
+        case 17: HeaderRules.equalsLower(name, "transfer-encoding")
+        default: false
+        }
     }
 
     /// A field whose value is made for one response.

@@ -30,6 +30,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         /// HTTP/1.1: the response encoder, told every request head's method (HEAD and CONNECT
         /// answers carry no body).
         var responseEncoder: HTTP1ResponseEncoder? = nil
+        /// HTTP/2: the stream's writer, which makes the response's frames.
+        var streamWriter: HTTP2StreamWriter? = nil
     }
 
     let shared: ServerShared
@@ -385,10 +387,13 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     }
 
     /// Writes a response part: on HTTP/1.1 encoded by the connection's encoder right here (it
-    /// is not a pipeline handler: no step and no cast per write), on HTTP/2 to the stream's codec.
+    /// is not a pipeline handler: no step and no cast per write), on HTTP/2 by the stream's
+    /// writer (past the stream's codec).
     private func write(_ context: ChannelHandlerContext, _ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>? = nil) {
         if let encoder = connection.responseEncoder {
             encoder.write(part, context: context, promise: promise)
+        } else if let writer = connection.streamWriter {
+            writer.write(part, promise: promise)
         } else {
             context.write(wrapOutboundOut(part), promise: promise)
         }

@@ -315,10 +315,14 @@ public final class GatewayServer: Sendable {
                     stream.eventLoop.makeCompletedFuture {
                         // Named: a handler without a name gets one made by string interpolation,
                         // three per stream.
-                        try stream.pipeline.syncOperations.addHandler(HTTP2StreamWriter(), name: "writer")
+                        // The codec turns the request's frames into HTTP/1 parts; the handler
+                        // writes the response's parts to the writer directly, past the codec.
+                        let writer = HTTP2StreamWriter()
+                        try stream.pipeline.syncOperations.addHandler(writer, name: "writer")
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec(), name: "codec")
                         try stream.pipeline.syncOperations.addHandler(GatewayHandler(shared: shared, connection: .init(
-                            scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record)), name: "gateway")
+                            scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record,
+                            streamWriter: writer)), name: "gateway")
                     }
                 })
         }
