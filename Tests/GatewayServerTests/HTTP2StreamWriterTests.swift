@@ -120,6 +120,16 @@ import Testing
         #expect(fields.map(\.indexable) == [HPACKIndexing.indexable, .indexable, .nonIndexable, .nonIndexable, .nonIndexable, .indexable, .indexable])
     }
 
+    @Test func aConnectionHeaderAfterTheFieldsItNamesStillRemovesThem() throws {
+        let head = HTTP2StreamWriter.fields(of: HTTPResponseHead(version: .http2, status: .ok, headers: HTTPHeaders([
+            ("X-Hop", "1"), ("x-kept", "2"), ("x-other", "3"), ("Connection", "X-Hop"), ("connection", "x-other"),
+        ])))
+        #expect(head.map(\.name) == [":status", "x-kept"])
+        let trailers = HTTP2StreamWriter.fields(ofTrailers: HTTPHeaders([("Grpc-Status", "0"), ("x-hop", "1"), ("connection", "x-hop")]))
+        #expect(trailers.map(\.name) == ["grpc-status"])
+        #expect(trailers.map(\.value) == ["0"])
+    }
+
     @Test func framesWrittenThroughThePipelinePassUnchanged() throws {
         let (channel, _) = try stream()
         var secret = HPACKHeaders()

@@ -65,9 +65,7 @@ final class HTTP2StreamWriter: ChannelOutboundHandler, RemovableChannelHandler {
             held = (.data(.init(data: body)), promise)
         case .end(let trailers?):
             writeHeld(context: context)
-            var fields = HPACKHeaders()
-            Self.append(trailers, to: &fields)
-            context.write(wrapOutboundOut(.headers(.init(headers: fields, endStream: true))), promise: promise)
+            context.write(wrapOutboundOut(.headers(.init(headers: Self.fields(ofTrailers: trailers), endStream: true))), promise: promise)
         case .end(nil):
             guard let last = held else {
                 let empty = HTTP2Frame.FramePayload.Data(data: .byteBuffer(context.channel.allocator.buffer(capacity: 0)), endStream: true)
@@ -117,40 +115,66 @@ final class HTTP2StreamWriter: ChannelOutboundHandler, RemovableChannelHandler {
         var headers = HPACKHeaders()
         headers.reserveCapacity(head.headers.count + 1)
         headers.add(name: ":status", value: String(head.status.code))
-        append(head.headers, to: &headers)
+        if !append(head.headers, to: &headers, naming: nil) {
+            headers = HPACKHeaders()
+            headers.add(name: ":status", value: String(head.status.code))
+            _ = append(head.headers, to: &headers, naming: HeaderRules.connectionValues(head.headers))
+        }
         return headers
     }
 
-    /// HTTP/1 fields as HTTP/2 fields: names in lower case, connection-specific fields and those
-    /// a `Connection` header names left out, single-use fields not indexed.
-    static func append(_ fields: HTTPHeaders, to headers: inout HPACKHeaders) {
-        let connection = HeaderRules.connectionValues(fields)
+    /// A trailer block.
+    static func fields(ofTrailers trailers: HTTPHeaders) -> HPACKHeaders {
+        var headers = HPACKHeaders()
+        if !append(trailers, to: &headers, naming: nil) {
+            headers = HPACKHeaders()
+            _ = append(trailers, to: &headers, naming: HeaderRules.connectionValues(trailers))
+        }
+        return headers
+    }
+
+    /// HTTP/1 fields as HTTP/2 fields, in one pass: names in lower case, connection-specific fields
+    /// and those a `Connection` header names (`naming`: the values of every `Connection` header)
+    /// left out, single-use fields not indexed. With `naming` nil, false at the first `Connection`
+    /// header (the usual block has none: the caller then starts again with its values).
+    private static func append(_ fields: HTTPHeaders, to headers: inout HPACKHeaders, naming connection: [String]?) -> Bool {
         for (name, value) in fields {
-            if isConnectionSpecific(name) { continue }
-            if !connection.isEmpty && connection.contains(where: { HeaderRules.tokenList($0, contains: name) }) { continue }
-            let lower = name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
-            headers.add(name: lower, value: value, indexing: isSingleUse(lower) ? .nonIndexable : .indexable)
+            let kind = name.utf8.withContiguousStorageIfAvailable(Self.kind) ?? Array(name.utf8).withUnsafeBufferPointer(Self.kind)
+            if kind.contains(.connection) && connection == nil { return false }
+            if kind.contains(.connectionSpecific) { continue }
+            if let connection, !connection.isEmpty, connection.contains(where: { HeaderRules.tokenList($0, contains: name) }) { continue }
+            headers.add(name: kind.contains(.upperCase) ? name.lowercased() : name, value: value,
+                        indexing: kind.contains(.singleUse) ? .nonIndexable : .indexable)
         }
+        return true
     }
 
-    /// HTTP/1's connection-specific fields, which HTTP/2 forbids (RFC 9113 §8.2.2), in any case.
-    static func isConnectionSpecific(_ name: String) -> Bool {
-        switch name.utf8.count {
-        case 7: HeaderRules.equalsLower(name, "upgrade")
-        case 10: HeaderRules.equalsLower(name, "connection") || HeaderRules.equalsLower(name, "keep-alive")
-        case 16: HeaderRules.equalsLower(name, "proxy-connection")
-        case 17: HeaderRules.equalsLower(name, "transfer-encoding")
-        default: false
-        }
+    private struct Kind: OptionSet {
+        let rawValue: UInt8
+        static let upperCase = Kind(rawValue: 1)
+        static let singleUse = Kind(rawValue: 2)
+        static let connectionSpecific = Kind(rawValue: 4)
+        static let connection = Kind(rawValue: 8)
     }
 
-    /// A field whose value is made for one response.
-    static func isSingleUse(_ name: String) -> Bool {
-        switch name.utf8.count {
-        case 9: HeaderRules.equalsLower(name, "ratelimit")
-        case 11: HeaderRules.equalsLower(name, "traceparent")
-        case 12: HeaderRules.equalsLower(name, "x-request-id")
-        default: false
+    /// What a field name is, in one look at its bytes.
+    private static func kind(_ name: UnsafeBufferPointer<UInt8>) -> Kind {
+        var kind: Kind = []
+        for byte in name where byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") {
+            kind.insert(.upperCase)
+            break
         }
+        switch name.count {
+        case 7 where HeaderRules.equalsLower(name, "upgrade"): kind.insert(.connectionSpecific)
+        case 9 where HeaderRules.equalsLower(name, "ratelimit"): kind.insert(.singleUse)
+        case 10 where HeaderRules.equalsLower(name, "connection"): kind.formUnion([.connection, .connectionSpecific])
+        case 10 where HeaderRules.equalsLower(name, "keep-alive"): kind.insert(.connectionSpecific)
+        case 11 where HeaderRules.equalsLower(name, "traceparent"): kind.insert(.singleUse)
+        case 12 where HeaderRules.equalsLower(name, "x-request-id"): kind.insert(.singleUse)
+        case 16 where HeaderRules.equalsLower(name, "proxy-connection"): kind.insert(.connectionSpecific)
+        case 17 where HeaderRules.equalsLower(name, "transfer-encoding"): kind.insert(.connectionSpecific)
+        default: break
+        }
+        return kind
     }
 }
