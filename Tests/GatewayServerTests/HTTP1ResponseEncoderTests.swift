@@ -87,4 +87,70 @@ import Testing
         #expect(out.0.contains("g1") && !out.0.contains("h1") && out.0.contains("g2"))
         #expect(out.failed == 1)
     }
+
+    /// The buffers written for `parts` handed to the encoder directly, as `GatewayHandler` does,
+    /// then flushed; `flushAfter`: the index after which the handler flushes (a read ended).
+    func writes(_ parts: [HTTPServerResponsePart], promises: Bool = false, flushAfter: Int? = nil) throws -> (buffers: [String], completed: Int) {
+        let channel = EmbeddedChannel()
+        let encoder = HTTP1ResponseEncoder()
+        try channel.pipeline.syncOperations.addHandler(encoder)
+        let context = try channel.pipeline.syncOperations.context(handler: encoder)
+        var completed = 0
+        for (index, part) in parts.enumerated() {
+            let promise = promises ? channel.eventLoop.makePromise(of: Void.self) : nil
+            promise?.futureResult.whenSuccess { completed += 1 }
+            encoder.write(part, context: context, promise: promise)
+            if index == flushAfter {
+                encoder.writePending(context: context)
+                context.flush()
+            }
+        }
+        channel.flush()
+        var out: [String] = []
+        while let chunk = try channel.readOutbound(as: IOData.self) {
+            guard case .byteBuffer(let buffer) = chunk, buffer.readableBytes > 0 else { continue }
+            out.append(String(buffer: buffer))
+        }
+        _ = try channel.finish()
+        return (out, completed)
+    }
+
+    @Test func aSmallBodyGoesOutInItsHeadsBuffer() throws {
+        let parts = [head(.ok, [("content-length", "5")]), body("he"), body("llo"), .end(nil)]
+        let one = try writes(parts, promises: true)
+        #expect(one.buffers == ["HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"])
+        #expect(one.completed == 4, "every part's promise completes with the write")
+
+        // A read ended after the first part of the body: what came so far goes at once.
+        let split = try writes(parts, flushAfter: 1)
+        #expect(split.buffers == ["HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhe", "llo"])
+    }
+
+    @Test func otherBodiesAreWrittenAfterTheirHead() throws {
+        let big = String(repeating: "x", count: HTTP1ResponseEncoder.mergedBodyLimit + 1)
+        let large = try writes([head(.ok, [("content-length", "\(big.utf8.count)")]), body(big), .end(nil)])
+        #expect(large.buffers.count == 2 && large.buffers[1] == big)
+
+        let chunked = try writes([head(.ok, []), body("abc"), .end(nil)])
+        #expect(chunked.buffers == ["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n", "3\r\n", "abc", "\r\n", "0\r\n\r\n"])
+
+        // Two Content-Length fields: neither is trusted for the merge (the encoder still writes
+        // what it is given).
+        let twice = try writes([head(.ok, [("content-length", "3"), ("content-length", "3")]), body("abc"), .end(nil)])
+        #expect(twice.buffers.count == 2 && twice.buffers[1] == "abc")
+
+        // A body longer than its Content-Length says is not squeezed into the head's room.
+        let over = try writes([head(.ok, [("content-length", "2")]), body("abc"), .end(nil)])
+        #expect(over.buffers == ["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n", "abc"])
+    }
+
+    @Test func contentLengthValuesAreReadAsPlainDecimals() {
+        #expect(HTTP1ResponseEncoder.decimal("12") == 12)
+        #expect(HTTP1ResponseEncoder.decimal("0012") == 12)
+        #expect(HTTP1ResponseEncoder.decimal("0") == 0)
+        #expect(HTTP1ResponseEncoder.decimal("") == nil)
+        #expect(HTTP1ResponseEncoder.decimal("1a") == nil)
+        #expect(HTTP1ResponseEncoder.decimal(" 1") == nil)
+        #expect(HTTP1ResponseEncoder.decimal("1234567890") == nil)
+    }
 }

@@ -453,8 +453,11 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     }
 
     func dispatchFlush(_ id: UInt64) {
-        guard current(id) != nil else { return }
-        context?.flush()
+        guard current(id) != nil, let context else { return }
+        // A head held for the rest of a small body goes now: the body arrives as it did without
+        // the merge, read by read.
+        connection.responseEncoder?.writePending(context: context)
+        context.flush()
     }
 
     // MARK: answering

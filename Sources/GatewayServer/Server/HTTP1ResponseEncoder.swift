@@ -14,6 +14,10 @@ import NIOHTTP1
 /// `GatewayHandler` records the method of every request head it reads (`record`), in order, as
 /// NIO's decoder does for its encoder; a non-final 1xx answer does not consume one.
 ///
+/// A small body framed by Content-Length (at most `mergedBodyLimit` bytes) goes out in the same
+/// buffer as the head: the head is held, with room for the body, until the body's last byte is
+/// copied in (or anything else is written), and the two are one write of one buffer instead of two.
+///
 /// On a client connection it is not a handler in the pipeline: `GatewayHandler` hands it each
 /// response part (`write(_:context:promise:)`), which saves a pipeline step and a dynamic cast of
 /// the part per write. As a handler it encodes the parts written through it.
@@ -23,8 +27,16 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
 
     struct BodyNotAllowed: Error {}
 
+    /// The largest body copied into its head's buffer.
+    static let mergedBodyLimit = 4096
+
     private var isChunked = false
     private var suppressBody = false
+    /// A head not yet written, waiting for the `bodyLeft` bytes of its body to be copied in; the
+    /// promise of the head and of every part copied in (chained).
+    private var held: ByteBuffer?
+    private var heldPromise: EventLoopPromise<Void>?
+    private var bodyLeft = 0
     /// Methods of the requests still awaiting their response's head: the first inline (the usual
     /// case, one at a time), pipelined ones after it.
     private var nextMethod: HTTPMethod?
@@ -58,33 +70,76 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
                 default: suppressBody = false
                 }
             }
-            let (chunked, fieldsSize) = Self.frame(&head, hasBody: !connect && head.status.mayHaveResponseBody)
-            isChunked = suppressBody ? false : chunked
-            let buffer = Self.encode(head, fieldsSize: fieldsSize, allocator: context.channel.allocator)
-            context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
+            writeHeld(context: context)
+            let framing = Self.frame(&head, hasBody: !connect && head.status.mayHaveResponseBody)
+            isChunked = suppressBody ? false : framing.chunked
+            let length = suppressBody ? nil : framing.contentLength
+            let merged = length.map { $0 > 0 && $0 <= Self.mergedBodyLimit } ?? false
+            let buffer = Self.encode(head, fieldsSize: framing.fieldsSize, extraCapacity: merged ? length! : 0,
+                                     allocator: context.channel.allocator)
+            if merged {
+                held = buffer
+                heldPromise = promise
+                bodyLeft = length!
+            } else {
+                context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
+            }
         case .body(let part):
             if suppressBody {
                 promise?.fail(BodyNotAllowed())
+            } else if held != nil, case .byteBuffer(var bytes) = part, bytes.readableBytes <= bodyLeft {
+                bodyLeft -= bytes.readableBytes
+                held!.writeBuffer(&bytes)
+                if let promise {
+                    if let heldPromise { heldPromise.futureResult.cascade(to: promise) } else { heldPromise = promise }
+                }
+                if bodyLeft == 0 { writeHeld(context: context) }
             } else {
+                writeHeld(context: context)
                 HTTP1HeadWriter.writeBody(part, chunked: isChunked, context: context, promise: promise)
             }
         case .end(let trailers):
             suppressBody = false
+            writeHeld(context: context)
             HTTP1HeadWriter.writeEnd(trailers, chunked: isChunked, context: context, promise: promise)
         }
     }
 
+    /// Writes the held head (and what of its body was copied in).
+    private func writeHeld(context: ChannelHandlerContext) {
+        guard let buffer = held else { return }
+        held = nil
+        let promise = heldPromise
+        heldPromise = nil
+        context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
+    }
+
+    /// A head held for its body is written now, so that the flush that follows sends it (the
+    /// connection's owner calls this before it flushes or closes while a response is under way).
+    func writePending(context: ChannelHandlerContext) {
+        writeHeld(context: context)
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        writeHeld(context: context)
+        context.flush()
+    }
+
     /// NIO's framing rules for responses: without a body, no Content-Length or Transfer-Encoding;
     /// with one, Content-Length (a Transfer-Encoding beside it is dropped), else chunked for
-    /// HTTP/1.1. Returns whether the body is chunked, and the size of the fields as written
-    /// (`HTTP1HeadWriter.size(of:)`), measured in the same pass, when framing changed none.
-    static func frame(_ head: inout HTTPResponseHead, hasBody: Bool) -> (chunked: Bool, fieldsSize: Int?) {
+    /// HTTP/1.1. Returns whether the body is chunked; the size of the fields as written
+    /// (`HTTP1HeadWriter.size(of:)`), measured in the same pass, when framing changed none; and the
+    /// body's length when one Content-Length of decimal digits frames it.
+    static func frame(_ head: inout HTTPResponseHead, hasBody: Bool) -> (chunked: Bool, fieldsSize: Int?, contentLength: Int?) {
         var contentLength = false, transferEncoding = false
+        var length: Int?
         var size = 2
         for (name, value) in head.headers {
             size += name.utf8.count + value.utf8.count + 4
             switch name.utf8.count {
-            case 14 where HeaderRules.equalsLower(name, "content-length"): contentLength = true
+            case 14 where HeaderRules.equalsLower(name, "content-length"):
+                length = contentLength ? nil : Self.decimal(value)
+                contentLength = true
             case 17 where HeaderRules.equalsLower(name, "transfer-encoding"): transferEncoding = true
             default: break
             }
@@ -92,25 +147,37 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
         guard hasBody else {
             if contentLength { head.headers.remove(name: "content-length") }
             if transferEncoding { head.headers.remove(name: "transfer-encoding") }
-            return (false, contentLength || transferEncoding ? nil : size)
+            return (false, contentLength || transferEncoding ? nil : size, nil)
         }
         if contentLength {
             if transferEncoding { head.headers.remove(name: "transfer-encoding") }
-            return (false, transferEncoding ? nil : size)
+            return (false, transferEncoding ? nil : size, length)
         }
-        guard head.version.major == 1 && head.version.minor >= 1 else { return (false, size) }
+        guard head.version.major == 1 && head.version.minor >= 1 else { return (false, size, nil) }
         head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
-        return (true, nil)
+        return (true, nil, nil)
+    }
+
+    /// A value of one to nine decimal digits, else nil.
+    static func decimal(_ value: String) -> Int? {
+        var result = 0, digits = 0
+        for byte in value.utf8 {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"), digits < 9 else { return nil }
+            result = result * 10 + Int(byte - UInt8(ascii: "0"))
+            digits += 1
+        }
+        return digits > 0 ? result : nil
     }
 
     /// `HTTP/x.y SP code SP reason CRLF`, the fields and the empty line, in one buffer allocated
-    /// at its size (growing an empty one would allocate twice).
-    static func encode(_ head: HTTPResponseHead, fieldsSize: Int? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// at its size (growing an empty one would allocate twice), with `extraCapacity` bytes more.
+    static func encode(_ head: HTTPResponseHead, fieldsSize: Int? = nil, extraCapacity: Int = 0,
+                       allocator: ByteBufferAllocator) -> ByteBuffer {
         let code = head.status.code
         let reason = head.status.reasonPhrase
         let size = HTTP1HeadWriter.versionSize(head.version) + 1 + HTTP1HeadWriter.decimalSize(code) + 1 + reason.utf8.count + 2
             + (fieldsSize ?? HTTP1HeadWriter.size(of: head.headers))
-        var buffer = allocator.buffer(capacity: size)
+        var buffer = allocator.buffer(capacity: size + extraCapacity)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var out = HTTP1HeadWriter(raw)
             out.put(version: head.version)
