@@ -51,6 +51,8 @@ public final class RateLimiter: Sendable {
         var start: Int64
         var end: Int64
         var used: Int
+        /// Changed since the last `drainChangedQuotas` (its key is in `State.dirty`).
+        var dirty = false
     }
 
     struct State {
@@ -69,42 +71,46 @@ public final class RateLimiter: Sendable {
         state.withLock { state in
             var wait = 0.0
             var tightest: TokenBucket?
-            // One hash lookup per bucket to refill it (the dictionary's default-value subscript,
-            // modified in place), one more to take from it.
-            func check(_ key: BucketKey, _ limit: Limit, keyed: Bool) {
-                Self.refill(&state.buckets[key, default: TokenBucket(rate: limit.rate, burst: limit.burst, now: now)],
-                            limit: limit, now: now, wait: &wait, keyed: keyed, tightest: &tightest)
+            // One hash lookup per bucket: its index, which the take below uses too (unless a
+            // bucket was inserted meanwhile, which may have moved them all).
+            var inserted = false
+            func check(_ key: BucketKey, _ limit: Limit, keyed: Bool) -> Dictionary<BucketKey, TokenBucket>.Index {
+                var index = state.buckets.index(forKey: key)
+                if index == nil {
+                    state.buckets[key] = TokenBucket(rate: limit.rate, burst: limit.burst, now: now)
+                    inserted = true
+                    index = state.buckets.index(forKey: key)
+                }
+                Self.refill(&state.buckets.values[index!], limit: limit, now: now, wait: &wait, keyed: keyed, tightest: &tightest)
+                return index!
             }
-            if let l = request.gateway { check(.gateway, l, keyed: false) }
-            if let (name, l) = request.operation { check(.operation(name), l, keyed: false) }
-            if let (id, l) = request.key { check(.key(id), l, keyed: true) }
-            if let (id, op, l) = request.keyOperation { check(.keyOperation(id, op), l, keyed: true) }
+            let gateway = request.gateway.map { check(.gateway, $0, keyed: false) }
+            let operation = request.operation.map { check(.operation($0.0), $0.1, keyed: false) }
+            let key = request.key.map { check(.key($0.0), $0.1, keyed: true) }
+            let keyOperation = request.keyOperation.map { check(.keyOperation($0.0, $0.1), $0.2, keyed: true) }
             if wait > 0 { return .throttled(retryAfter: wait) }
 
             var quotaRemaining: Int?
             var quotaReset: Double?
             if let quota = request.quota {
-                var counter = state.quotas[quota.keyId] ?? QuotaCounter(start: 0, end: 0, used: 0)
-                if wallClock >= Double(counter.end) || wallClock < Double(counter.start) {
-                    let window = quota.period.window(containing: wallClock)
-                    counter = QuotaCounter(start: window.start, end: window.end, used: 0)
-                }
-                if counter.used >= quota.limit {
-                    state.quotas[quota.keyId] = counter
-                    return .quotaExceeded(retryAfter: Double(counter.end) - wallClock)
-                }
-                counter.used += 1
-                state.quotas[quota.keyId] = counter
-                state.dirty.insert(quota.keyId)
-                quotaRemaining = quota.limit - counter.used
-                quotaReset = Double(counter.end) - wallClock
+                // One hash lookup: the counter changes in place.
+                var exceeded: Double?
+                var wasDirty = true
+                Self.count(&state.quotas[quota.keyId, default: QuotaCounter(start: 0, end: 0, used: 0)], quota: quota,
+                           wallClock: wallClock, exceeded: &exceeded, wasDirty: &wasDirty,
+                           remaining: &quotaRemaining, reset: &quotaReset)
+                if let exceeded { return .quotaExceeded(retryAfter: exceeded) }
+                if !wasDirty { state.dirty.insert(quota.keyId) }
             }
 
-            func take(_ key: BucketKey) { state.buckets[key]!.take() }
-            if request.gateway != nil { take(.gateway) }
-            if let (name, _) = request.operation { take(.operation(name)) }
-            if let (id, _) = request.key { take(.key(id)) }
-            if let (id, op, _) = request.keyOperation { take(.keyOperation(id, op)) }
+            func take(_ index: Dictionary<BucketKey, TokenBucket>.Index?, _ key: @autoclosure () -> BucketKey) {
+                guard let index else { return }
+                if inserted { state.buckets[key()]!.take() } else { state.buckets.values[index].take() }
+            }
+            take(gateway, .gateway)
+            take(operation, .operation(request.operation!.0))
+            take(key, .key(request.key!.0))
+            take(keyOperation, .keyOperation(request.keyOperation!.0, request.keyOperation!.1))
             if var t = tightest {
                 t.take()
                 return .admitted(remaining: t.remaining, resetSeconds: t.secondsUntilFull,
@@ -112,6 +118,25 @@ public final class RateLimiter: Sendable {
             }
             return .admitted(remaining: nil, resetSeconds: nil, quotaRemaining: quotaRemaining, quotaResetSeconds: quotaReset)
         }
+    }
+
+    /// Counts one request against its key's quota, in the counter's window (a new window starts
+    /// from zero); `exceeded`: the wait when the quota is used up (nothing counted).
+    private static func count(_ counter: inout QuotaCounter, quota: Quota, wallClock: Double, exceeded: inout Double?,
+                              wasDirty: inout Bool, remaining: inout Int?, reset: inout Double?) {
+        if wallClock >= Double(counter.end) || wallClock < Double(counter.start) {
+            let window = quota.period.window(containing: wallClock)
+            counter = QuotaCounter(start: window.start, end: window.end, used: 0, dirty: counter.dirty)
+        }
+        if counter.used >= quota.limit {
+            exceeded = Double(counter.end) - wallClock
+            return
+        }
+        counter.used += 1
+        wasDirty = counter.dirty
+        counter.dirty = true
+        remaining = quota.limit - counter.used
+        reset = Double(counter.end) - wallClock
     }
 
     private static func refill(_ bucket: inout TokenBucket, limit: Limit, now: UInt64, wait: inout Double,
@@ -160,6 +185,7 @@ public final class RateLimiter: Sendable {
             let out = state.dirty.compactMap { id in
                 state.quotas[id].map { QuotaUsage(keyId: id, periodStart: $0.start, used: $0.used) }
             }
+            for id in state.dirty { state.quotas[id]?.dirty = false }
             state.dirty.removeAll(keepingCapacity: true)
             return out
         }

@@ -72,6 +72,35 @@ import Testing
         #expect(limiter.drainChangedQuotas().isEmpty)
     }
 
+    @Test func aCountThatChangesAfterADrainIsDrainedAgain() {
+        let limiter = RateLimiter()
+        var request = RateLimiter.Request()
+        request.quota = .init(keyId: "k", limit: 10, period: .day)
+        let noon = 86_400.0 * 20_000 + 43_200
+        #expect(limiter.admit(request, now: 0, wallClock: noon).isAdmitted)
+        #expect(limiter.drainChangedQuotas() == [.init(keyId: "k", periodStart: Int64(noon - 43_200), used: 1)])
+        #expect(limiter.admit(request, now: 0, wallClock: noon).isAdmitted)
+        #expect(limiter.admit(request, now: 0, wallClock: noon).isAdmitted)
+        #expect(limiter.drainChangedQuotas() == [.init(keyId: "k", periodStart: Int64(noon - 43_200), used: 3)])
+        #expect(limiter.drainChangedQuotas().isEmpty)
+    }
+
+    @Test func bucketsMadeByARequestAndBucketsAlreadyThereAreAllTakenFrom() {
+        let limiter = RateLimiter()
+        var gatewayOnly = RateLimiter.Request()
+        gatewayOnly.gateway = .init(rate: 1, burst: 3)
+        var keyed = gatewayOnly
+        keyed.key = ("k", .init(rate: 1, burst: 2))
+        var keyOnly = RateLimiter.Request()
+        keyOnly.key = ("k", .init(rate: 1, burst: 2))
+        #expect(limiter.admit(gatewayOnly, now: 0, wallClock: 1000).isAdmitted)  // gateway 3 -> 2
+        #expect(limiter.admit(keyed, now: 0, wallClock: 1000).isAdmitted)        // key bucket made: 2 -> 1, gateway 1
+        #expect(limiter.admit(keyed, now: 0, wallClock: 1000).isAdmitted)        // both there: key 0, gateway 0
+        #expect(!limiter.admit(gatewayOnly, now: 0, wallClock: 1000).isAdmitted)
+        #expect(!limiter.admit(keyOnly, now: 0, wallClock: 1000).isAdmitted)
+        #expect(limiter.bucketCount == 2)
+    }
+
     @Test func seededCountsSurviveARestart() {
         let limiter = RateLimiter()
         let now = 1_800_000_000.0
