@@ -55,6 +55,21 @@ import Testing
         #expect(out.headers["x-request-id"] == ["rid"])
     }
 
+    @Test func theDecoratorKeepsAnUpstreamsRequestIdAndReplacesItsRateLimitFields() {
+        let keyed = request([])
+        keyed.rateLimitHeaders = [("ratelimit-policy", #""gold";q=10;w=1"#), ("ratelimit", #""gold";r=9;t=1"#)]
+        var plain = HTTPHeaders([("Content-Length", "5")])
+        ResponseDecorator.decorate(&plain, for: keyed)
+        #expect(plain.map(\.name) == ["Content-Length", "x-request-id", "ratelimit-policy", "ratelimit"])
+
+        var upstream = HTTPHeaders([("X-Request-ID", "theirs"), ("RateLimit", "forged"), ("Content-Length", "5")])
+        ResponseDecorator.decorate(&upstream, for: keyed)
+        #expect(upstream["x-request-id"] == ["theirs"])
+        #expect(upstream["ratelimit"] == [#""gold";r=9;t=1"#])
+        #expect(upstream["ratelimit-policy"] == [#""gold";q=10;w=1"#])
+        #expect(upstream.count == 4)
+    }
+
     @Test func upstreamRequestLeavesOutWhatConnectionNamesAndForgedGatewayHeaders() {
         let target = Upstream.Target(tls: false, host: "backend", port: 80, basePath: "")
         let context = request([("Host", "api.example.com"), ("Connection", "Keep-Alive, X-Private ,HOST"), ("x-private", "1"),

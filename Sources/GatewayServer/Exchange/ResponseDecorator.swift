@@ -6,10 +6,26 @@ import NIOHTTP1
 /// requests, and CORS on routes with `x-gateway-cors`.
 enum ResponseDecorator {
     static func decorate(_ headers: inout HTTPHeaders, for request: RequestContext) {
-        if !headers.contains(name: "x-request-id") {
-            headers.add(name: "x-request-id", value: request.requestId)
+        // One look at the names decides: the usual response has neither field, and then they
+        // are only added (NIO's `contains` and `replaceOrAdd` each look at every name again).
+        let rateLimit = request.rateLimitHeaders
+        var hasRequestId = false, hasRateLimit = false
+        for (name, _) in headers {
+            let length = name.utf8.count
+            if length == 12 && HeaderRules.equalsLower(name, "x-request-id") {
+                hasRequestId = true
+            } else if !rateLimit.isEmpty && rateLimit.contains(where: { $0.0.utf8.count == length && HeaderRules.equalsIgnoringCase($0.0, name) }) {
+                hasRateLimit = true
+            }
         }
-        for (name, value) in request.rateLimitHeaders { headers.replaceOrAdd(name: name, value: value) }
+        if !hasRequestId { headers.add(name: "x-request-id", value: request.requestId) }
+        if hasRateLimit {
+            for (name, value) in rateLimit { headers.replaceOrAdd(name: name, value: value) }
+        } else if !rateLimit.isEmpty {
+            // Appended as a block: `add(name:value:)` checks each name for non-ASCII bytes, one
+            // byte at a time (the gateway's own names are ASCII).
+            headers.add(contentsOf: HTTPHeaders(rateLimit))
+        }
         if let cors = request.route.cors { applyCORS(cors, to: &headers, origin: request.head.headers.first(name: "origin")) }
     }
 
