@@ -74,37 +74,4 @@ import Testing
         }
         _ = try? channel.finish()
     }
-
-    @Test func aResponseFramedByTheConnectionsCloseEndsWhenItCloses() throws {
-        let decoder = UpstreamResponseDecoder()
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(HTTP1DecodeHandler(decoder))
-        decoder.requestSent(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"))
-        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\n\r\nuntil the end"))
-        #expect(try channel.readInbound(as: HTTPClientResponsePart.self).map { if case .head = $0 { true } else { false } } == true)
-        #expect(try channel.readInbound(as: HTTPClientResponsePart.self) == .body(ByteBuffer(string: "until the end")))
-        #expect(try channel.readInbound(as: HTTPClientResponsePart.self) == nil)
-        channel.pipeline.fireChannelInactive()
-        #expect(try channel.readInbound(as: HTTPClientResponsePart.self) == .end(nil))
-        _ = try? channel.finish()
-    }
-
-    @Test func theResponseToAHeadRequestHasNoBody() throws {
-        let decoder = UpstreamResponseDecoder()
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(HTTP1DecodeHandler(decoder))
-        decoder.requestSent(HTTPRequestHead(version: .http1_1, method: .HEAD, uri: "/"))
-        decoder.requestSent(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"))
-        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"))
-        var parts: [String] = []
-        while let part = try channel.readInbound(as: HTTPClientResponsePart.self) {
-            switch part {
-            case .head(let head): parts.append("head \(head.status.code)")
-            case .body(let body): parts.append("body \(String(buffer: body))")
-            case .end: parts.append("end")
-            }
-        }
-        #expect(parts == ["head 200", "end", "head 200", "body hello", "end"])
-        _ = try channel.finish()
-    }
 }

@@ -25,7 +25,94 @@ final class StubDelegate: UpstreamDelegate {
     func upstreamDeadlinePassed() { deadlinesPassed += 1 }
 }
 
+/// Sends the next request from inside the previous response's end, as an exchange that gives
+/// the connection back to the pool and a waiting one that takes it up would.
+final class ReusingDelegate: UpstreamDelegate {
+    let handler: UpstreamHandler
+    var requests = 1
+    var parts: [HTTPClientResponsePart] = []
+    var closed: [String] = []
+    init(_ handler: UpstreamHandler) { self.handler = handler }
+    var downstreamIsWritable: Bool { true }
+    var onHead: (() -> Void)?
+    func upstreamResponse(_ part: HTTPClientResponsePart) {
+        parts.append(part)
+        if case .head = part, let onHead {
+            self.onHead = nil
+            onHead()
+        }
+        if case .end = part, requests < 2 {
+            requests += 1
+            handler.send(head: UpstreamRequestHead(bytes: ByteBuffer(string: "GET /2 HTTP/1.1\r\n\r\n"), method: .GET, chunked: false))
+        }
+    }
+    func upstreamReadComplete() {}
+    func upstreamWritabilityChanged(isWritable: Bool) {}
+    func upstreamClosed(error: (any Error)?) { closed.append(error.map { "\($0)" } ?? "closed") }
+    func upstreamDeadlinePassed() {}
+}
+
 @Suite struct UpstreamHandlerTests {
+    @Test func aResponseSplitAcrossReadsIsParsedAndTheNextRequestMayGoOutWhileOneIsHandedOn() throws {
+        let channel = EmbeddedChannel()
+        let handler = UpstreamHandler(encoder: UpstreamRequestEncoder())
+        try channel.pipeline.syncOperations.addHandler(handler)
+        let delegate = ReusingDelegate(handler)
+        handler.delegate = delegate
+        handler.send(head: UpstreamRequestHead(bytes: ByteBuffer(string: "GET /1 HTTP/1.1\r\n\r\n"), method: .GET, chunked: false))
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nConte"))
+        #expect(delegate.parts.isEmpty)
+        try channel.writeInbound(ByteBuffer(string: "nt-Length: 2\r\n\r\nokHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx"))
+        #expect(UpstreamResponseParserTests.describe(delegate.parts)
+            == ["head 1.1 200 Content-Length=2", "body ok", "end", "head 1.1 201 Content-Length=1", "body x", "end"])
+        #expect(delegate.closed.isEmpty)
+        _ = try? channel.finish()
+    }
+
+    @Test func aReadThatArrivesWhilePartsAreHandedOnIsParsedAfterThem() throws {
+        let channel = EmbeddedChannel()
+        let handler = UpstreamHandler(encoder: UpstreamRequestEncoder())
+        try channel.pipeline.syncOperations.addHandler(handler)
+        let delegate = ReusingDelegate(handler)
+        delegate.requests = 2
+        // While the head is handed on, the rest of the body arrives (as a TLS handler delivers
+        // buffered bytes when asked for a read).
+        delegate.onHead = { try? channel.writeInbound(ByteBuffer(string: "lo")) }
+        handler.delegate = delegate
+        handler.send(head: UpstreamRequestHead(bytes: ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"), method: .GET, chunked: false))
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel"))
+        #expect(UpstreamResponseParserTests.describe(delegate.parts) == ["head 1.1 200 Content-Length=5", "body hello", "end"])
+        _ = try? channel.finish()
+    }
+
+    @Test func aMalformedResponseClosesTheConnectionAndTellsTheDelegate() throws {
+        let channel = EmbeddedChannel()
+        let handler = UpstreamHandler(encoder: UpstreamRequestEncoder())
+        try channel.pipeline.syncOperations.addHandler(handler)
+        let delegate = ReusingDelegate(handler)
+        handler.delegate = delegate
+        handler.send(head: UpstreamRequestHead(bytes: ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"), method: .GET, chunked: false))
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"))
+        #expect(delegate.parts.isEmpty)
+        #expect(delegate.closed.count == 1 && delegate.closed[0].contains("Content-Length"))
+        #expect(!channel.isActive)
+    }
+
+    @Test func theCloseEndsABodyReadUntilIt() throws {
+        let channel = EmbeddedChannel()
+        let handler = UpstreamHandler(encoder: UpstreamRequestEncoder())
+        try channel.pipeline.syncOperations.addHandler(handler)
+        let delegate = ReusingDelegate(handler)
+        delegate.requests = 2
+        handler.delegate = delegate
+        handler.send(head: UpstreamRequestHead(bytes: ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"), method: .GET, chunked: false))
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\n\r\nuntil the end"))
+        #expect(UpstreamResponseParserTests.describe(delegate.parts) == ["head 1.1 200 ", "body until the end"])
+        channel.pipeline.fireChannelInactive()
+        #expect(UpstreamResponseParserTests.describe(delegate.parts) == ["head 1.1 200 ", "body until the end", "end"])
+        _ = try? channel.finish()
+    }
+
     @Test func readsHeldForASlowClientAreReleasedWhenTheConnectionIsPooled() throws {
         let counter = ReadCounter()
         let handler = UpstreamHandler()

@@ -5,7 +5,7 @@ import NIOPosix
 import NIOSSL
 
 /// Opens a connection to an upstream target on the caller's event loop: TCP, TLS for `https://`,
-/// the HTTP/1.1 client codec, and an `UpstreamHandler` at the end.
+/// and an `UpstreamHandler`, which speaks HTTP/1.1.
 enum UpstreamConnector {
     static func connect(to target: Upstream.Target, upstream: Upstream, tls: NIOSSLContext?,
                         on eventLoop: any EventLoop, metrics: LoopMetrics? = nil) -> EventLoopFuture<any Channel> {
@@ -21,15 +21,12 @@ enum UpstreamConnector {
                     if target.tls, let tls {
                         try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
-                    // NIO's response decoder, and the gateway's request encoder in place of NIO's
-                    // (UpstreamRequestEncoder), which UpstreamHandler calls directly and which tells
-                    // the decoder of each request head (UpstreamResponseDecoder). The request head
-                    // was parsed by NIO from the client and rewritten by HeaderRules with values
-                    // the gateway made: no outbound validation handler needed.
-                    let decoder = UpstreamResponseDecoder()
-                    try sync.addHandler(HTTP1DecodeHandler(decoder))
+                    // One handler: it parses responses itself (UpstreamResponseParser) and calls
+                    // the gateway's request encoder directly (UpstreamRequestEncoder). The request
+                    // head was parsed by NIO from the client and rewritten by HeaderRules with
+                    // values the gateway made: no outbound validation handler needed.
                     try sync.addHandler(UpstreamHandler(counts: metrics?.connectionCounts(upstream.name),
-                                                        encoder: UpstreamRequestEncoder(responseDecoder: decoder)))
+                                                        encoder: UpstreamRequestEncoder()))
                 }
             }
         return bootstrap.connect(host: host, port: target.port)

@@ -405,7 +405,8 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
                 }
             }
             responseStarted = true
-            keepAlive = head.isKeepAlive
+            // The parser's verdict (asking the head would look at every field again).
+            keepAlive = connection?.responseKeepsAlive ?? false
             request.dispatchAnswered = lastActivity
             sink.dispatch(id, head: HeaderRules.downstreamResponse(head))
         case .body(let bytes):

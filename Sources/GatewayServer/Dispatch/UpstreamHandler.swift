@@ -13,8 +13,11 @@ protocol UpstreamDelegate: AnyObject {
     func upstreamDeadlinePassed()
 }
 
+/// The end of an upstream connection's pipeline: it parses the connection's bytes into response
+/// parts itself (`UpstreamResponseParser`) and hands them to the exchange that owns the
+/// connection, and writes the exchange's request through its encoder.
 final class UpstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
@@ -48,6 +51,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     /// Encodes the request parts `send` writes (nil: they go down the pipeline as parts).
     private let encoder: UpstreamRequestEncoder?
+    private var parser = UpstreamResponseParser()
+    /// Bytes of a line not yet whole, kept for the next read (or a read that came while parts
+    /// were handed on).
+    private var unparsed: ByteBuffer?
+    private var parsing = false
 
     /// - Parameters:
     ///   - counts: the loop's counter for the upstream that opens it (nil: not counted).
@@ -103,7 +111,41 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        delegate?.upstreamResponse(unwrapInboundIn(data))
+        var buffer = unwrapInboundIn(data)
+        if var rest = unparsed {
+            unparsed = nil
+            rest.writeBuffer(&buffer)
+            buffer = rest
+        }
+        // A read that arrives while parts are handed on (a TLS handler gives buffered bytes at
+        // once when the exchange asks for a read) waits its turn: the loop below takes it next.
+        if parsing {
+            unparsed = buffer
+            return
+        }
+        parsing = true
+        defer { parsing = false }
+        while true {
+            do {
+                // One part at a time, the parser left before the exchange hears of it: the
+                // exchange may send the next request (`send(head:)` tells the parser) meanwhile.
+                while let part = try parser.next(&buffer) {
+                    delegate?.upstreamResponse(part)
+                }
+            } catch {
+                unparsed = nil
+                errorCaught(context: context, error: error)
+                return
+            }
+            guard var more = unparsed else { break }
+            unparsed = nil
+            if buffer.readableBytes > 0 {
+                buffer.writeBuffer(&more)
+            } else {
+                buffer = more
+            }
+        }
+        if buffer.readableBytes > 0 { unparsed = buffer }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -115,6 +157,15 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        do {
+            // A body read until the close ends here.
+            if let part = try parser.endOfInput(unparsed: unparsed?.readableBytes ?? 0) { delegate?.upstreamResponse(part) }
+        } catch {
+            let d = delegate
+            delegate = nil
+            d?.upstreamClosed(error: error)
+        }
+        unparsed = nil
         isActive = false
         if counted {
             if pooled { pooled = false }
@@ -142,6 +193,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Whether the connection may carry another request after the response being read
+    /// (`UpstreamResponseParser.keepAlive`).
+    var responseKeepsAlive: Bool { parser.keepAlive }
+
     /// Called when the client can take more data again.
     func resumeReads() {
         guard pendingRead, let context else { return }
@@ -152,6 +207,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// A request head already written as bytes.
     func send(head: UpstreamRequestHead) {
         guard let context else { return }
+        parser.requestSent(method: head.method)
         if let encoder {
             encoder.write(head, context: context, promise: nil)
         } else {
@@ -161,6 +217,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func send(_ part: HTTPClientRequestPart) {
         guard let context else { return }
+        if case .head(let head) = part { parser.requestSent(method: head.method) }
         if let encoder {
             encoder.write(part, context: context, promise: nil)
         } else {

@@ -7,21 +7,14 @@ import NIOHTTP1
 /// are copied as bytes into space reserved once, where NIO's encoder makes four `ByteBuffer`
 /// writes per header (each with its own capacity, uniqueness and exclusivity checks).
 ///
-/// It tells the connection's response decoder of every request head it writes (the decoder learns
-/// from them that a response to HEAD has no body). On an upstream connection it is not a handler
-/// in the pipeline: `UpstreamHandler` hands it each request part, which saves a pipeline step and
-/// a dynamic cast of the part per write. As a handler it encodes the parts written through it.
+/// On an upstream connection it is not a handler in the pipeline: `UpstreamHandler` hands it each
+/// request part (and tells its response parser of each head), which saves a pipeline step and a
+/// dynamic cast of the part per write. As a handler it encodes the parts written through it.
 final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = IOData
 
     private var isChunked = false
-    private let responseDecoder: UpstreamResponseDecoder?
-
-    /// - Parameter responseDecoder: the connection's response decoder, told of each head.
-    init(responseDecoder: UpstreamResponseDecoder? = nil) {
-        self.responseDecoder = responseDecoder
-    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         write(unwrapOutboundIn(data), context: context, promise: promise)
@@ -32,7 +25,6 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
     func write(_ part: HTTPClientRequestPart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         switch part {
         case .head(var head):
-            responseDecoder?.requestSent(head)
             isChunked = Self.frame(&head)
             let buffer = Self.encode(head, allocator: context.channel.allocator)
             context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
@@ -46,7 +38,6 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
     /// A head already written as bytes (`HeaderRules.upstreamRequestHead`, framed there): sent as
     /// it is, and the body parts after it framed as it says.
     func write(_ head: UpstreamRequestHead, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        responseDecoder?.requestSent(method: head.method)
         isChunked = head.chunked
         context.write(NIOAny(IOData.byteBuffer(head.bytes)), promise: promise)
     }

@@ -1,0 +1,421 @@
+import NIOCore
+import NIOHTTP1
+
+/// The upstream leg's HTTP/1.x response parser: a pure state machine, fed the connection's bytes,
+/// that yields one response part at a time (`next`). `UpstreamHandler` hands each part to the
+/// exchange that owns the connection — no decoder handler before it, no pipeline step and no
+/// `NIOAny` per part, and no per-field callbacks as NIO's llhttp-based decoder makes them (about
+/// 11,000 instructions per response in all, `bench/callgrind pass-through`).
+///
+/// What it accepts (RFC 9112):
+/// - a status line `HTTP/1.x SP 3DIGIT [SP reason]`, empty lines before it skipped; the status is
+///   kept by its code (as NIO's decoder does, the reason phrase is the standard one);
+/// - header fields `token ":" OWS value OWS`, lines ending in CRLF or a bare LF; a line folded
+///   onto the previous one, a space before the colon, a bare CR or another control byte in a
+///   value, and a head over `maxHeadSize` bytes are errors;
+/// - framing (§6.3): no body for a response to HEAD or CONNECT, for 1xx, 204 and 304; a chunked
+///   body when the last transfer coding is `chunked` (chunk extensions ignored, trailer fields
+///   handed on with the end), read until the connection closes for another transfer coding or
+///   when neither Transfer-Encoding nor Content-Length frames the body; else Content-Length.
+///   Transfer-Encoding beside Content-Length, a repeated Content-Length, one that is not plain
+///   digits, and a malformed chunk are errors (each could make the gateway and a cache or another
+///   hop see different messages);
+/// - 1xx answers other than 101 are skipped and the final answer follows; 101 is an error (the
+///   gateway removes Upgrade from requests, so a backend that switches protocols is broken);
+/// - each response answers the oldest request sent (`requestSent`); a response to no request is
+///   an error.
+///
+/// After an error it yields nothing more: the connection is to be closed.
+struct UpstreamResponseParser {
+    struct Failure: Error, CustomStringConvertible, Equatable {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    private enum State: Equatable {
+        case head
+        case fixed(Int)
+        case chunkSize
+        case chunk(Int)
+        case chunkEnd
+        case trailers
+        case untilClose
+        case end
+        case failed
+    }
+
+    /// The largest head (status line and fields) or trailer section accepted.
+    static let maxHeadSize = 64 * 1024
+    /// The longest chunk-size line accepted (with its extensions).
+    static let maxChunkLine = 4096
+
+    private var state = State.head
+    /// Whether the connection stays open after the last final response parsed: HTTP/1.1 unless
+    /// `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`, and never after a body
+    /// that the close ends. (NIO's `HTTPResponseHead.isKeepAlive` would look at every field
+    /// again, about 8,000 instructions, on a head made from parsed fields.)
+    private(set) var keepAlive = false
+    /// Per request sent and not answered yet (oldest first): whether its answer has no body.
+    private var bodiless: [Bool] = []
+    private var answered = 0
+    /// How much of an incomplete head (or trailer section) was searched for its end already.
+    private var scanned = 0
+
+    /// A request with this method went out on the connection.
+    mutating func requestSent(method: HTTPMethod) {
+        if answered > 0 && answered == bodiless.count {
+            bodiless.removeAll(keepingCapacity: true)
+            answered = 0
+        }
+        switch method {
+        case .HEAD, .CONNECT: bodiless.append(true)
+        default: bodiless.append(false)
+        }
+    }
+
+    /// The next part that `buffer` completes, consuming its bytes; nil when more bytes are
+    /// needed (an incomplete line stays in `buffer`).
+    mutating func next(_ buffer: inout ByteBuffer) throws -> HTTPClientResponsePart? {
+        while true {
+            switch state {
+            case .end:
+                state = .head
+                return .end(nil)
+            case .head:
+                guard buffer.readableBytes > 0 else { return nil }
+                guard let head = try readHead(&buffer) else { return nil }
+                // An interim answer is not handed on (as NIO's decoder does): the final one follows.
+                if head.status.code < 200 { continue }
+                return .head(head)
+            case .fixed(let left):
+                guard buffer.readableBytes > 0 else { return nil }
+                let n = min(left, buffer.readableBytes)
+                state = n == left ? .end : .fixed(left - n)
+                return .body(buffer.readSlice(length: n)!)
+            case .untilClose:
+                guard buffer.readableBytes > 0 else { return nil }
+                return .body(buffer.readSlice(length: buffer.readableBytes)!)
+            case .chunk(let left):
+                guard buffer.readableBytes > 0 else { return nil }
+                let n = min(left, buffer.readableBytes)
+                state = n == left ? .chunkEnd : .chunk(left - n)
+                return .body(buffer.readSlice(length: n)!)
+            case .chunkSize:
+                guard let size = try readChunkSize(&buffer) else { return nil }
+                state = size == 0 ? .trailers : .chunk(size)
+            case .chunkEnd:
+                guard let empty = try readLine(&buffer, limit: 2, { $0.isEmpty }) else { return nil }
+                guard empty else { throw fail("a chunk does not end where its size says") }
+                state = .chunkSize
+            case .trailers:
+                guard let fields = try readSection(&buffer) else { return nil }
+                state = .head
+                return .end(fields.isEmpty ? nil : HTTPHeaders(fields))
+            case .failed:
+                if buffer.readableBytes > 0 { throw Failure("data after a failed response") }
+                return nil
+            }
+        }
+    }
+
+    /// The connection closed with `unparsed` bytes not consumed: the end of a body read until the
+    /// close, nothing between responses, else an error.
+    mutating func endOfInput(unparsed: Int) throws -> HTTPClientResponsePart? {
+        switch state {
+        case .untilClose:
+            state = .head
+            return .end(nil)
+        case .head where unparsed == 0, .failed:
+            return nil
+        default:
+            throw fail("the upstream closed the connection inside a response")
+        }
+    }
+
+    private mutating func fail(_ reason: String) -> Failure {
+        state = .failed
+        return Failure(reason)
+    }
+
+    // MARK: lines
+
+    /// The next line (CRLF or LF ended, without them) given to `body`, and consumed; nil when
+    /// `buffer` holds no whole line yet. Longer than `limit`: an error.
+    private mutating func readLine<R>(_ buffer: inout ByteBuffer, limit: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R? {
+        let found = try buffer.withUnsafeReadableBytes { raw -> (R, Int)? in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let lf = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
+                if bytes.count > limit { throw fail("a line longer than \(limit) bytes") }
+                return nil
+            }
+            var end = lf
+            if end > 0 && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+            guard end <= limit else { throw fail("a line longer than \(limit) bytes") }
+            return (try body(UnsafeBufferPointer(rebasing: bytes[0..<end])), lf + 1)
+        }
+        guard let (result, consumed) = found else { return nil }
+        buffer.moveReaderIndex(forwardBy: consumed)
+        return result
+    }
+
+    private mutating func readChunkSize(_ buffer: inout ByteBuffer) throws -> Int? {
+        var invalid = false
+        let size = try readLine(&buffer, limit: Self.maxChunkLine) { line -> Int in
+            var size = 0, digits = 0
+            for byte in line {
+                let value: Int
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): value = Int(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): value = Int(byte - UInt8(ascii: "a")) + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): value = Int(byte - UInt8(ascii: "A")) + 10
+                default: value = -1
+                }
+                if value < 0 { break }
+                size = size * 16 + value
+                digits += 1
+                if digits > 15 { invalid = true; return 0 }
+            }
+            // After the digits: nothing, or chunk extensions (`;`, spaces or tabs before it).
+            var rest = digits
+            while rest < line.count && (line[rest] == 0x20 || line[rest] == 0x09) { rest += 1 }
+            if digits == 0 || (rest < line.count && line[rest] != UInt8(ascii: ";")) { invalid = true }
+            if line.contains(UInt8(ascii: "\r")) { invalid = true }
+            return size
+        }
+        if invalid { throw fail("a malformed chunk size") }
+        return size
+    }
+
+    // MARK: heads
+
+    /// Where the section that starts `bytes` ends (after its empty line), searching from `from`.
+    private static func sectionEnd(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        var i = max(from, 0)
+        while i < bytes.count {
+            guard let lf = bytes[i...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            if lf == 0 { return 1 }
+            // The line before this LF is empty: the previous byte is an LF, or a CR after one.
+            if bytes[lf - 1] == UInt8(ascii: "\n") { return lf + 1 }
+            if bytes[lf - 1] == UInt8(ascii: "\r") && (lf == 1 || bytes[lf - 2] == UInt8(ascii: "\n")) { return lf + 1 }
+            i = lf + 1
+        }
+        return nil
+    }
+
+    /// A trailer section (possibly empty), once whole.
+    private mutating func readSection(_ buffer: inout ByteBuffer) throws -> [(String, String)]? {
+        let scannedSoFar = scanned
+        let parsed = try buffer.withUnsafeReadableBytes { raw -> ([(String, String)], Int)? in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let end = Self.sectionEnd(bytes, from: scannedSoFar - 3) else {
+                if bytes.count > Self.maxHeadSize { throw fail("trailer fields over \(Self.maxHeadSize) bytes") }
+                return nil
+            }
+            var fields: [(String, String)] = []
+            var at = 0
+            try Self.lines(UnsafeBufferPointer(rebasing: bytes[0..<end])) { line in
+                if line.isEmpty { return }
+                fields.append(try field(line))
+                at += 1
+            }
+            return (fields, end)
+        }
+        guard let (fields, end) = parsed else {
+            scanned = buffer.readableBytes
+            return nil
+        }
+        scanned = 0
+        buffer.moveReaderIndex(forwardBy: end)
+        return fields
+    }
+
+    private mutating func readHead(_ buffer: inout ByteBuffer) throws -> HTTPResponseHead? {
+        // Empty lines before a status line are skipped (RFC 9112 §2.2).
+        while let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
+              first == UInt8(ascii: "\r") || first == UInt8(ascii: "\n") {
+            if first == UInt8(ascii: "\r") {
+                guard let second = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self) else { return nil }
+                guard second == UInt8(ascii: "\n") else { throw fail("a bare CR before a status line") }
+                buffer.moveReaderIndex(forwardBy: 2)
+            } else {
+                buffer.moveReaderIndex(forwardBy: 1)
+            }
+        }
+        guard buffer.readableBytes > 0 else { return nil }
+        guard answered < bodiless.count else { throw fail("a response to no request") }
+        let scannedSoFar = scanned
+        let parsed = try buffer.withUnsafeReadableBytes { raw -> (HTTPResponseHead, Framing, Int)? in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let end = Self.sectionEnd(bytes, from: scannedSoFar - 3) else {
+                if bytes.count > Self.maxHeadSize { throw fail("a response head over \(Self.maxHeadSize) bytes") }
+                return nil
+            }
+            let (head, framing) = try parseHead(UnsafeBufferPointer(rebasing: bytes[0..<end]))
+            return (head, framing, end)
+        }
+        guard let (head, framing, end) = parsed else {
+            scanned = buffer.readableBytes
+            return nil
+        }
+        scanned = 0
+        buffer.moveReaderIndex(forwardBy: end)
+        let code = head.status.code
+        if code < 200 {
+            if code == 101 { throw fail("the upstream switched protocols (101)") }
+            return head
+        }
+        let noBody = bodiless[answered]
+        answered += 1
+        keepAlive = framing.keepAlive
+        if noBody || code == 204 || code == 304 {
+            state = .end
+            return head
+        }
+        switch framing.body {
+        case .chunked: state = .chunkSize
+        case .untilClose: state = .untilClose; keepAlive = false
+        case .length(0): state = .end
+        case .length(let n): state = .fixed(n)
+        }
+        return head
+    }
+
+    private struct Framing {
+        enum Body { case chunked, untilClose, length(Int) }
+        var body: Body
+        var keepAlive: Bool
+    }
+
+    /// Calls `body` with each line of `section` (CRLF or LF ended, without them).
+    private static func lines(_ section: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        var start = 0
+        while start < section.count {
+            guard let lf = section[start...].firstIndex(of: UInt8(ascii: "\n")) else { return }
+            var end = lf
+            if end > start && section[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+            try body(UnsafeBufferPointer(rebasing: section[start..<end]))
+            start = lf + 1
+        }
+    }
+
+    private mutating func parseHead(_ section: UnsafeBufferPointer<UInt8>) throws -> (HTTPResponseHead, Framing) {
+        var status: (version: HTTPVersion, code: Int)?
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(16)
+        var length: Int?
+        var close = false, keepAliveToken = false
+        var lengthSeen = false, lengthInvalid = false
+        var chunkedLast: Bool?
+        var failure: String?
+        try Self.lines(section) { line in
+            guard failure == nil else { return }
+            guard status != nil else {
+                status = Self.statusLine(line)
+                if status == nil { failure = "a malformed status line" }
+                return
+            }
+            if line.isEmpty { return }
+            let (name, value) = try field(line)
+            switch line.firstIndex(of: UInt8(ascii: ":")) {
+            case 14 where HeaderRules.equalsLower(UnsafeBufferPointer(rebasing: line[0..<14]), "content-length"):
+                let parsed = Self.decimal(value)
+                // A repeated Content-Length is refused even with the same value (as llhttp does).
+                if parsed == nil || lengthSeen { lengthInvalid = true }
+                length = parsed
+                lengthSeen = true
+            case 17 where HeaderRules.equalsLower(UnsafeBufferPointer(rebasing: line[0..<17]), "transfer-encoding"):
+                chunkedLast = Self.lastCodingIsChunked(value)
+            case 10 where HeaderRules.equalsLower(UnsafeBufferPointer(rebasing: line[0..<10]), "connection"):
+                if HeaderRules.tokenList(value, contains: "close") { close = true }
+                if HeaderRules.tokenList(value, contains: "keep-alive") { keepAliveToken = true }
+            default:
+                break
+            }
+            fields.append((name, value))
+        }
+        if let failure { throw fail(failure) }
+        guard let status else { throw fail("a malformed status line") }
+        let body: Framing.Body
+        if let chunkedLast {
+            if lengthSeen { throw fail("both Transfer-Encoding and Content-Length") }
+            body = chunkedLast ? .chunked : .untilClose
+        } else if lengthSeen {
+            guard !lengthInvalid, let length else { throw fail("an invalid Content-Length") }
+            body = .length(length)
+        } else {
+            body = .untilClose
+        }
+        let keepAlive = status.version.minor >= 1 ? !close : keepAliveToken && !close
+        return (HTTPResponseHead(version: status.version, status: HTTPResponseStatus(statusCode: status.code),
+                                 headers: HTTPHeaders(fields)), Framing(body: body, keepAlive: keepAlive))
+    }
+
+    /// `HTTP/1.x SP 3DIGIT [SP reason]`.
+    private static func statusLine(_ line: UnsafeBufferPointer<UInt8>) -> (version: HTTPVersion, code: Int)? {
+        guard line.count >= 12, line[0] == UInt8(ascii: "H"), line[1] == UInt8(ascii: "T"), line[2] == UInt8(ascii: "T"),
+              line[3] == UInt8(ascii: "P"), line[4] == UInt8(ascii: "/"), line[5] == UInt8(ascii: "1"),
+              line[6] == UInt8(ascii: "."), isDigit(line[7]), line[8] == 0x20,
+              isDigit(line[9]), isDigit(line[10]), isDigit(line[11]) else { return nil }
+        if line.count > 12 {
+            guard line[12] == 0x20 else { return nil }
+            for byte in line[13...] where (byte < 0x20 && byte != 0x09) || byte == 0x7F { return nil }
+        }
+        let code = Int(line[9] - 48) * 100 + Int(line[10] - 48) * 10 + Int(line[11] - 48)
+        guard code >= 100 else { return nil }
+        return (HTTPVersion(major: 1, minor: line[7] == UInt8(ascii: "0") ? 0 : 1), code)
+    }
+
+    /// `name: value`, the value without the spaces and tabs around it.
+    private mutating func field(_ line: UnsafeBufferPointer<UInt8>) throws -> (String, String) {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0 else {
+            throw fail(line.first == 0x20 || line.first == 0x09 ? "a folded header line" : "a header line without a name")
+        }
+        for byte in line[0..<colon] where !Self.isTokenByte(byte) { throw fail("a malformed header name") }
+        var start = colon + 1, end = line.count
+        while start < end && (line[start] == 0x20 || line[start] == 0x09) { start += 1 }
+        while end > start && (line[end - 1] == 0x20 || line[end - 1] == 0x09) { end -= 1 }
+        for byte in line[start..<end] where (byte < 0x20 && byte != 0x09) || byte == 0x7F {
+            throw fail("a control character in a header value")
+        }
+        return (String(decoding: UnsafeBufferPointer(rebasing: line[0..<colon]), as: UTF8.self),
+                String(decoding: UnsafeBufferPointer(rebasing: line[start..<end]), as: UTF8.self))
+    }
+
+    /// Plain decimal digits (at most 18), else nil.
+    static func decimal(_ value: String) -> Int? {
+        var result = 0, digits = 0
+        for byte in value.utf8 {
+            guard isDigit(byte), digits < 18 else { return nil }
+            result = result * 10 + Int(byte - 48)
+            digits += 1
+        }
+        return digits > 0 ? result : nil
+    }
+
+    /// Whether the last coding of a Transfer-Encoding list is `chunked`.
+    static func lastCodingIsChunked(_ value: String) -> Bool {
+        var last: Substring = ""
+        for token in value.split(separator: ",") {
+            let trimmed = token.drop { $0 == " " || $0 == "\t" }
+            if !trimmed.isEmpty { last = trimmed }
+        }
+        while let tail = last.last, tail == " " || tail == "\t" { last = last.dropLast() }
+        return last.count == 7 && last.lowercased() == "chunked"
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= 48 && byte <= 57 }
+
+    /// RFC 9110's tchar.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+}

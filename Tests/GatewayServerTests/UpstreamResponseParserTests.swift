@@ -1,0 +1,197 @@
+@testable import GatewayServer
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+@Suite struct UpstreamResponseParserTests {
+    /// Parts as text, a body's parts joined: "head 1.1 200 name=value ...", "body …", "end",
+    /// "end name=value".
+    static func describe(_ parts: [HTTPClientResponsePart]) -> [String] {
+        var out: [String] = []
+        for part in parts {
+            switch part {
+            case .head(let head):
+                let fields = head.headers.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+                out.append("head \(head.version.major).\(head.version.minor) \(head.status.code) \(fields)")
+            case .body(let body):
+                if let last = out.last, last.hasPrefix("body ") {
+                    out[out.count - 1] = last + String(buffer: body)
+                } else {
+                    out.append("body " + String(buffer: body))
+                }
+            case .end(let trailers):
+                out.append((["end"] + (trailers ?? [:]).map { "\($0.name)=\($0.value)" }).joined(separator: " "))
+            }
+        }
+        return out
+    }
+
+    /// What the parser makes of `bytes` fed in pieces of `step` bytes (0: at once).
+    static func ours(_ bytes: String, methods: [HTTPMethod], step: Int = 0, eof: Bool = false) throws -> [String] {
+        var parser = UpstreamResponseParser()
+        for method in methods { parser.requestSent(method: method) }
+        var parts: [HTTPClientResponsePart] = []
+        var pending = ByteBuffer()
+        let all = Array(bytes.utf8)
+        var at = 0
+        repeat {
+            let end = step == 0 ? all.count : min(all.count, at + step)
+            pending.writeBytes(all[at..<end])
+            at = end
+            while let part = try parser.next(&pending) { parts.append(part) }
+        } while at < all.count
+        if eof, let part = try parser.endOfInput(unparsed: pending.readableBytes) { parts.append(part) }
+        return describe(parts)
+    }
+
+    /// What NIO's response decoder makes of `bytes`.
+    static func nio(_ bytes: String, methods: [HTTPMethod], eof: Bool = false) throws -> [String] {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseDecoder()))
+        for method in methods {
+            try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: "/")))
+        }
+        try channel.writeInbound(ByteBuffer(string: bytes))
+        if eof { channel.pipeline.fireChannelInactive() }
+        var parts: [HTTPClientResponsePart] = []
+        while let part = try channel.readInbound(as: HTTPClientResponsePart.self) { parts.append(part) }
+        _ = try? channel.finish()
+        return describe(parts)
+    }
+
+    static let valid: [(String, [HTTPMethod], Bool)] = [
+        ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello", [.GET], false),
+        ("HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n", [.POST], false),
+        ("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n", [.GET], false),
+        ("HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", [.DELETE, .GET], false),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", [.HEAD, .GET], false),
+        ("HTTP/1.1 304 Not Modified\r\nETag: \"v\"\r\nContent-Length: 10\r\n\r\n", [.GET], false),
+        ("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz", [.PUT], false),
+        ("HTTP/1.1 200 OK\r\nServer: old\r\n\r\nuntil the end", [.GET], true),
+        ("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nold", [.GET], false),
+        ("HTTP/1.1 200 OK\r\nX-A: \t spaced\r\nX-Empty:\r\nContent-Length: 0\r\n\r\n", [.GET], false),
+        ("HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", [.GET], false),
+        ("HTTP/1.1 299\r\nContent-Length: 0\r\n\r\n", [.GET], false),
+        ("\r\nHTTP/1.1 200 OK\r\nX-Unicode: wërt €\r\nContent-Length: 1\r\n\r\nx", [.GET], false),
+    ]
+
+    @Test func readsWhatNIOsDecoderReadsFedAtOnceOrInAnyPieces() throws {
+        for (bytes, methods, eof) in Self.valid {
+            let expected = try Self.nio(bytes, methods: methods, eof: eof)
+            #expect(!expected.isEmpty)
+            #expect(try Self.ours(bytes, methods: methods, eof: eof) == expected, "\(bytes.debugDescription)")
+            for step in [1, 2, 3, 7] {
+                #expect(try Self.ours(bytes, methods: methods, step: step, eof: eof) == expected, "\(bytes.debugDescription) in pieces of \(step)")
+            }
+        }
+    }
+
+    @Test func spacesAndTabsAroundAValueAreNotPartOfIt() throws {
+        #expect(try Self.ours("HTTP/1.1 200 OK\r\nX-A: \t spaced \t\r\nContent-Length: 0\r\n\r\n", methods: [.GET])
+            == ["head 1.1 200 X-A=spaced Content-Length=0", "end"])
+    }
+
+    @Test func linesMayEndInABareLF() throws {
+        #expect(try Self.ours("HTTP/1.1 200 OK\nContent-Length: 2\n\nok", methods: [.GET])
+            == ["head 1.1 200 Content-Length=2", "body ok", "end"])
+        #expect(try Self.ours("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\n0\n\n", methods: [.GET], step: 1)
+            == ["head 1.1 200 Transfer-Encoding=chunked", "body ok", "end"])
+    }
+
+    static let malformed: [(String, String)] = [
+        ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", "both framings"),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", "two lengths"),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", "a repeated length"),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n", "a length that is not a number"),
+        ("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "a negative length"),
+        ("HTTP/1.1 200 OK\r\nX-A: b\r\n folded\r\n\r\n", "a folded line"),
+        ("HTTP/1.1 200 OK\r\nX A: b\r\n\r\n", "a space in a name"),
+        ("HTTP/1.1 200 OK\r\nX-Ünïcode: b\r\n\r\n", "a name that is not a token"),
+        ("HTTP/1.1 200 OK\r\nX-A : b\r\n\r\n", "a space before the colon"),
+        ("HTTP/1.1 200 OK\r\nX-A: b\u{1}c\r\n\r\n", "a control byte in a value"),
+        ("HTTP/1.1 200 OK\r\nX-A: b\rc\r\n\r\n", "a bare CR"),
+        ("HTTP/1.1 200 OK\r\nno colon\r\n\r\n", "a line without a colon"),
+        ("HTTP/2 200\r\n\r\n", "another version"),
+        ("HTTX/1.1 200 OK\r\n\r\n", "not HTTP"),
+        ("HTTP/1.1 20 OK\r\n\r\n", "a two-digit status"),
+        ("HTTP/1.1 099 Low\r\n\r\n", "a status below 100"),
+        ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "an upgrade"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "a chunk size that is not hex"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1234567890abcdef0\r\n", "a chunk size too large"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 x\r\n", "junk after a chunk size"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n", "a chunk longer than its size"),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n\r\n", "a second answer to one request"),
+    ]
+
+    @Test func malformedResponsesAreErrorsAndNothingFollowsThem() throws {
+        for (bytes, what) in Self.malformed {
+            for step in [0, 1] {
+                #expect(throws: UpstreamResponseParser.Failure.self, "\(what), pieces of \(step)") {
+                    _ = try Self.ours(bytes, methods: [.GET], step: step)
+                }
+            }
+        }
+        var parser = UpstreamResponseParser()
+        parser.requestSent(method: .GET)
+        var bad = ByteBuffer(string: "HTTP/1.1 200 OK\r\nX A: b\r\n\r\n")
+        #expect(throws: UpstreamResponseParser.Failure.self) { _ = try parser.next(&bad) }
+        var good = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        #expect(throws: UpstreamResponseParser.Failure.self) { _ = try parser.next(&good) }
+    }
+
+    @Test func aHeadTooLargeIsAnErrorBeforeItEnds() throws {
+        let huge = "HTTP/1.1 200 OK\r\nX-Big: " + String(repeating: "a", count: UpstreamResponseParser.maxHeadSize)
+        #expect(throws: UpstreamResponseParser.Failure.self) { _ = try Self.ours(huge, methods: [.GET]) }
+        #expect(throws: UpstreamResponseParser.Failure.self) { _ = try Self.ours(huge, methods: [.GET], step: 4096) }
+    }
+
+    @Test func theCloseEndsABodyReadUntilItAndNothingElse() throws {
+        #expect(try Self.ours("HTTP/1.1 200 OK\r\n\r\nabc", methods: [.GET], step: 1, eof: true)
+            == ["head 1.1 200 ", "body abc", "end"])
+        #expect(try Self.ours("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", methods: [.GET], eof: true)
+            == ["head 1.1 200 Content-Length=1", "body x", "end"], "closed between responses")
+        for cut in ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhe", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhe",
+                    "HTTP/1.1 200 OK\r\nContent-"] {
+            #expect(throws: UpstreamResponseParser.Failure.self, "\(cut.debugDescription)") {
+                _ = try Self.ours(cut, methods: [.GET], eof: true)
+            }
+        }
+    }
+
+    @Test func theConnectionIsKeptForHTTP11UnlessClosedAndForHTTP10OnlyWhenAsked() throws {
+        let cases: [(String, Bool)] = [
+            ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true),
+            ("HTTP/1.1 200 OK\r\nConnection: Keep-Alive, CLOSE\r\nContent-Length: 0\r\n\r\n", false),
+            ("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false),
+            ("HTTP/1.0 200 OK\r\nconnection: keep-alive\r\nContent-Length: 0\r\n\r\n", true),
+            ("HTTP/1.1 200 OK\r\n\r\nread until the close", false),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: x-other\r\n\r\n0\r\n\r\n", true),
+        ]
+        for (bytes, kept) in cases {
+            var parser = UpstreamResponseParser()
+            parser.requestSent(method: .GET)
+            var buffer = ByteBuffer(string: bytes)
+            guard case .head? = try parser.next(&buffer) else {
+                Issue.record("no head in \(bytes.debugDescription)")
+                continue
+            }
+            #expect(parser.keepAlive == kept, "\(bytes.debugDescription)")
+        }
+    }
+
+    @Test func aResponseToNoRequestIsAnError() throws {
+        #expect(throws: UpstreamResponseParser.Failure.self) {
+            _ = try Self.ours("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", methods: [])
+        }
+        // Requests answered one after the other on a kept-alive connection.
+        var parser = UpstreamResponseParser()
+        for round in 0..<3 {
+            parser.requestSent(method: round == 1 ? .HEAD : .GET)
+            var bytes = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + (round == 1 ? "" : "ok"))
+            var parts: [HTTPClientResponsePart] = []
+            while let part = try parser.next(&bytes) { parts.append(part) }
+            #expect(Self.describe(parts) == ["head 1.1 200 Content-Length=2"] + (round == 1 ? [] : ["body ok"]) + ["end"])
+        }
+    }
+}
