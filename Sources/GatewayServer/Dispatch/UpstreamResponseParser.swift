@@ -316,7 +316,7 @@ struct UpstreamResponseParser {
             }
             if line.isEmpty { return }
             let (name, value) = try field(line)
-            switch line.firstIndex(of: UInt8(ascii: ":")) {
+            switch name.utf8.count {
             case 14 where HeaderRules.equalsLower(UnsafeBufferPointer(rebasing: line[0..<14]), "content-length"):
                 let parsed = Self.decimal(value)
                 // A repeated Content-Length is refused even with the same value (as llhttp does).
@@ -367,10 +367,13 @@ struct UpstreamResponseParser {
 
     /// `name: value`, the value without the spaces and tabs around it.
     private mutating func field(_ line: UnsafeBufferPointer<UInt8>) throws -> (String, String) {
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0 else {
-            throw fail(line.first == 0x20 || line.first == 0x09 ? "a folded header line" : "a header line without a name")
+        // The name: token bytes up to the colon, in one pass.
+        var colon = 0
+        while colon < line.count && Self.isTokenByte(line[colon]) { colon += 1 }
+        guard colon > 0, colon < line.count, line[colon] == UInt8(ascii: ":") else {
+            if line.first == 0x20 || line.first == 0x09 { throw fail("a folded header line") }
+            throw fail(line.contains(UInt8(ascii: ":")) ? "a malformed header name" : "a header line without a name")
         }
-        for byte in line[0..<colon] where !Self.isTokenByte(byte) { throw fail("a malformed header name") }
         var start = colon + 1, end = line.count
         while start < end && (line[start] == 0x20 || line[start] == 0x09) { start += 1 }
         while end > start && (line[end - 1] == 0x20 || line[end - 1] == 0x09) { end -= 1 }
@@ -405,17 +408,11 @@ struct UpstreamResponseParser {
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 48 && byte <= 57 }
 
-    /// RFC 9110's tchar.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
+    /// RFC 9110's tchar, one bit per byte below 128: `!#$%&'*+-.` and digits in the low word,
+    /// letters and `^_`|~` in the high one.
+    @inline(__always)
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        let mask: UInt64 = byte < 64 ? 0x03FF_6CFA_0000_0000 : 0x57FF_FFFF_C7FF_FFFE
+        return byte < 128 && (mask >> UInt64(byte & 63)) & 1 == 1
     }
 }
