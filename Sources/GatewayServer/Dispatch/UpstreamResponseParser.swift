@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -144,7 +149,7 @@ struct UpstreamResponseParser {
     private mutating func readLine<R>(_ buffer: inout ByteBuffer, limit: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R? {
         let found = try buffer.withUnsafeReadableBytes { raw -> (R, Int)? in
             let bytes = raw.bindMemory(to: UInt8.self)
-            guard let lf = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
+            guard let lf = Self.lineFeed(in: bytes, from: 0) else {
                 if bytes.count > limit { throw fail("a line longer than \(limit) bytes") }
                 return nil
             }
@@ -186,13 +191,22 @@ struct UpstreamResponseParser {
         return size
     }
 
+    /// The index of the first LF in `bytes` at or after `from` (memchr: a byte at a time through
+    /// a slice's indices cost several instructions per byte).
+    @inline(__always)
+    private static func lineFeed(in bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        guard from < bytes.count, let base = bytes.baseAddress,
+              let found = memchr(base + from, 0x0A, bytes.count - from) else { return nil }
+        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+
     // MARK: heads
 
     /// Where the section that starts `bytes` ends (after its empty line), searching from `from`.
     private static func sectionEnd(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
         var i = max(from, 0)
         while i < bytes.count {
-            guard let lf = bytes[i...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            guard let lf = lineFeed(in: bytes, from: i) else { return nil }
             if lf == 0 { return 1 }
             // The line before this LF is empty: the previous byte is an LF, or a CR after one.
             if bytes[lf - 1] == UInt8(ascii: "\n") { return lf + 1 }
@@ -290,7 +304,7 @@ struct UpstreamResponseParser {
     private static func lines(_ section: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         var start = 0
         while start < section.count {
-            guard let lf = section[start...].firstIndex(of: UInt8(ascii: "\n")) else { return }
+            guard let lf = lineFeed(in: section, from: start) else { return }
             var end = lf
             if end > start && section[end - 1] == UInt8(ascii: "\r") { end -= 1 }
             try body(UnsafeBufferPointer(rebasing: section[start..<end]))
