@@ -53,13 +53,19 @@ final class ReusingDelegate: UpstreamDelegate {
 }
 
 @Suite struct UpstreamHandlerTests {
-    @Test func aResponseSplitAcrossReadsIsParsedAndTheNextRequestMayGoOutWhileOneIsHandedOn() throws {
+    /// A connection with a handler, its delegate, and one GET sent.
+    static func connection() throws -> (EmbeddedChannel, UpstreamHandler, ReusingDelegate) {
         let channel = EmbeddedChannel()
         let handler = UpstreamHandler(encoder: UpstreamRequestEncoder())
         try channel.pipeline.syncOperations.addHandler(handler)
         let delegate = ReusingDelegate(handler)
         handler.delegate = delegate
         handler.send(head: UpstreamRequestHead(bytes: ByteBuffer(string: "GET /1 HTTP/1.1\r\n\r\n"), method: .GET, chunked: false))
+        return (channel, handler, delegate)
+    }
+
+    @Test func aResponseSplitAcrossReadsIsParsedAndTheNextRequestMayGoOutWhileOneIsHandedOn() throws {
+        let (channel, _, delegate) = try Self.connection()
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nConte"))
         #expect(delegate.parts.isEmpty)
         try channel.writeInbound(ByteBuffer(string: "nt-Length: 2\r\n\r\nokHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx"))
@@ -70,28 +76,18 @@ final class ReusingDelegate: UpstreamDelegate {
     }
 
     @Test func aReadThatArrivesWhilePartsAreHandedOnIsParsedAfterThem() throws {
-        let channel = EmbeddedChannel()
-        let handler = UpstreamHandler(encoder: UpstreamRequestEncoder())
-        try channel.pipeline.syncOperations.addHandler(handler)
-        let delegate = ReusingDelegate(handler)
+        let (channel, _, delegate) = try Self.connection()
         delegate.requests = 2
         // While the head is handed on, the rest of the body arrives (as a TLS handler delivers
         // buffered bytes when asked for a read).
         delegate.onHead = { try? channel.writeInbound(ByteBuffer(string: "lo")) }
-        handler.delegate = delegate
-        handler.send(head: UpstreamRequestHead(bytes: ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"), method: .GET, chunked: false))
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel"))
         #expect(UpstreamResponseParserTests.describe(delegate.parts) == ["head 1.1 200 Content-Length=5", "body hello", "end"])
         _ = try? channel.finish()
     }
 
     @Test func aMalformedResponseClosesTheConnectionAndTellsTheDelegate() throws {
-        let channel = EmbeddedChannel()
-        let handler = UpstreamHandler(encoder: UpstreamRequestEncoder())
-        try channel.pipeline.syncOperations.addHandler(handler)
-        let delegate = ReusingDelegate(handler)
-        handler.delegate = delegate
-        handler.send(head: UpstreamRequestHead(bytes: ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"), method: .GET, chunked: false))
+        let (channel, _, delegate) = try Self.connection()
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"))
         #expect(delegate.parts.isEmpty)
         #expect(delegate.closed.count == 1 && delegate.closed[0].contains("Content-Length"))
@@ -99,13 +95,8 @@ final class ReusingDelegate: UpstreamDelegate {
     }
 
     @Test func theCloseEndsABodyReadUntilIt() throws {
-        let channel = EmbeddedChannel()
-        let handler = UpstreamHandler(encoder: UpstreamRequestEncoder())
-        try channel.pipeline.syncOperations.addHandler(handler)
-        let delegate = ReusingDelegate(handler)
+        let (channel, _, delegate) = try Self.connection()
         delegate.requests = 2
-        handler.delegate = delegate
-        handler.send(head: UpstreamRequestHead(bytes: ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"), method: .GET, chunked: false))
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\n\r\nuntil the end"))
         #expect(UpstreamResponseParserTests.describe(delegate.parts) == ["head 1.1 200 ", "body until the end"])
         channel.pipeline.fireChannelInactive()
