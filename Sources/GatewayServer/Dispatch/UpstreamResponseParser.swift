@@ -226,11 +226,9 @@ struct UpstreamResponseParser {
                 return nil
             }
             var fields: [(String, String)] = []
-            var at = 0
             try Self.lines(UnsafeBufferPointer(rebasing: bytes[0..<end])) { line in
                 if line.isEmpty { return }
                 fields.append(try field(line))
-                at += 1
             }
             return (fields, end)
         }
