@@ -9,24 +9,6 @@ import Testing
         TestRuntime.context(HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: HTTPHeaders(headers)))
     }
 
-    @Test func hopByHopAndConnectionNamedHeadersAreRemoved() {
-        var headers = HTTPHeaders([("Connection", "keep-alive, X-Secret"), ("X-Secret", "1"), ("Keep-Alive", "timeout=5"),
-                                   ("TE", "trailers"), ("Upgrade", "h2c"), ("Proxy-Authorization", "x"), ("Accept", "*/*")])
-        HeaderRules.stripHopByHop(&headers)
-        #expect(headers.map(\.name) == ["Accept"])
-    }
-
-    @Test func aSecondConnectionHeaderStillNamesHeadersToRemove() {
-        // The first names only hop-by-hop fields and close; the second names an end-to-end one.
-        var headers = HTTPHeaders([("Connection", "close, Keep-Alive"), ("X-Secret", "1"), ("Connection", " x-secret "),
-                                   ("Accept", "*/*")])
-        HeaderRules.stripHopByHop(&headers)
-        #expect(headers.map(\.name) == ["Accept"])
-        #expect(HeaderRules.namesOnlyHopByHop("keep-alive, Close,,TE , upgrade"))
-        #expect(!HeaderRules.namesOnlyHopByHop("keep-alive, x-secret"))
-        #expect(!HeaderRules.namesOnlyHopByHop("closed"))
-    }
-
     @Test func upstreamRequestGetsForwardingHeadersAndTargetHost() {
         let target = Upstream.Target(tls: false, host: "127.0.0.1", port: 9000, basePath: "/legacy")
         let head = HeaderRules.upstreamRequest(
@@ -44,15 +26,12 @@ import Testing
         #expect(head.headers["transfer-encoding"] == ["chunked"])
     }
 
-    @Test func responseKeepsEndToEndHeadersAndAddsRequestId() {
-        let upstream = HTTPResponseHead(version: .http1_1, status: .ok,
-                                        headers: HTTPHeaders([("Content-Length", "5"), ("Connection", "keep-alive"), ("ETag", "x")]))
-        var out = HeaderRules.downstreamResponse(upstream)
-        ResponseDecorator.decorate(&out.headers, for: request([]))
-        #expect(out.headers["content-length"] == ["5"])
-        #expect(out.headers["etag"] == ["x"])
-        #expect(out.headers["connection"].isEmpty)
-        #expect(out.headers["x-request-id"] == ["rid"])
+    @Test func theDecoratorAddsTheRequestId() {
+        var headers = HTTPHeaders([("Content-Length", "5"), ("ETag", "x")])
+        ResponseDecorator.decorate(&headers, for: request([]))
+        #expect(headers["content-length"] == ["5"])
+        #expect(headers["etag"] == ["x"])
+        #expect(headers["x-request-id"] == ["rid"])
     }
 
     @Test func theDecoratorKeepsAnUpstreamsRequestIdAndReplacesItsRateLimitFields() {
@@ -113,10 +92,10 @@ import Testing
         #expect(head.headers["x-forwarded-for"] == ["10.1.2.3"])
     }
 
-    @Test func stripHopByHopLeavesABlockWithoutAnyUntouched() {
-        var headers = HTTPHeaders([("Content-Type", "text/plain"), ("ETag", "x")])
-        HeaderRules.stripHopByHop(&headers)
-        #expect(headers.map(\.name) == ["Content-Type", "ETag"])
+    @Test func connectionTokensAreMatchedIgnoringCaseAndSpaces() {
+        #expect(HeaderRules.namesOnlyHopByHop("keep-alive, Close,,TE , upgrade"))
+        #expect(!HeaderRules.namesOnlyHopByHop("keep-alive, x-secret"))
+        #expect(!HeaderRules.namesOnlyHopByHop("closed"))
         #expect(HeaderRules.tokenList(" close ,, Upgrade\t", contains: "upgrade"))
         #expect(HeaderRules.tokenList(" close ,, Upgrade\t", contains: "CLOSE"))
         #expect(!HeaderRules.tokenList(" close ,, Upgrade\t", contains: "clos"))

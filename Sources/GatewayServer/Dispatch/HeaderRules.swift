@@ -6,25 +6,6 @@ import NIOHTTP1
 /// Header rewriting at the proxy boundary (RFC 9110 §7.6.1): hop-by-hop headers and those named in
 /// `Connection` are removed, `X-Forwarded-*` and the request id are set.
 enum HeaderRules {
-    /// Removes hop-by-hop headers in place, including every header named in `Connection`, deciding
-    /// once per header. Nothing changes (and nothing is allocated) when there is none; otherwise
-    /// the block is rebuilt once. A `Connection` that names only hop-by-hop fields and `close` (a
-    /// backend's `keep-alive`, the usual case) needs no look at the other headers' names.
-    static func stripHopByHop(_ headers: inout HTTPHeaders) {
-        var named: [String] = []
-        var found = false
-        for (name, value) in headers where isHopByHop(name) {
-            found = true
-            if name.utf8.count == 10 && equalsLower(name, "connection") && !namesOnlyHopByHop(value) { named.append(value) }
-        }
-        guard found else { return }
-        var kept: [(String, String)] = []
-        // Room for what the response decorator adds (request id, rate limit, trace).
-        kept.reserveCapacity(headers.count + 4)
-        for (name, value) in headers where !isHopByHop(name) && !isNamed(name, in: named) { kept.append((name, value)) }
-        headers = HTTPHeaders(kept)
-    }
-
     /// A header value that cannot end the header early: no CR, LF or NUL.
     static func isSafeValue(_ value: String) -> Bool {
         !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
@@ -177,13 +158,6 @@ enum HeaderRules {
         }
         if chunked { sink.add("transfer-encoding", "chunked") }
         return chunked
-    }
-
-    /// An upstream's response head without its hop-by-hop headers (the handler decorates it).
-    static func downstreamResponse(_ head: HTTPResponseHead) -> HTTPResponseHead {
-        var head = head
-        stripHopByHop(&head.headers)
-        return head
     }
 
     /// The values of every `Connection` header, whose tokens name more hop-by-hop headers: empty,

@@ -408,7 +408,8 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             // The parser's verdict (asking the head would look at every field again).
             keepAlive = connection?.responseKeepsAlive ?? false
             request.dispatchAnswered = lastActivity
-            sink.dispatch(id, head: HeaderRules.downstreamResponse(head))
+            // Without hop-by-hop fields already (`UpstreamResponseParser`).
+            sink.dispatch(id, head: head)
         case .body(let bytes):
             sink.dispatch(id, body: bytes)
         case .end:

@@ -28,7 +28,10 @@ import NIOHTTP1
 /// - 1xx answers other than 101 are skipped and the final answer follows; 101 is an error (the
 ///   gateway removes Upgrade from requests, so a backend that switches protocols is broken);
 /// - each response answers the oldest request sent (`requestSent`); a response to no request is
-///   an error.
+///   an error;
+/// - the head handed on has no hop-by-hop fields (`Connection`, `Keep-Alive`, `Transfer-Encoding`,
+///   … and the fields a `Connection` header names, RFC 9110 §7.6.1): they were read for the
+///   framing and for keep-alive, and belong to this connection, not to the client's.
 ///
 /// After an error it yields nothing more: the connection is to be closed.
 struct UpstreamResponseParser {
@@ -316,6 +319,8 @@ struct UpstreamResponseParser {
         fields.reserveCapacity(16)
         var length: Int?
         var close = false, keepAliveToken = false
+        /// `Connection` values that name fields besides the hop-by-hop ones.
+        var named: [String] = []
         var lengthSeen = false, lengthInvalid = false
         var chunkedLast: Bool?
         var failure: String?
@@ -340,10 +345,17 @@ struct UpstreamResponseParser {
             case 10 where HeaderRules.equalsLower(UnsafeBufferPointer(rebasing: line[0..<10]), "connection"):
                 if HeaderRules.tokenList(value, contains: "close") { close = true }
                 if HeaderRules.tokenList(value, contains: "keep-alive") { keepAliveToken = true }
+                if !HeaderRules.namesOnlyHopByHop(value) { named.append(value) }
             default:
                 break
             }
+            // Hop-by-hop fields belong to this connection: they are not part of the head handed
+            // on (RFC 9110 §7.6.1).
+            if HeaderRules.isHopByHop(UnsafeBufferPointer(rebasing: line[0..<name.utf8.count])) { return }
             fields.append((name, value))
+        }
+        if !named.isEmpty {
+            fields.removeAll { field in named.contains { HeaderRules.tokenList($0, contains: field.0) } }
         }
         if let failure { throw fail(failure) }
         guard let status else { throw fail("a malformed status line") }
