@@ -145,12 +145,13 @@ import Testing
     }
 
     @Test func contentLengthValuesAreReadAsPlainDecimals() {
-        #expect(HTTP1ResponseEncoder.decimal("12") == 12)
-        #expect(HTTP1ResponseEncoder.decimal("0012") == 12)
-        #expect(HTTP1ResponseEncoder.decimal("0") == 0)
-        #expect(HTTP1ResponseEncoder.decimal("") == nil)
-        #expect(HTTP1ResponseEncoder.decimal("1a") == nil)
-        #expect(HTTP1ResponseEncoder.decimal(" 1") == nil)
-        #expect(HTTP1ResponseEncoder.decimal("1234567890") == nil)
+        #expect(HeaderRules.contentLength("12") == 12)
+        #expect(HeaderRules.contentLength("0012") == 12)
+        #expect(HeaderRules.contentLength("0") == 0)
+        #expect(HeaderRules.contentLength("") == nil)
+        #expect(HeaderRules.contentLength("1a") == nil)
+        #expect(HeaderRules.contentLength(" 1") == nil)
+        #expect(HeaderRules.contentLength("123456789012345678") == 123456789012345678)
+        #expect(HeaderRules.contentLength("1234567890123456789") == nil, "19 digits could overflow")
     }
 }

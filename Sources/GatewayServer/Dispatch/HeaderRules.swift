@@ -160,6 +160,17 @@ enum HeaderRules {
         return chunked
     }
 
+    /// A Content-Length value: plain decimal digits (at most 18, so it cannot overflow), else nil.
+    static func contentLength(_ value: String) -> Int? {
+        var result = 0, digits = 0
+        for byte in value.utf8 {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"), digits < 18 else { return nil }
+            result = result * 10 + Int(byte - UInt8(ascii: "0"))
+            digits += 1
+        }
+        return digits > 0 ? result : nil
+    }
+
     /// The values of every `Connection` header, whose tokens name more hop-by-hop headers: empty,
     /// with nothing allocated, when there is none.
     static func connectionValues(_ headers: HTTPHeaders) -> [String] {

@@ -335,7 +335,7 @@ struct UpstreamResponseParser {
             let (name, value) = try field(line)
             switch name.utf8.count {
             case 14 where HeaderRules.equalsLower(UnsafeBufferPointer(rebasing: line[0..<14]), "content-length"):
-                let parsed = Self.decimal(value)
+                let parsed = HeaderRules.contentLength(value)
                 // A repeated Content-Length is refused even with the same value (as llhttp does).
                 if parsed == nil || lengthSeen { lengthInvalid = true }
                 length = parsed
@@ -406,17 +406,6 @@ struct UpstreamResponseParser {
         }
         return (String(decoding: UnsafeBufferPointer(rebasing: line[0..<colon]), as: UTF8.self),
                 String(decoding: UnsafeBufferPointer(rebasing: line[start..<end]), as: UTF8.self))
-    }
-
-    /// Plain decimal digits (at most 18), else nil.
-    static func decimal(_ value: String) -> Int? {
-        var result = 0, digits = 0
-        for byte in value.utf8 {
-            guard isDigit(byte), digits < 18 else { return nil }
-            result = result * 10 + Int(byte - 48)
-            digits += 1
-        }
-        return digits > 0 ? result : nil
     }
 
     /// Whether the last coding of a Transfer-Encoding list is `chunked`.

@@ -112,23 +112,22 @@ final class HTTP2StreamWriter: ChannelOutboundHandler, RemovableChannelHandler {
 
     /// A response head's header block: `:status`, then the fields (`append`).
     static func fields(of head: HTTPResponseHead) -> HPACKHeaders {
-        var headers = HPACKHeaders()
-        headers.reserveCapacity(head.headers.count + 1)
-        headers.add(name: ":status", value: String(head.status.code))
-        if !append(head.headers, to: &headers, naming: nil) {
-            headers = HPACKHeaders()
-            headers.add(name: ":status", value: String(head.status.code))
-            _ = append(head.headers, to: &headers, naming: HeaderRules.connectionValues(head.headers))
-        }
-        return headers
+        block(head.headers, status: head.status.code)
     }
 
     /// A trailer block.
     static func fields(ofTrailers trailers: HTTPHeaders) -> HPACKHeaders {
+        block(trailers, status: nil)
+    }
+
+    private static func block(_ fields: HTTPHeaders, status: UInt?) -> HPACKHeaders {
         var headers = HPACKHeaders()
-        if !append(trailers, to: &headers, naming: nil) {
+        headers.reserveCapacity(fields.count + 1)
+        if let status { headers.add(name: ":status", value: String(status)) }
+        if !append(fields, to: &headers, naming: nil) {
             headers = HPACKHeaders()
-            _ = append(trailers, to: &headers, naming: HeaderRules.connectionValues(trailers))
+            if let status { headers.add(name: ":status", value: String(status)) }
+            _ = append(fields, to: &headers, naming: HeaderRules.connectionValues(fields))
         }
         return headers
     }

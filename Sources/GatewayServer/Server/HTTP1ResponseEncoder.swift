@@ -138,7 +138,7 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             size += name.utf8.count + value.utf8.count + 4
             switch name.utf8.count {
             case 14 where HeaderRules.equalsLower(name, "content-length"):
-                length = contentLength ? nil : Self.decimal(value)
+                length = contentLength ? nil : HeaderRules.contentLength(value)
                 contentLength = true
             case 17 where HeaderRules.equalsLower(name, "transfer-encoding"): transferEncoding = true
             default: break
@@ -156,17 +156,6 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
         guard head.version.major == 1 && head.version.minor >= 1 else { return (false, size, nil) }
         head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
         return (true, nil, nil)
-    }
-
-    /// A value of one to nine decimal digits, else nil.
-    static func decimal(_ value: String) -> Int? {
-        var result = 0, digits = 0
-        for byte in value.utf8 {
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"), digits < 9 else { return nil }
-            result = result * 10 + Int(byte - UInt8(ascii: "0"))
-            digits += 1
-        }
-        return digits > 0 ? result : nil
     }
 
     /// `HTTP/x.y SP code SP reason CRLF`, the fields and the empty line, in one buffer allocated
