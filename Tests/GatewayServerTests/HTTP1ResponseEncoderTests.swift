@@ -154,4 +154,62 @@ import Testing
         #expect(HeaderRules.contentLength("123456789012345678") == 123456789012345678)
         #expect(HeaderRules.contentLength("1234567890123456789") == nil, "19 digits could overflow")
     }
+
+    /// A forwarded head (fields as bytes, the gateway's appended) is written byte for byte as the
+    /// same head made `HTTPHeaders` with the gateway's fields added would be.
+    @Test func aForwardedHeadIsWrittenAsTheDecoratedHeadWouldBe() throws {
+        let appended = ResponseDecorator.Appended(requestId: "req-1", rateLimit: [("ratelimit-policy", "\"basic\";q=3"), ("ratelimit", "\"basic\";r=2")])
+        let big = String(repeating: "b", count: HTTP1ResponseEncoder.mergedBodyLimit + 10)
+        let cases: [(status: HTTPResponseStatus, fields: [(String, String)], method: HTTPMethod, version: HTTPVersion, body: [String])] = [
+            (.ok, [("Content-Length", "11"), ("content-type", "application/json")], .GET, .http1_1, [#"{"ok":true}"#]),
+            (.ok, [("server", "x")], .GET, .http1_1, ["abc", "def"]),
+            (.ok, [("Content-Length", "5")], .HEAD, .http1_1, []),
+            (.ok, [("server", "x")], .HEAD, .http1_1, []),
+            (.ok, [("x", "y")], .GET, .http1_0, ["old"]),
+            (.noContent, [("etag", "\"e\"")], .DELETE, .http1_1, []),
+            (.notModified, [], .GET, .http1_1, []),
+            (.ok, [("content-length", "\(big.utf8.count)")], .GET, .http1_1, [big]),
+            (.created, [("Location", "/a/1"), ("content-length", "0"), ("ünïcode", "wert €")], .POST, .http1_1, []),
+        ]
+        for item in cases {
+            let parts = item.body.map { body($0) } + [.end(nil)]
+            var fields = ByteBuffer()
+            for (name, value) in item.fields { fields.writeString("\(name): \(value)\r\n") }
+            let length = item.fields.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) }
+            let forwarded = UpstreamResponseHead(version: .http1_1, status: item.status, fields: fields, contentLength: length,
+                                                 hasGatewayFieldNames: false)
+            let channel = EmbeddedChannel()
+            let direct = HTTP1ResponseEncoder()
+            try channel.pipeline.syncOperations.addHandler(direct)
+            direct.record(item.method)
+            #expect(direct.canWrite(forwarded: forwarded))
+            let context = try channel.pipeline.syncOperations.context(handler: direct)
+            direct.write(forwarded: forwarded, version: item.version, appending: appended, context: context)
+            for part in parts { channel.write(part, promise: nil) }
+            channel.flush()
+            var out = ByteBuffer()
+            while let chunk = try channel.readOutbound(as: IOData.self) {
+                guard case .byteBuffer(var buffer) = chunk else { continue }
+                out.writeBuffer(&buffer)
+            }
+            _ = try channel.finish()
+
+            var decorated = HTTPHeaders(item.fields)
+            decorated.add(name: "x-request-id", value: "req-1")
+            for (name, value) in appended.rateLimit { decorated.add(name: name, value: value) }
+            let reference = HTTP1ResponseEncoder()
+            let expected = try bytes(reference, [.head(HTTPResponseHead(version: item.version, status: item.status, headers: decorated))] + parts) {
+                reference.record(item.method)
+            }
+            #expect(String(buffer: out) == expected.0, "\(item.status) \(item.method) \(item.version)")
+        }
+        // Framing that would remove a field is left to the `HTTPHeaders` path.
+        let noContent = UpstreamResponseHead(version: .http1_1, status: .noContent, fields: ByteBuffer(string: "content-length: 0\r\n"),
+                                             contentLength: 0, hasGatewayFieldNames: false)
+        #expect(!HTTP1ResponseEncoder().canWrite(forwarded: noContent))
+        let connect = HTTP1ResponseEncoder()
+        connect.record(.CONNECT)
+        #expect(!connect.canWrite(forwarded: UpstreamResponseHead(version: .http1_1, status: .ok, fields: ByteBuffer(),
+                                                                 contentLength: nil, hasGatewayFieldNames: false)))
+    }
 }

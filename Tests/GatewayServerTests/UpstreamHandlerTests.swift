@@ -16,8 +16,8 @@ final class ReadCounter: ChannelOutboundHandler {
 
 final class StubDelegate: UpstreamDelegate {
     var downstreamIsWritable = false
-    var parts: [HTTPClientResponsePart] = []
-    func upstreamResponse(_ part: HTTPClientResponsePart) { parts.append(part) }
+    var parts: [UpstreamResponsePart] = []
+    func upstreamResponse(_ part: UpstreamResponsePart) { parts.append(part) }
     func upstreamReadComplete() {}
     func upstreamWritabilityChanged(isWritable: Bool) {}
     func upstreamClosed(error: (any Error)?) {}
@@ -30,12 +30,12 @@ final class StubDelegate: UpstreamDelegate {
 final class ReusingDelegate: UpstreamDelegate {
     let handler: UpstreamHandler
     var requests = 1
-    var parts: [HTTPClientResponsePart] = []
+    var parts: [UpstreamResponsePart] = []
     var closed: [String] = []
     init(_ handler: UpstreamHandler) { self.handler = handler }
     var downstreamIsWritable: Bool { true }
     var onHead: (() -> Void)?
-    func upstreamResponse(_ part: HTTPClientResponsePart) {
+    func upstreamResponse(_ part: UpstreamResponsePart) {
         parts.append(part)
         if case .head = part, let onHead {
             self.onHead = nil

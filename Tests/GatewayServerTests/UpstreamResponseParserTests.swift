@@ -27,11 +27,22 @@ import Testing
         return out
     }
 
+    /// The parser's parts, each head as NIO's type.
+    static func describe(_ parts: [UpstreamResponsePart]) -> [String] {
+        describe(parts.map { part -> HTTPClientResponsePart in
+            switch part {
+            case .head(let head): .head(head.head)
+            case .body(let body): .body(body)
+            case .end(let trailers): .end(trailers)
+            }
+        })
+    }
+
     /// What the parser makes of `bytes` fed in pieces of `step` bytes (0: at once).
     static func ours(_ bytes: String, methods: [HTTPMethod], step: Int = 0, eof: Bool = false) throws -> [String] {
         var parser = UpstreamResponseParser()
         for method in methods { parser.requestSent(method: method) }
-        var parts: [HTTPClientResponsePart] = []
+        var parts: [UpstreamResponsePart] = []
         var pending = ByteBuffer()
         let all = Array(bytes.utf8)
         var at = 0
@@ -112,6 +123,37 @@ import Testing
             == ["head 1.1 200 Content-Length=0", "end"])
         #expect(try Self.ours("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nETag: x\r\nContent-Length: 0\r\n\r\n", methods: [.GET])
             == ["head 1.1 200 Content-Type=text/plain ETag=x Content-Length=0", "end"])
+    }
+
+    /// The head handed on keeps its fields as `name: value` lines (the name as sent, the value
+    /// trimmed, CRLF), with what the HTTP/1 encoder needs to write them as they are.
+    @Test func theHeadKeepsTheForwardedFieldsAsNormalisedLines() throws {
+        func head(_ bytes: String, method: HTTPMethod = .GET) throws -> UpstreamResponseHead? {
+            var parser = UpstreamResponseParser()
+            parser.requestSent(method: method)
+            var buffer = ByteBuffer(string: bytes)
+            guard case .head(let head)? = try parser.next(&buffer) else { return nil }
+            return head
+        }
+        let first = try #require(try head("HTTP/1.1 200 OK\r\nX-A:b\nX-B: \t c  d \t\r\nContent-Length: 2\r\n"
+                                          + "Connection: keep-alive, X-Secret\r\nX-Secret: 1\r\nx-request-id: up\r\n\r\nok"))
+        #expect(String(buffer: first.fields) == "X-A: b\r\nX-B: c  d\r\nContent-Length: 2\r\nx-request-id: up\r\n")
+        #expect(first.contentLength == 2)
+        #expect(first.hasGatewayFieldNames)
+        #expect(first.head.headers.map { "\($0.name)=\($0.value)" } == ["X-A=b", "X-B=c  d", "Content-Length=2", "x-request-id=up"])
+
+        let chunked = try #require(try head("HTTP/1.1 201 Created\r\nETag: \"x\"\r\nTransfer-Encoding: chunked\r\n\r\n"))
+        #expect(String(buffer: chunked.fields) == "ETag: \"x\"\r\n")
+        #expect(chunked.contentLength == nil)
+        #expect(!chunked.hasGatewayFieldNames)
+        #expect(chunked.status == .created)
+
+        for name in ["RateLimit", "ratelimit-policy", "X-Request-ID"] {
+            #expect(try head("HTTP/1.1 200 OK\r\n\(name): 1\r\nContent-Length: 0\r\n\r\n")?.hasGatewayFieldNames == true, "\(name)")
+        }
+        let none = try #require(try head("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"))
+        #expect(none.fields.readableBytes == 0)
+        #expect(none.head.headers.isEmpty)
     }
 
     @Test func linesMayEndInABareLF() throws {
@@ -218,7 +260,7 @@ import Testing
         for round in 0..<3 {
             parser.requestSent(method: round == 1 ? .HEAD : .GET)
             var bytes = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + (round == 1 ? "" : "ok"))
-            var parts: [HTTPClientResponsePart] = []
+            var parts: [UpstreamResponsePart] = []
             while let part = try parser.next(&bytes) { parts.append(part) }
             #expect(Self.describe(parts) == ["head 1.1 200 Content-Length=2"] + (round == 1 ? [] : ["body ok"]) + ["end"])
         }

@@ -43,6 +43,8 @@ protocol Dispatch: AnyObject {
 protocol DispatchSink: AnyObject {
     var downstreamIsWritable: Bool { get }
     func dispatch(_ id: UInt64, head: consuming HTTPResponseHead)
+    /// An upstream's head, its fields still as bytes.
+    func dispatch(_ id: UInt64, forwarded head: consuming UpstreamResponseHead)
     func dispatch(_ id: UInt64, body: ByteBuffer)
     func dispatchEnded(_ id: UInt64)
     /// The dispatch failed: answered with `error` when no response went out yet, else the
@@ -58,6 +60,10 @@ protocol DispatchSink: AnyObject {
 
 extension DispatchSink {
     var flushesAfterThisRead: Bool { false }
+
+    func dispatch(_ id: UInt64, forwarded head: consuming UpstreamResponseHead) {
+        dispatch(id, head: head.head)
+    }
 }
 
 /// A dispatch that is given the whole body before it starts (functions): nothing streams in,

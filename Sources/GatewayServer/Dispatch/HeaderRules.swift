@@ -33,10 +33,10 @@ enum HeaderRules {
             var chunked = false
             let written = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { raw in
                 var sink = HeadBytes(out: HTTP1HeadWriter(raw))
-                sink.out.put(method.rawValue)
+                sink.out.put(string: method.rawValue)
                 sink.out.put(UInt8(ascii: " "))
-                sink.out.put(target.basePath)
-                sink.out.put(request.head.uri)
+                sink.out.put(string: target.basePath)
+                sink.out.put(string: request.head.uri)
                 sink.out.put(" HTTP/1.1\r\n")
                 chunked = upstreamFields(request, target: target, into: &sink)
                 sink.out.put("\r\n")
@@ -60,9 +60,9 @@ enum HeaderRules {
     struct HeadBytes: FieldSink {
         var out: HTTP1HeadWriter
         mutating func add(_ name: String, _ value: String) {
-            out.put(name)
+            out.put(string: name)
             out.put(": ")
-            out.put(value)
+            out.put(string: value)
             out.put("\r\n")
         }
     }
@@ -162,8 +162,12 @@ enum HeaderRules {
 
     /// A Content-Length value: plain decimal digits (at most 18, so it cannot overflow), else nil.
     static func contentLength(_ value: String) -> Int? {
+        contentLength(bytes: value.utf8)
+    }
+
+    static func contentLength<Bytes: Sequence<UInt8>>(bytes value: Bytes) -> Int? {
         var result = 0, digits = 0
-        for byte in value.utf8 {
+        for byte in value {
             guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"), digits < 18 else { return nil }
             result = result * 10 + Int(byte - UInt8(ascii: "0"))
             digits += 1

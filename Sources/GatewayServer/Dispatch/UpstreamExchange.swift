@@ -384,7 +384,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
 
     var downstreamIsWritable: Bool { sink?.downstreamIsWritable ?? false }
 
-    func upstreamResponse(_ part: HTTPClientResponsePart) {
+    func upstreamResponse(_ part: UpstreamResponsePart) {
         guard !done, let sink else { return }
         lastActivity = loop.now
         switch part {
@@ -409,7 +409,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             keepAlive = connection?.responseKeepsAlive ?? false
             request.dispatchAnswered = lastActivity
             // Without hop-by-hop fields already (`UpstreamResponseParser`).
-            sink.dispatch(id, head: head)
+            sink.dispatch(id, forwarded: head)
         case .body(let bytes):
             sink.dispatch(id, body: bytes)
         case .end:

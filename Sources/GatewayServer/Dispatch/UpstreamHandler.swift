@@ -5,7 +5,7 @@ import NIOHTTP1
 /// connection. Holds the connection's reads while the client cannot take more (backpressure).
 protocol UpstreamDelegate: AnyObject {
     var downstreamIsWritable: Bool { get }
-    func upstreamResponse(_ part: HTTPClientResponsePart)
+    func upstreamResponse(_ part: UpstreamResponsePart)
     func upstreamReadComplete()
     func upstreamWritabilityChanged(isWritable: Bool)
     func upstreamClosed(error: (any Error)?)

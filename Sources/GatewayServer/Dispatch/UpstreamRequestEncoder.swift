@@ -83,9 +83,9 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
         var buffer = allocator.buffer(capacity: size)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var out = HTTP1HeadWriter(raw)
-            out.put(method)
+            out.put(string: method)
             out.put(UInt8(ascii: " "))
-            out.put(head.uri)
+            out.put(string: head.uri)
             out.put(UInt8(ascii: " "))
             out.put(version: head.version)
             out.put("\r\n")

@@ -83,7 +83,7 @@ struct UpstreamResponseParser {
 
     /// The next part that `buffer` completes, consuming its bytes; nil when more bytes are
     /// needed (an incomplete line stays in `buffer`).
-    mutating func next(_ buffer: inout ByteBuffer) throws -> HTTPClientResponsePart? {
+    mutating func next(_ buffer: inout ByteBuffer) throws -> UpstreamResponsePart? {
         while true {
             switch state {
             case .end:
@@ -128,7 +128,7 @@ struct UpstreamResponseParser {
 
     /// The connection closed with `unparsed` bytes not consumed: the end of a body read until the
     /// close, nothing between responses, else an error.
-    mutating func endOfInput(unparsed: Int) throws -> HTTPClientResponsePart? {
+    mutating func endOfInput(unparsed: Int) throws -> UpstreamResponsePart? {
         switch state {
         case .untilClose:
             state = .head
@@ -231,7 +231,9 @@ struct UpstreamResponseParser {
             var fields: [(String, String)] = []
             try Self.lines(UnsafeBufferPointer(rebasing: bytes[0..<end])) { line in
                 if line.isEmpty { return }
-                fields.append(try field(line))
+                let (nameEnd, valueStart, valueEnd) = try field(line)
+                fields.append((String(decoding: UnsafeBufferPointer(rebasing: line[0..<nameEnd]), as: UTF8.self),
+                               String(decoding: UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd]), as: UTF8.self)))
             }
             return (fields, end)
         }
@@ -244,7 +246,7 @@ struct UpstreamResponseParser {
         return fields
     }
 
-    private mutating func readHead(_ buffer: inout ByteBuffer) throws -> HTTPResponseHead? {
+    private mutating func readHead(_ buffer: inout ByteBuffer) throws -> UpstreamResponseHead? {
         // Empty lines before a status line are skipped (RFC 9112 §2.2).
         while let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
               first == UInt8(ascii: "\r") || first == UInt8(ascii: "\n") {
@@ -259,7 +261,7 @@ struct UpstreamResponseParser {
         guard buffer.readableBytes > 0 else { return nil }
         guard answered < bodiless.count else { throw fail("a response to no request") }
         let scannedSoFar = scanned
-        let parsed = try buffer.withUnsafeReadableBytes { raw -> (HTTPResponseHead, Framing, Int)? in
+        let parsed = try buffer.withUnsafeReadableBytes { raw -> (UpstreamResponseHead, Framing, Int)? in
             let bytes = raw.bindMemory(to: UInt8.self)
             guard let end = Self.sectionEnd(bytes, from: scannedSoFar - 3) else {
                 if bytes.count > Self.maxHeadSize { throw fail("a response head over \(Self.maxHeadSize) bytes") }
@@ -313,49 +315,64 @@ struct UpstreamResponseParser {
         }
     }
 
-    private mutating func parseHead(_ section: UnsafeBufferPointer<UInt8>) throws -> (HTTPResponseHead, Framing) {
+    private mutating func parseHead(_ section: UnsafeBufferPointer<UInt8>) throws -> (UpstreamResponseHead, Framing) {
         var status: (version: HTTPVersion, code: Int)?
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(16)
         var length: Int?
         var close = false, keepAliveToken = false
+        var gatewayNames = false
         /// `Connection` values that name fields besides the hop-by-hop ones.
         var named: [String] = []
         var lengthSeen = false, lengthInvalid = false
         var chunkedLast: Bool?
         var failure: String?
-        try Self.lines(section) { line in
-            guard failure == nil else { return }
-            guard status != nil else {
-                status = Self.statusLine(line)
-                if status == nil { failure = "a malformed status line" }
-                return
+        // The forwarded fields are copied into one buffer as they are parsed, `name: value\r\n`
+        // each: at most twice the section's bytes (a 3-byte `n:v` line with a bare LF is 5).
+        let room = 2 * section.count
+        var fields = ByteBufferAllocator().buffer(capacity: room)
+        try fields.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { raw -> Int in
+            var out = HTTP1HeadWriter(raw)
+            try Self.lines(section) { line in
+                guard failure == nil else { return }
+                guard status != nil else {
+                    status = Self.statusLine(line)
+                    if status == nil { failure = "a malformed status line" }
+                    return
+                }
+                if line.isEmpty { return }
+                let (nameEnd, valueStart, valueEnd) = try field(line)
+                let name = UnsafeBufferPointer(rebasing: line[0..<nameEnd])
+                let value = UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd])
+                switch nameEnd {
+                case 9 where HeaderRules.equalsLower(name, "ratelimit"): gatewayNames = true
+                case 12 where HeaderRules.equalsLower(name, "x-request-id"): gatewayNames = true
+                case 14 where HeaderRules.equalsLower(name, "content-length"):
+                    let parsed = HeaderRules.contentLength(bytes: value)
+                    // A repeated Content-Length is refused even with the same value (as llhttp does).
+                    if parsed == nil || lengthSeen { lengthInvalid = true }
+                    length = parsed
+                    lengthSeen = true
+                case 16 where HeaderRules.equalsLower(name, "ratelimit-policy"): gatewayNames = true
+                case 17 where HeaderRules.equalsLower(name, "transfer-encoding"):
+                    chunkedLast = Self.lastCodingIsChunked(String(decoding: value, as: UTF8.self))
+                case 10 where HeaderRules.equalsLower(name, "connection"):
+                    let text = String(decoding: value, as: UTF8.self)
+                    if HeaderRules.tokenList(text, contains: "close") { close = true }
+                    if HeaderRules.tokenList(text, contains: "keep-alive") { keepAliveToken = true }
+                    if !HeaderRules.namesOnlyHopByHop(text) { named.append(text) }
+                default:
+                    break
+                }
+                // Hop-by-hop fields belong to this connection: they are not part of the head handed
+                // on (RFC 9110 §7.6.1).
+                if HeaderRules.isHopByHop(name) { return }
+                out.put(name)
+                out.put(": ")
+                out.put(value)
+                out.put("\r\n")
             }
-            if line.isEmpty { return }
-            let (name, value) = try field(line)
-            switch name.utf8.count {
-            case 14 where HeaderRules.equalsLower(UnsafeBufferPointer(rebasing: line[0..<14]), "content-length"):
-                let parsed = HeaderRules.contentLength(value)
-                // A repeated Content-Length is refused even with the same value (as llhttp does).
-                if parsed == nil || lengthSeen { lengthInvalid = true }
-                length = parsed
-                lengthSeen = true
-            case 17 where HeaderRules.equalsLower(UnsafeBufferPointer(rebasing: line[0..<17]), "transfer-encoding"):
-                chunkedLast = Self.lastCodingIsChunked(value)
-            case 10 where HeaderRules.equalsLower(UnsafeBufferPointer(rebasing: line[0..<10]), "connection"):
-                if HeaderRules.tokenList(value, contains: "close") { close = true }
-                if HeaderRules.tokenList(value, contains: "keep-alive") { keepAliveToken = true }
-                if !HeaderRules.namesOnlyHopByHop(value) { named.append(value) }
-            default:
-                break
-            }
-            // Hop-by-hop fields belong to this connection: they are not part of the head handed
-            // on (RFC 9110 §7.6.1).
-            if HeaderRules.isHopByHop(UnsafeBufferPointer(rebasing: line[0..<name.utf8.count])) { return }
-            fields.append((name, value))
-        }
-        if !named.isEmpty {
-            fields.removeAll { field in named.contains { HeaderRules.tokenList($0, contains: field.0) } }
+            precondition(!out.overflowed, "response fields larger than the space reserved for them")
+            guard !named.isEmpty else { return out.count }
+            return Self.removeFields(named: named, from: UnsafeMutableRawBufferPointer(rebasing: raw[0..<out.count]))
         }
         if let failure { throw fail(failure) }
         guard let status else { throw fail("a malformed status line") }
@@ -370,8 +387,34 @@ struct UpstreamResponseParser {
             body = .untilClose
         }
         let keepAlive = status.version.minor >= 1 ? !close : keepAliveToken && !close
-        return (HTTPResponseHead(version: status.version, status: HTTPResponseStatus(statusCode: status.code),
-                                 headers: HTTPHeaders(fields)), Framing(body: body, keepAlive: keepAlive))
+        let head = UpstreamResponseHead(version: status.version, status: HTTPResponseStatus(statusCode: status.code),
+                                        fields: fields, contentLength: lengthSeen ? length : nil,
+                                        hasGatewayFieldNames: gatewayNames)
+        return (head, Framing(body: body, keepAlive: keepAlive))
+    }
+
+    /// Drops the `name: value\r\n` lines of `fields` whose name a `Connection` value lists,
+    /// moving the others up; returns the bytes left.
+    private static func removeFields(named: [String], from fields: UnsafeMutableRawBufferPointer) -> Int {
+        let bytes = fields.bindMemory(to: UInt8.self)
+        var read = 0, write = 0
+        while read < bytes.count {
+            var colon = read
+            while bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+            var end = colon
+            while bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            end += 1
+            let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[read..<colon]), as: UTF8.self)
+            if !named.contains(where: { HeaderRules.tokenList($0, contains: name) }) {
+                if write != read {
+                    UnsafeMutableRawBufferPointer(rebasing: fields[write..<(write + end - read)])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: fields[read..<end]))
+                }
+                write += end - read
+            }
+            read = end
+        }
+        return write
     }
 
     /// `HTTP/1.x SP 3DIGIT [SP reason]`.
@@ -389,8 +432,9 @@ struct UpstreamResponseParser {
         return (HTTPVersion(major: 1, minor: line[7] == UInt8(ascii: "0") ? 0 : 1), code)
     }
 
-    /// `name: value`, the value without the spaces and tabs around it.
-    private mutating func field(_ line: UnsafeBufferPointer<UInt8>) throws -> (String, String) {
+    /// `name: value`: where the name ends and where the value, without the spaces and tabs
+    /// around it, starts and ends.
+    private mutating func field(_ line: UnsafeBufferPointer<UInt8>) throws -> (nameEnd: Int, valueStart: Int, valueEnd: Int) {
         // The name: token bytes up to the colon, in one pass.
         var colon = 0
         while colon < line.count && Self.isTokenByte(line[colon]) { colon += 1 }
@@ -404,8 +448,7 @@ struct UpstreamResponseParser {
         for byte in line[start..<end] where (byte < 0x20 && byte != 0x09) || byte == 0x7F {
             throw fail("a control character in a header value")
         }
-        return (String(decoding: UnsafeBufferPointer(rebasing: line[0..<colon]), as: UTF8.self),
-                String(decoding: UnsafeBufferPointer(rebasing: line[start..<end]), as: UTF8.self))
+        return (colon, start, end)
     }
 
     /// Whether the last coding of a Transfer-Encoding list is `chunked`.

@@ -29,6 +29,40 @@ enum ResponseDecorator {
         if let cors = request.route.cors { applyCORS(cors, to: &headers, origin: request.head.headers.first(name: "origin")) }
     }
 
+    /// The fields the gateway appends to a forwarded head that stays bytes (`UpstreamResponseHead`):
+    /// the request id and the RateLimit fields. Nil when the head must be decorated as
+    /// `HTTPHeaders` instead: on a route with CORS, or when the upstream sent a field the gateway
+    /// sets (the gateway's replaces it).
+    static func appended(to head: UpstreamResponseHead, for request: RequestContext) -> Appended? {
+        guard request.route.cors == nil, !head.hasGatewayFieldNames else { return nil }
+        return Appended(requestId: request.requestId, rateLimit: request.rateLimitHeaders)
+    }
+
+    /// `x-request-id` and the RateLimit fields, written as HTTP/1 field lines.
+    struct Appended {
+        let requestId: String
+        let rateLimit: [(String, String)]
+
+        /// The bytes `put(into:)` writes.
+        var size: Int {
+            var size = 12 + 4 + requestId.utf8.count
+            for (name, value) in rateLimit { size += name.utf8.count + value.utf8.count + 4 }
+            return size
+        }
+
+        func put(into out: inout HTTP1HeadWriter) {
+            out.put("x-request-id: ")
+            out.put(string: requestId)
+            out.put("\r\n")
+            for (name, value) in rateLimit {
+                out.put(string: name)
+                out.put(": ")
+                out.put(string: value)
+                out.put("\r\n")
+            }
+        }
+    }
+
     /// On a route with CORS the gateway decides: whatever CORS headers the function or backend
     /// sent are replaced (as AWS does), and an allowed origin gets the policy's.
     static func applyCORS(_ cors: CORSPolicy, to headers: inout HTTPHeaders, origin: String?) {

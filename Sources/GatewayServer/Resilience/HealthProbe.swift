@@ -76,7 +76,7 @@ final class HealthProbe: UpstreamDelegate {
 
     var downstreamIsWritable: Bool { true }
 
-    func upstreamResponse(_ part: HTTPClientResponsePart) {
+    func upstreamResponse(_ part: UpstreamResponsePart) {
         guard case .head(let head) = part, head.status.code >= 200 else { return }
         let code = Int(head.status.code)
         finish(passed: expect.contains(code), reason: "status \(code)")

@@ -422,6 +422,19 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         write(context, .head(head))
     }
 
+    func dispatch(_ id: UInt64, forwarded head: consuming UpstreamResponseHead) {
+        // An HTTP/1.1 client gets the upstream's field bytes as they are, with the gateway's
+        // fields after them; otherwise the head is made `HTTPHeaders` and decorated.
+        guard let request = current(id), let context, let encoder = connection.responseEncoder,
+              encoder.canWrite(forwarded: head), let appended = ResponseDecorator.appended(to: head, for: request) else {
+            dispatch(id, head: head.head)
+            return
+        }
+        request.status = Int(head.status.code)
+        machine.responseStarted()
+        encoder.write(forwarded: head, version: request.head.version, appending: appended, context: context)
+    }
+
     func dispatch(_ id: UInt64, body: ByteBuffer) {
         guard let request = current(id), let context else { return }
         request.bytesOut += body.readableBytes

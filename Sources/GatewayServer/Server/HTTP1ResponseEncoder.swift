@@ -61,29 +61,13 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
     func write(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         switch part {
         case .head(var head):
-            let code = head.status.code
-            var connect = false
-            if !((100..<200).contains(code) && code != 101), let method = takeMethod() {
-                switch method {
-                case .HEAD: suppressBody = true
-                case .CONNECT: suppressBody = true; connect = true
-                default: suppressBody = false
-                }
-            }
-            writeHeld(context: context)
+            let connect = begin(status: head.status.code, context: context)
             let framing = Self.frame(&head, hasBody: !connect && head.status.mayHaveResponseBody)
             isChunked = suppressBody ? false : framing.chunked
             let length = suppressBody ? nil : framing.contentLength
-            let merged = length.map { $0 > 0 && $0 <= Self.mergedBodyLimit } ?? false
-            let buffer = Self.encode(head, fieldsSize: framing.fieldsSize, extraCapacity: merged ? length! : 0,
-                                     allocator: context.channel.allocator)
-            if merged {
-                held = buffer
-                heldPromise = promise
-                bodyLeft = length!
-            } else {
-                context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
-            }
+            let extra = Self.merges(length) ? length! : 0
+            let buffer = Self.encode(head, fieldsSize: framing.fieldsSize, extraCapacity: extra, allocator: context.channel.allocator)
+            emit(buffer, bodyLength: extra, context: context, promise: promise)
         case .body(let part):
             if suppressBody {
                 promise?.fail(BodyNotAllowed())
@@ -102,6 +86,79 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             suppressBody = false
             writeHeld(context: context)
             HTTP1HeadWriter.writeEnd(trailers, chunked: isChunked, context: context, promise: promise)
+        }
+    }
+
+    /// Whether `write(forwarded:…)` can write `head` as it is: framing changes none of its fields
+    /// (a response to CONNECT has none, and one without a body no Content-Length).
+    func canWrite(forwarded head: UpstreamResponseHead) -> Bool {
+        nextMethod != .CONNECT && (head.contentLength == nil || head.status.mayHaveResponseBody)
+    }
+
+    /// Writes an upstream's final response head from its field bytes (`canWrite(forwarded:)` said
+    /// it can), with the status line in the client's `version`, then the `appended` fields, and
+    /// `Transfer-Encoding: chunked` when no Content-Length frames an HTTP/1.1 body (the upstream's
+    /// own framing fields went with the hop-by-hop ones). The same framing as `frame`, with no
+    /// field removed.
+    func write(forwarded head: UpstreamResponseHead, version: HTTPVersion, appending appended: ResponseDecorator.Appended,
+               context: ChannelHandlerContext) {
+        _ = begin(status: head.status.code, context: context)
+        let hasBody = head.status.mayHaveResponseBody
+        let chunked = hasBody && head.contentLength == nil && version.major == 1 && version.minor >= 1
+        isChunked = suppressBody ? false : chunked
+        let length = suppressBody || !hasBody ? nil : head.contentLength
+        let extra = Self.merges(length) ? length! : 0
+        let code = head.status.code
+        let reason = head.status.reasonPhrase
+        let size = HTTP1HeadWriter.versionSize(version) + 1 + HTTP1HeadWriter.decimalSize(code) + 1 + reason.utf8.count + 2
+            + head.fields.readableBytes + appended.size + (chunked ? 28 : 0) + 2
+        var buffer = context.channel.allocator.buffer(capacity: size + extra)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            var out = HTTP1HeadWriter(raw)
+            out.put(version: version)
+            out.put(UInt8(ascii: " "))
+            out.put(decimal: code)
+            out.put(UInt8(ascii: " "))
+            out.put(string: reason)
+            out.put("\r\n")
+            head.fields.withUnsafeReadableBytes { out.put($0.bindMemory(to: UInt8.self)) }
+            appended.put(into: &out)
+            if chunked { out.put("transfer-encoding: chunked\r\n") }
+            out.put("\r\n")
+            precondition(!out.overflowed, "HTTP/1 head larger than the space reserved for it")
+            return out.count
+        }
+        emit(buffer, bodyLength: extra, context: context, promise: nil)
+    }
+
+    /// A head begins: the method of the request it answers decides whether a body follows (a
+    /// non-final 1xx answer takes none). Returns whether it answers CONNECT.
+    private func begin(status code: UInt, context: ChannelHandlerContext) -> Bool {
+        var connect = false
+        if !((100..<200).contains(code) && code != 101), let method = takeMethod() {
+            switch method {
+            case .HEAD: suppressBody = true
+            case .CONNECT: suppressBody = true; connect = true
+            default: suppressBody = false
+            }
+        }
+        writeHeld(context: context)
+        return connect
+    }
+
+    /// Whether a body of this Content-Length is copied into its head's buffer.
+    private static func merges(_ length: Int?) -> Bool {
+        length.map { $0 > 0 && $0 <= mergedBodyLimit } ?? false
+    }
+
+    /// A head's bytes: held for the `bodyLength` bytes of its body, or written now.
+    private func emit(_ buffer: ByteBuffer, bodyLength: Int, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if bodyLength > 0 {
+            held = buffer
+            heldPromise = promise
+            bodyLeft = bodyLength
+        } else {
+            context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
         }
     }
 
@@ -173,7 +230,7 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             out.put(UInt8(ascii: " "))
             out.put(decimal: code)
             out.put(UInt8(ascii: " "))
-            out.put(reason)
+            out.put(string: reason)
             out.put("\r\n")
             out.put(fields: head.headers)
             precondition(!out.overflowed, "HTTP/1 head larger than the space reserved for it")

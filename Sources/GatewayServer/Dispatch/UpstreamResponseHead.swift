@@ -1,0 +1,52 @@
+import NIOCore
+import NIOHTTP1
+
+/// A response part as the upstream leg parses it.
+typealias UpstreamResponsePart = HTTPPart<UpstreamResponseHead, ByteBuffer>
+
+/// A response head as the upstream leg parsed it (`UpstreamResponseParser`): its status, and the
+/// fields the gateway forwards as bytes, one `name: value` line each (the name as the upstream
+/// spelled it, the value without the spaces around it, lines ending in CRLF), with no hop-by-hop
+/// field among them.
+///
+/// An HTTP/1.1 client's response is written from these bytes as they are, with the gateway's own
+/// fields after them (`HTTP1ResponseEncoder.write(forwarded:…)`): no `String` per name and value,
+/// no `HTTPHeaders` built, decorated and encoded again. Whoever needs the fields as
+/// `HTTPHeaders` (HTTP/2, migrations, a decoration that edits fields) asks for `head`.
+struct UpstreamResponseHead: Equatable, Sendable {
+    var version: HTTPVersion
+    var status: HTTPResponseStatus
+    /// The field lines, each `name: value\r\n`.
+    var fields: ByteBuffer
+    /// The body's length, when a Content-Length field (one of `fields`) gives it.
+    var contentLength: Int?
+    /// Whether a field has a name the gateway sets on every response it forwards (`x-request-id`,
+    /// `ratelimit`, `ratelimit-policy`): decorating the head then replaces fields, not only adds.
+    var hasGatewayFieldNames: Bool
+
+    /// The fields as `HTTPHeaders`.
+    var headers: HTTPHeaders {
+        var pairs: [(String, String)] = []
+        fields.withUnsafeReadableBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var start = 0
+            while start < bytes.count {
+                // `name: value\r\n`: the name ends at the first colon (a name has none), the value
+                // at the CR (a value has none).
+                var colon = start
+                while bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+                var end = colon + 2
+                while bytes[end] != UInt8(ascii: "\r") { end += 1 }
+                pairs.append((String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<colon]), as: UTF8.self),
+                              String(decoding: UnsafeBufferPointer(rebasing: bytes[(colon + 2)..<end]), as: UTF8.self)))
+                start = end + 2
+            }
+        }
+        return HTTPHeaders(pairs)
+    }
+
+    /// The head as NIO's type.
+    var head: HTTPResponseHead {
+        HTTPResponseHead(version: version, status: status, headers: headers)
+    }
+}
