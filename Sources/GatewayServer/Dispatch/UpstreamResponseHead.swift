@@ -20,8 +20,8 @@ struct UpstreamResponseHead: Equatable, Sendable {
     var fields: ByteBuffer
     /// The body's length, when a Content-Length field (one of `fields`) gives it.
     var contentLength: Int?
-    /// Whether a field has a name the gateway sets on every response it forwards (`x-request-id`,
-    /// `ratelimit`, `ratelimit-policy`): decorating the head then replaces fields, not only adds.
+    /// Whether a field has a name the gateway may set on a response it forwards (`x-request-id`,
+    /// `ratelimit`, `ratelimit-policy`): decorating the head then edits fields, not only adds.
     var hasGatewayFieldNames: Bool
 
     /// The fields as `HTTPHeaders`.

@@ -140,6 +140,21 @@ struct HTTP1HeadWriter {
         count += digits
     }
 
+    /// `HTTP/x.y SP code SP reason CRLF`, as `put(statusLine:code:reason:)` writes it.
+    static func statusLineSize(_ version: HTTPVersion, code: UInt, reason: String) -> Int {
+        versionSize(version) + 1 + decimalSize(code) + 1 + reason.utf8.count + 2
+    }
+
+    /// A response's status line (`reason`: the status's `reasonPhrase`, asked once by the caller).
+    mutating func put(statusLine version: HTTPVersion, code: UInt, reason: String) {
+        put(version: version)
+        put(UInt8(ascii: " "))
+        put(decimal: code)
+        put(UInt8(ascii: " "))
+        put(string: reason)
+        put("\r\n")
+    }
+
     /// `HTTP/1.1`.
     mutating func put(version: HTTPVersion) {
         if version.major == 1 && version.minor == 1 {

@@ -18,6 +18,10 @@ import NIOHTTP1
 /// buffer as the head: the head is held, with room for the body, until the body's last byte is
 /// copied in (or anything else is written), and the two are one write of one buffer instead of two.
 ///
+/// An upstream's head reaches it as bytes (`write(forwarded:…)`): its fields are copied as they
+/// are, the gateway's own and the chunked framing written after them, when framing removes none of
+/// them (`canWrite(forwarded:)`); else the head comes as `HTTPResponseHead`, decorated.
+///
 /// On a client connection it is not a handler in the pipeline: `GatewayHandler` hands it each
 /// response part (`write(_:context:promise:)`), which saves a pipeline step and a dynamic cast of
 /// the part per write. As a handler it encodes the parts written through it.
@@ -29,6 +33,8 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
 
     /// The largest body copied into its head's buffer.
     static let mergedBodyLimit = 4096
+    /// The framing field of a body without Content-Length, after a forwarded head's fields.
+    static let chunkedField: StaticString = "transfer-encoding: chunked\r\n"
 
     private var isChunked = false
     private var suppressBody = false
@@ -108,22 +114,16 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
         isChunked = suppressBody ? false : chunked
         let length = suppressBody || !hasBody ? nil : head.contentLength
         let extra = Self.merges(length) ? length! : 0
-        let code = head.status.code
-        let reason = head.status.reasonPhrase
-        let size = HTTP1HeadWriter.versionSize(version) + 1 + HTTP1HeadWriter.decimalSize(code) + 1 + reason.utf8.count + 2
-            + head.fields.readableBytes + appended.size + (chunked ? 28 : 0) + 2
+        let code = head.status.code, reason = head.status.reasonPhrase
+        let size = HTTP1HeadWriter.statusLineSize(version, code: code, reason: reason) + head.fields.readableBytes + appended.size
+            + (chunked ? Self.chunkedField.utf8CodeUnitCount : 0) + 2
         var buffer = context.channel.allocator.buffer(capacity: size + extra)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var out = HTTP1HeadWriter(raw)
-            out.put(version: version)
-            out.put(UInt8(ascii: " "))
-            out.put(decimal: code)
-            out.put(UInt8(ascii: " "))
-            out.put(string: reason)
-            out.put("\r\n")
+            out.put(statusLine: version, code: code, reason: reason)
             head.fields.withUnsafeReadableBytes { out.put($0.bindMemory(to: UInt8.self)) }
             appended.put(into: &out)
-            if chunked { out.put("transfer-encoding: chunked\r\n") }
+            if chunked { out.put(Self.chunkedField) }
             out.put("\r\n")
             precondition(!out.overflowed, "HTTP/1 head larger than the space reserved for it")
             return out.count
@@ -219,19 +219,13 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
     /// at its size (growing an empty one would allocate twice), with `extraCapacity` bytes more.
     static func encode(_ head: HTTPResponseHead, fieldsSize: Int? = nil, extraCapacity: Int = 0,
                        allocator: ByteBufferAllocator) -> ByteBuffer {
-        let code = head.status.code
-        let reason = head.status.reasonPhrase
-        let size = HTTP1HeadWriter.versionSize(head.version) + 1 + HTTP1HeadWriter.decimalSize(code) + 1 + reason.utf8.count + 2
+        let code = head.status.code, reason = head.status.reasonPhrase
+        let size = HTTP1HeadWriter.statusLineSize(head.version, code: code, reason: reason)
             + (fieldsSize ?? HTTP1HeadWriter.size(of: head.headers))
         var buffer = allocator.buffer(capacity: size + extraCapacity)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var out = HTTP1HeadWriter(raw)
-            out.put(version: head.version)
-            out.put(UInt8(ascii: " "))
-            out.put(decimal: code)
-            out.put(UInt8(ascii: " "))
-            out.put(string: reason)
-            out.put("\r\n")
+            out.put(statusLine: head.version, code: code, reason: reason)
             out.put(fields: head.headers)
             precondition(!out.overflowed, "HTTP/1 head larger than the space reserved for it")
             return out.count
