@@ -77,9 +77,13 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
         case .body(let part):
             if suppressBody {
                 promise?.fail(BodyNotAllowed())
-            } else if held != nil, case .byteBuffer(var bytes) = part, bytes.readableBytes <= bodyLeft {
+            } else if var head = held, case .byteBuffer(var bytes) = part, bytes.readableBytes <= bodyLeft {
                 bodyLeft -= bytes.readableBytes
-                held!.writeBuffer(&bytes)
+                // Taken out, appended to, put back: no access to `held` spans a call, so the
+                // compiler needs no run-time exclusivity check on it (nor on its other uses).
+                held = nil
+                head.writeBuffer(&bytes)
+                held = head
                 if let promise {
                     if let heldPromise { heldPromise.futureResult.cascade(to: promise) } else { heldPromise = promise }
                 }
