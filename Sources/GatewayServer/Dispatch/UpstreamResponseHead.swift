@@ -29,20 +29,27 @@ struct UpstreamResponseHead: Equatable, Sendable {
         var pairs: [(String, String)] = []
         fields.withUnsafeReadableBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            var start = 0
-            while start < bytes.count {
-                // `name: value\r\n`: the name ends at the first colon (a name has none), the value
-                // at the CR (a value has none).
-                var colon = start
-                while bytes[colon] != UInt8(ascii: ":") { colon += 1 }
-                var end = colon + 2
-                while bytes[end] != UInt8(ascii: "\r") { end += 1 }
-                pairs.append((String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<colon]), as: UTF8.self),
-                              String(decoding: UnsafeBufferPointer(rebasing: bytes[(colon + 2)..<end]), as: UTF8.self)))
-                start = end + 2
+            Self.forEachLine(bytes) { name, value, _ in
+                pairs.append((String(decoding: UnsafeBufferPointer(rebasing: bytes[name]), as: UTF8.self),
+                              String(decoding: UnsafeBufferPointer(rebasing: bytes[value]), as: UTF8.self)))
             }
         }
         return HTTPHeaders(pairs)
+    }
+
+    /// Calls `body` with each `name: value\r\n` line of `bytes` (as `fields` holds them): where
+    /// its name and its value are, and where the line ends (after its CRLF). The name ends at the
+    /// first colon (a name has none), the value at the CR (a value has none).
+    static func forEachLine(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (_ name: Range<Int>, _ value: Range<Int>, _ end: Int) -> Void) {
+        var start = 0
+        while start < bytes.count {
+            var colon = start
+            while bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+            var cr = colon + 2
+            while bytes[cr] != UInt8(ascii: "\r") { cr += 1 }
+            body(start..<colon, (colon + 2)..<cr, cr + 2)
+            start = cr + 2
+        }
     }
 
     /// The head as NIO's type.

@@ -396,23 +396,18 @@ struct UpstreamResponseParser {
     /// Drops the `name: value\r\n` lines of `fields` whose name a `Connection` value lists,
     /// moving the others up; returns the bytes left.
     private static func removeFields(named: [String], from fields: UnsafeMutableRawBufferPointer) -> Int {
-        let bytes = fields.bindMemory(to: UInt8.self)
-        var read = 0, write = 0
-        while read < bytes.count {
-            var colon = read
-            while bytes[colon] != UInt8(ascii: ":") { colon += 1 }
-            var end = colon
-            while bytes[end] != UInt8(ascii: "\n") { end += 1 }
-            end += 1
-            let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[read..<colon]), as: UTF8.self)
-            if !named.contains(where: { HeaderRules.tokenList($0, contains: name) }) {
-                if write != read {
-                    UnsafeMutableRawBufferPointer(rebasing: fields[write..<(write + end - read)])
-                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: fields[read..<end]))
-                }
-                write += end - read
+        let bytes = UnsafeBufferPointer(fields.bindMemory(to: UInt8.self))
+        var write = 0
+        // Kept lines only move towards the start, behind the line being read.
+        UpstreamResponseHead.forEachLine(bytes) { name, _, end in
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[name]), as: UTF8.self)
+            guard !named.contains(where: { HeaderRules.tokenList($0, contains: text) }) else { return }
+            let line = name.lowerBound..<end
+            if write != line.lowerBound {
+                UnsafeMutableRawBufferPointer(rebasing: fields[write..<(write + line.count)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: fields[line]))
             }
-            read = end
+            write += line.count
         }
         return write
     }
