@@ -64,6 +64,13 @@ struct SharedStateBinaryTests {
         do {
             try await Self.checkSharing(folder, redis: redis, a: a, b: b)
         } catch {
+            // What each instance was doing, before its folder goes: the logs say why one stopped
+            // answering.
+            for (name, instance) in [("a.yaml", a), ("b.yaml", b)] {
+                let log = (try? String(contentsOfFile: folder.path + "/\(name).log", encoding: .utf8)) ?? "(no log)"
+                let state = instance.process.isRunning ? "running" : "exited with \(instance.process.terminationStatus)"
+                print("\(name) on port \(instance.port): \(state); its log:\n\(log.suffix(4000))")
+            }
             // Stopping waits for the processes: off the cooperative pool, which the other tests need.
             try await offPool { GatewayBinary.stop(a.process); GatewayBinary.stop(b.process) }
             throw error
