@@ -85,12 +85,16 @@ struct HTTP1HeadWriter {
         return true
     }
 
+    @inline(__always)
     mutating func put(_ byte: UInt8) {
         guard fits(1) else { return }
         base[count] = byte
         count += 1
     }
 
+    /// Inlined: a literal's length is then a constant, and its copy a move of that many bytes
+    /// rather than a call to `memcpy`.
+    @inline(__always)
     mutating func put(_ text: StaticString) {
         guard fits(text.utf8CodeUnitCount) else { return }
         (base.baseAddress! + count).copyMemory(from: text.utf8Start, byteCount: text.utf8CodeUnitCount)
