@@ -108,6 +108,11 @@ public final class RedisClient: @unchecked Sendable {
 
     private func dispatch(_ request: RedisRequest) {
         switch state {
+        case .ready(let channel) where !channel.isActive:
+            // Closed, and its close future has not run `closed` yet (NIO completes it a tick after
+            // the channel goes inactive): down now, so that this command fails at once.
+            closed(channel)
+            dispatch(request)
         case .ready(let channel):
             channel.write(request, promise: nil)
             if !flushScheduled {

@@ -5,7 +5,8 @@ import NIOCore
 /// `RedisError.server`. RESP3 push messages are not replies and are dropped. A command not
 /// answered by its deadline fails with `RedisError.timeout` (a sweep every `sweepInterval`, not a
 /// timer per command); its late reply is then read and dropped. When the connection fails or
-/// closes, every waiting command fails.
+/// closes, every waiting command fails, and so does any command written after that (a write can
+/// reach the handler after the channel went inactive and before its close future completes).
 final class RedisCommandHandler: ChannelDuplexHandler {
     typealias InboundIn = RESPValue
     typealias OutboundIn = RedisRequest
@@ -23,6 +24,8 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     /// client reconnects) rather than left to collect timed-out commands.
     private let stuckAfter: TimeAmount
     private weak var context: ChannelHandlerContext?
+    /// Set when the connection went inactive or the handler left it: no reply can come any more.
+    private var failedWith: RedisError?
 
     init(sweepInterval: TimeAmount = .milliseconds(25), stuckAfter: TimeAmount = .seconds(2)) {
         self.sweepInterval = sweepInterval
@@ -40,10 +43,17 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         sweeper?.cancel()
         sweeper = nil
+        failAll(.connectionClosed)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
+        if let failedWith {
+            // Nothing would answer it, and no sweep would time it out: it fails now.
+            request.promise.fail(failedWith)
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
         var buffer = context.channel.allocator.buffer(capacity: 128)
         request.command.encode(into: &buffer)
         waiting.append(Waiting(promise: request.promise, deadline: request.deadline))
@@ -77,7 +87,9 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll(error as? RedisError ?? .unavailable("\(error)"))
+        let failure = error as? RedisError ?? .unavailable("\(error)")
+        failAll(failure)
+        failedWith = failure
         context.close(promise: nil)
     }
 
@@ -87,6 +99,7 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: RedisError) {
+        if failedWith == nil { failedWith = error }
         while let w = waiting.popFirst() { w.promise.fail(error) }
     }
 }

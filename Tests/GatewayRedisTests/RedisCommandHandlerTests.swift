@@ -38,6 +38,29 @@ import Testing
         _ = try? channel.finish()
     }
 
+    /// A write can reach the handler after the channel went inactive (its close future completes
+    /// a tick later): the command fails at once instead of waiting for a reply that cannot come.
+    @Test func aCommandWrittenAfterTheConnectionClosedFailsAtOnce() throws {
+        let channel = try Self.channel()
+        channel.pipeline.fireChannelInactive()
+        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+        // Looked at without waiting: a command left waiting would block `wait()` for ever.
+        let outcome = NIOLoopBoundBox<Result<RESPValue, any Error>?>(nil, eventLoop: channel.eventLoop)
+        promise.futureResult.whenComplete { outcome.value = $0 }
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(RedisRequest(command: RedisCommand("PING"), promise: promise, deadline: .distantFuture), promise: written)
+        guard case .failure(let error) = outcome.value else {
+            Issue.record("the command is still waiting: \(String(describing: outcome.value))")
+            promise.fail(RedisError.shutdown)
+            _ = try? channel.finish()
+            return
+        }
+        #expect(error as? RedisError == .connectionClosed)
+        #expect(throws: ChannelError.ioOnClosedChannel) { try written.futureResult.wait() }
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        _ = try? channel.finish()
+    }
+
     @Test func garbageFromTheServerFailsWaitingCommandsAndCloses() throws {
         let channel = try Self.channel()
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
