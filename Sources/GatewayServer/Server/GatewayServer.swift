@@ -261,11 +261,14 @@ public final class GatewayServer: Sendable {
         // error contract's 400 from GatewayHandler too.
         // No outbound header validation handler either: what the gateway writes is request heads
         // parsed by NIO, headers it makes itself, and function headers it checks (FunctionEventBuilder).
-        // NIO's request decoder, and the gateway's response encoder (HTTP1ResponseEncoder: one
-        // write per head), which GatewayHandler tells each request's method and calls directly.
+        // The gateway's request decoder (the common heads; NIO's request decoder for anything
+        // else), and its response encoder (HTTP1ResponseEncoder: one write per head), which
+        // GatewayHandler tells each request's method and calls directly.
         let encoder = HTTP1ResponseEncoder()
-        try sync.addHandler(HTTP1DecodeHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
-                                                                  limitConfiguration: decoderLimits)))
+        let decoder = HTTP1RequestDecoder(maxHeadBytes: limits.maxHeaderBytes, maxFields: limits.maxHeaders,
+                                          nio: HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
+                                                                  limitConfiguration: decoderLimits))
+        try sync.addHandler(HTTP1DecodeHandler(decoder))
         try sync.addHandler(GatewayHandler(shared: shared, connection: .init(
             scheme: scheme, isHTTP2: false, idleTimeout: TimeAmount(limits.idleTimeout),
             headerTimeout: TimeAmount(limits.headerTimeout), bodyTimeout: TimeAmount(limits.bodyTimeout),

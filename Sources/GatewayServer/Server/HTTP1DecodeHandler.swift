@@ -1,8 +1,9 @@
 import NIOCore
 
-/// Feeds a connection's bytes to one of NIO's HTTP/1 decoders (the client leg's
-/// `HTTPRequestDecoder`; the upstream leg parses responses in `UpstreamHandler`), in place of NIO's
-/// generic `ByteToMessageHandler`, with the same contract for these decoders:
+/// Feeds a connection's bytes to an HTTP/1 decoder (the client leg's `HTTP1RequestDecoder`, which
+/// hands unusual requests to NIO's `HTTPRequestDecoder`; the upstream leg parses responses in
+/// `UpstreamHandler`), in place of NIO's generic `ByteToMessageHandler`, with the same contract for
+/// these decoders:
 ///
 /// - bytes the decoder leaves unconsumed (a head cut between two reads: NIO's decoder keeps it
 ///   in the buffer until it is whole) come first in the next call, with the new bytes after them;
