@@ -199,6 +199,28 @@ import Testing
         }
     }
 
+    /// The gateway's decoder parses the common requests and hands any other to NIO's decoder for
+    /// the rest of the connection: requests before and after that switch, on one connection, are
+    /// answered in order, and the chunked body between them arrives whole.
+    @Test func aChunkedRequestBetweenPlainOnesOnOneConnection() async throws {
+        try await withGateway { gateway, legacy, _ in
+            let port = gateway.server.httpPort!
+            let requests = "GET /before HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+                + "GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            let reply = try await RawTCP.exchange(port: port, send: requests)
+            let statuses = reply.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["200", "200", "200"], "\(reply)")
+            let uris = ["before", "chunked", "after"].map { reply.range(of: "\"uri\":\"\\/\($0)\"") ?? reply.range(of: "\"uri\":\"/\($0)\"") }
+            #expect(uris.allSatisfy { $0 != nil }, "\(reply)")
+            if let before = uris[0], let chunked = uris[1], let after = uris[2] {
+                #expect(before.lowerBound < chunked.lowerBound && chunked.lowerBound < after.lowerBound, "answered in request order")
+            }
+            #expect(reply.contains("\"bodyBytes\":11"), "the chunked body, whole: \(reply)")
+            #expect(legacy.requests == 3)
+        }
+    }
+
     @Test func malformedHTTPGets400AndTheConnectionIsClosed() async throws {
         try await withGateway { gateway, legacy, _ in
             let port = gateway.server.httpPort!
