@@ -204,13 +204,6 @@ import Testing
         #expect(throws: UpstreamResponseParser.Failure.self) { _ = try parser.next(&good) }
     }
 
-    @Test func tokenBytesAreExactlyRFC9110sTchar() {
-        let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
-        for byte in UInt8.min...UInt8.max {
-            #expect(UpstreamResponseParser.isTokenByte(byte) == tchar.contains(byte), "byte \(byte)")
-        }
-    }
-
     @Test func aHeadTooLargeIsAnErrorBeforeItEnds() throws {
         let huge = "HTTP/1.1 200 OK\r\nX-Big: " + String(repeating: "a", count: UpstreamResponseParser.maxHeadSize)
         #expect(throws: UpstreamResponseParser.Failure.self) { _ = try Self.ours(huge, methods: [.GET]) }

@@ -432,7 +432,7 @@ struct UpstreamResponseParser {
     private mutating func field(_ line: UnsafeBufferPointer<UInt8>) throws -> (nameEnd: Int, valueStart: Int, valueEnd: Int) {
         // The name: token bytes up to the colon, in one pass.
         var colon = 0
-        while colon < line.count && Self.isTokenByte(line[colon]) { colon += 1 }
+        while colon < line.count && FieldBytes.isTokenByte(line[colon]) { colon += 1 }
         guard colon > 0, colon < line.count, line[colon] == UInt8(ascii: ":") else {
             if line.first == 0x20 || line.first == 0x09 { throw fail("a folded header line") }
             throw fail(line.contains(UInt8(ascii: ":")) ? "a malformed header name" : "a header line without a name")
@@ -440,7 +440,7 @@ struct UpstreamResponseParser {
         var start = colon + 1, end = line.count
         while start < end && (line[start] == 0x20 || line[start] == 0x09) { start += 1 }
         while end > start && (line[end - 1] == 0x20 || line[end - 1] == 0x09) { end -= 1 }
-        guard FieldBytes.valueIsAllowed(line, from: start, to: end, obsText: true) else {
+        for byte in line[start..<end] where (byte < 0x20 && byte != 0x09) || byte == 0x7F {
             throw fail("a control character in a header value")
         }
         return (colon, start, end)
@@ -459,11 +459,4 @@ struct UpstreamResponseParser {
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 48 && byte <= 57 }
 
-    /// RFC 9110's tchar, one bit per byte below 128: `!#$%&'*+-.` and digits in the low word,
-    /// letters and `^_`|~` in the high one.
-    @inline(__always)
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        let mask: UInt64 = byte < 64 ? 0x03FF_6CFA_0000_0000 : 0x57FF_FFFF_C7FF_FFFE
-        return byte < 128 && (mask >> UInt64(byte & 63)) & 1 == 1
-    }
 }

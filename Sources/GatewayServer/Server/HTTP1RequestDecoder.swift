@@ -206,11 +206,16 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     /// not one of this decoder's.
     private static func field(_ head: UnsafeBufferPointer<UInt8>, start: Int, end: Int) -> (nameEnd: Int, valueStart: Int)? {
         var colon = start
-        while colon < end && UpstreamResponseParser.isTokenByte(head[colon]) { colon += 1 }
+        while colon < end && FieldBytes.isTokenByte(head[colon]) { colon += 1 }
         guard colon > start, colon < end, head[colon] == UInt8(ascii: ":") else { return nil }
         var valueStart = colon + 1
         while valueStart < end && (head[valueStart] == 0x20 || head[valueStart] == 0x09) { valueStart += 1 }
-        guard FieldBytes.valueIsAllowed(head, from: valueStart, to: end, obsText: false) else { return nil }
+        var j = valueStart
+        while j < end {
+            let byte = head[j]
+            guard (byte >= 0x20 && byte < 0x7F) || byte == 0x09 else { return nil }
+            j += 1
+        }
         if end > valueStart && (head[end - 1] == 0x20 || head[end - 1] == 0x09) { return nil }
         return (colon, valueStart)
     }
@@ -259,12 +264,12 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
             let name = UnsafeBufferPointer(rebasing: head[start..<nameEnd])
             let value = UnsafeBufferPointer(rebasing: head[valueStart..<end])
             switch name.count {
-            case 7 where equalsLower(name, "upgrade"):
+            case 7 where HeaderRules.equalsLower(name, "upgrade"):
                 return .other
-            case 14 where equalsLower(name, "content-length"):
+            case 14 where HeaderRules.equalsLower(name, "content-length"):
                 guard contentLength == nil, let length = HeaderRules.contentLength(bytes: value) else { return .other }
                 contentLength = length
-            case 17 where equalsLower(name, "transfer-encoding"):
+            case 17 where HeaderRules.equalsLower(name, "transfer-encoding"):
                 return .other
             default:
                 break
@@ -310,13 +315,5 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         case UInt8(ascii: "O"): return starts("OPTIONS") ? (.OPTIONS, 7) : nil
         default: return nil
         }
-    }
-
-    /// ASCII case-insensitive equality with a lower-case literal of the same length.
-    @inline(__always)
-    private static func equalsLower(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
-        let p = lower.utf8Start
-        for i in 0..<bytes.count where bytes[i] | 0x20 != p[i] { return false }
-        return true
     }
 }
