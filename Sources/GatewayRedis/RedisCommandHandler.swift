@@ -87,9 +87,7 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let failure = error as? RedisError ?? .unavailable("\(error)")
-        failAll(failure)
-        failedWith = failure
+        failAll(error as? RedisError ?? .unavailable("\(error)"))
         context.close(promise: nil)
     }
 

@@ -260,7 +260,8 @@ public final class GatewayServer: Sendable {
         // request); GatewayHandler queues the rare pipelined request itself. Parser errors get the
         // error contract's 400 from GatewayHandler too.
         // No outbound header validation handler either: what the gateway writes is request heads
-        // parsed by NIO, headers it makes itself, and function headers it checks (FunctionEventBuilder).
+        // parsed by its own decoder or NIO's, headers it makes itself, and function headers it
+        // checks (FunctionEventBuilder).
         // The gateway's request decoder (the common heads; NIO's request decoder for anything
         // else), and its response encoder (HTTP1ResponseEncoder: one write per head), which
         // GatewayHandler tells each request's method and calls directly.
