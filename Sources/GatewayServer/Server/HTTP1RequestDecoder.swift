@@ -41,10 +41,8 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     private let nio: HTTPRequestDecoder
     private let maxHeadBytes: Int
     private let maxFields: Int
-    /// How much of an incomplete head was searched for its end already.
-    private var scanned = 0
-    /// Where the whole lines of an incomplete head that were looked at end, and how many of them
-    /// were fields.
+    /// Where the whole lines of an incomplete head that were looked at end (none of them is the
+    /// empty line, so its end is searched for from there), and how many of them were fields.
     private var checkedLines = 0
     private var checkedFields = 0
 
@@ -89,16 +87,13 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         case .head:
             guard buffer.readableBytes > 0 else { return .needMoreData }
             switch parse(buffer) {
-            case .incomplete(let searched):
-                scanned = searched
+            case .incomplete:
                 return .needMoreData
             case .other:
                 state = .nio
-                scanned = 0
                 return try nio.decode(context: context, buffer: &buffer)
             case .request(let head, let length, let size):
                 buffer.moveReaderIndex(forwardBy: size)
-                scanned = 0
                 if length > 0 {
                     state = .body(left: length)
                     context.fireChannelRead(wrapInboundOut(.head(head)))
@@ -133,27 +128,25 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     // MARK: the head
 
     private enum Parsed {
-        /// No whole head yet; `searched` bytes hold no end of it.
-        case incomplete(searched: Int)
+        /// No whole head yet.
+        case incomplete
         /// Not in this decoder's subset: NIO's decoder takes it.
         case other
         case request(HTTPRequestHead, bodyLength: Int, size: Int)
     }
 
     private func parse(_ buffer: ByteBuffer) -> Parsed {
-        let from = scanned
         let maxHeadBytes = maxHeadBytes, maxFields = maxFields
         var checked = checkedLines, fields = checkedFields
         let parsed = buffer.withUnsafeReadableBytes { raw -> Parsed in
             let bytes = raw.bindMemory(to: UInt8.self)
-            guard let end = Self.headEnd(bytes, from: from) else {
+            guard let end = Self.headEnd(bytes, from: checked) else {
                 if bytes.count > maxHeadBytes { return .other }
                 // The lines that came must be this decoder's; if not, NIO's decoder says what is
                 // wrong with them now, not when the head ends. Each line is looked at once.
                 guard let next = Self.linesSoFar(bytes, from: checked, fields: &fields, maxFields: maxFields) else { return .other }
                 checked = next
-                // The last three bytes may begin the empty line: searched again with the next ones.
-                return .incomplete(searched: max(0, bytes.count - 3))
+                return .incomplete
             }
             guard end <= maxHeadBytes else { return .other }
             return Self.head(UnsafeBufferPointer(rebasing: bytes[0..<end]), maxFields: maxFields)
