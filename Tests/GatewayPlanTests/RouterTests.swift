@@ -70,6 +70,33 @@ import Testing
         #expect(r.match(method: "GET", path: "b/") == .operation(3, parameters: []))
     }
 
+    @Test func aNodeWithManyLiteralsFindsEachAsSentOrDecoded() throws {
+        // More literals than a node compares one by one: they are looked up by text.
+        let names = (0..<12).map { "r\($0)" } + ["a b", "ümlaut"]
+        let r = try router(names.map { ("GET", "/\($0)/{id}") } + [("GET", "/{other}/x")])
+        for (i, name) in names.enumerated() where !name.contains(" ") && !name.contains("ü") {
+            #expect(r.match(method: "GET", path: "/\(name)/7") == .operation(i, parameters: ["7"]))
+        }
+        #expect(r.match(method: "GET", path: "/a%20b/7") == .operation(12, parameters: ["7"]))
+        #expect(r.match(method: "GET", path: "/%C3%BCmlaut/7") == .operation(13, parameters: ["7"]))
+        #expect(r.match(method: "GET", path: "/ümlaut/7") == .operation(13, parameters: ["7"]))
+        #expect(r.match(method: "GET", path: "/r1/7/x") == .notFound)
+        #expect(r.match(method: "GET", path: "/r12/x") == .operation(14, parameters: ["r12"]))
+        // An invalid escape matches no literal, but binds a parameter as sent.
+        #expect(r.match(method: "GET", path: "/r%2/x") == .operation(14, parameters: ["r%2"]))
+    }
+
+    @Test func aFewLiteralsAreComparedAsSentAndDecodedWhenEscaped() throws {
+        let r = try router([("GET", "/ab"), ("GET", "/abc"), ("POST", "/a"), ("GET", "/{x}")])
+        #expect(r.match(method: "GET", path: "/abc") == .operation(1, parameters: []))
+        #expect(r.match(method: "GET", path: "/ab") == .operation(0, parameters: []))
+        #expect(r.match(method: "GET", path: "/%61b") == .operation(0, parameters: []))
+        #expect(r.match(method: "GET", path: "/abd") == .operation(3, parameters: ["abd"]))
+        // The literal's node has no GET: the search backtracks to the parameter.
+        #expect(r.match(method: "GET", path: "/a") == .operation(3, parameters: ["a"]))
+        #expect(r.match(method: "DELETE", path: "/a") == .methodNotAllowed(allow: ["GET", "HEAD", "POST"]))
+    }
+
     @Test func sameShapeSameMethodConflicts() throws {
         var r = Router()
         try r.add(PathTemplate("/a/{x}"), method: "GET", operation: 0)
