@@ -101,4 +101,20 @@ import Testing
         #expect(!HeaderRules.tokenList(" close ,, Upgrade\t", contains: "clos"))
         #expect(!HeaderRules.tokenList("", contains: "close"))
     }
+
+    @Test func aConnectionValueIsReadInOnePassAsTheTokenChecksReadIt() {
+        func tokens(_ value: String) -> HeaderRules.ConnectionTokens {
+            Array(value.utf8).withUnsafeBufferPointer { HeaderRules.connectionTokens($0) }
+        }
+        let values = ["keep-alive", "Close", " close ,, Upgrade\t", "keep-alive, x-secret", "closed", "", ",",
+                      "KEEP-ALIVE,CLOSE", "te, trailer, X-Forwarded-For", "keep-alivex", "cl ose", "Proxy-Connection"]
+        for value in values {
+            let expected = HeaderRules.ConnectionTokens(close: HeaderRules.tokenList(value, contains: "close"),
+                                                        keepAlive: HeaderRules.tokenList(value, contains: "keep-alive"),
+                                                        namesOthers: !HeaderRules.namesOnlyHopByHop(value))
+            #expect(tokens(value) == expected, "\(value)")
+        }
+        #expect(tokens("Keep-Alive, CLOSE") == .init(close: true, keepAlive: true, namesOthers: false))
+        #expect(tokens("x-secret") == .init(close: false, keepAlive: false, namesOthers: true))
+    }
 }

@@ -205,6 +205,41 @@ enum HeaderRules {
         }
     }
 
+    /// What a `Connection` value's comma-separated tokens say, read in one pass over its bytes.
+    struct ConnectionTokens: Equatable {
+        /// A token is `close`.
+        var close = false
+        /// A token is `keep-alive`.
+        var keepAlive = false
+        /// A token names a field that is not hop-by-hop anyway (one to remove for that reason).
+        var namesOthers = false
+    }
+
+    /// The tokens of one `Connection` value, ignoring the case of ASCII letters (as `tokenList`
+    /// and `namesOnlyHopByHop` read them, without making a `String` of the value).
+    static func connectionTokens(_ value: UnsafeBufferPointer<UInt8>) -> ConnectionTokens {
+        var found = ConnectionTokens()
+        _ = everyToken(of: value) { token in
+            if token.count == 5 && equalsIgnoringCase(token, "close") {
+                found.close = true
+            } else if token.count == 10 && equalsIgnoringCase(token, "keep-alive") {
+                found.keepAlive = true
+            } else if !token.isEmpty && !isHopByHop(token) {
+                found.namesOthers = true
+            }
+            return true
+        }
+        return found
+    }
+
+    @inline(__always)
+    private static func equalsIgnoringCase(_ token: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
+        guard token.count == lower.utf8CodeUnitCount else { return false }
+        let l = UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
+        for i in 0..<token.count where !sameIgnoringCase(token[i], l[i]) { return false }
+        return true
+    }
+
     /// Whether `test` holds for every comma-separated token of `list`, spaces and tabs around each
     /// trimmed (it stops at the first that fails).
     @inline(__always)

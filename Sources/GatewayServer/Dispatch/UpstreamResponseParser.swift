@@ -355,10 +355,10 @@ struct UpstreamResponseParser {
                 case 17 where HeaderRules.equalsLower(name, "transfer-encoding"):
                     chunkedLast = Self.lastCodingIsChunked(String(decoding: value, as: UTF8.self))
                 case 10 where HeaderRules.equalsLower(name, "connection"):
-                    let text = String(decoding: value, as: UTF8.self)
-                    if HeaderRules.tokenList(text, contains: "close") { close = true }
-                    if HeaderRules.tokenList(text, contains: "keep-alive") { keepAliveToken = true }
-                    if !HeaderRules.namesOnlyHopByHop(text) { named.append(text) }
+                    let tokens = HeaderRules.connectionTokens(value)
+                    if tokens.close { close = true }
+                    if tokens.keepAlive { keepAliveToken = true }
+                    if tokens.namesOthers { named.append(String(decoding: value, as: UTF8.self)) }
                 default:
                     break
                 }
