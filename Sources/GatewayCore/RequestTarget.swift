@@ -49,6 +49,20 @@ public struct RequestTarget: Sendable, Equatable {
     }
 
     public init(parsing uri: String, escapedSlashes: EscapedSlashes = .reject) throws(Failure) {
+        // The common target, origin-form with a normal path, in one pass over its bytes in place.
+        if let common = uri.utf8.withContiguousStorageIfAvailable(Self.normalOriginForm), let common {
+            if let queryStart = common.queryStart {
+                let index = uri.utf8.index(uri.utf8.startIndex, offsetBy: queryStart)
+                path = uri[..<index]
+                query = uri[uri.utf8.index(after: index)...]
+            } else {
+                path = uri[...]
+                query = nil
+            }
+            authority = nil
+            rewritten = false
+            return
+        }
         var rest = uri[...]
         var authority: Substring?
         var rewritten = false
@@ -95,6 +109,32 @@ public struct RequestTarget: Sendable, Equatable {
         if matches("http://") { return text.dropFirst(7) }
         if matches("https://") { return text.dropFirst(8) }
         return nil
+    }
+
+    private struct NormalOriginForm {
+        var queryStart: Int?
+    }
+
+    /// An origin-form target whose path `isNormal`, and where its query starts (the offset of the
+    /// `?`); nil for any other target.
+    private static func normalOriginForm(_ target: UnsafeBufferPointer<UInt8>) -> NormalOriginForm? {
+        guard target.first == UInt8(ascii: "/") else { return nil }
+        var previous: UInt8 = 0
+        for i in 0..<target.count {
+            let byte = target[i]
+            switch byte {
+            case UInt8(ascii: "?"):
+                return NormalOriginForm(queryStart: i)
+            case UInt8(ascii: "%"), UInt8(ascii: "\\"), UInt8(ascii: "#"):
+                return nil
+            case UInt8(ascii: "/"), UInt8(ascii: "."):
+                if previous == UInt8(ascii: "/") { return nil }
+            default:
+                break
+            }
+            previous = byte
+        }
+        return NormalOriginForm(queryStart: nil)
     }
 
     /// The common case, checked in one pass: no escapes, no backslash or `#`, no empty segment and

@@ -30,6 +30,22 @@ import Testing
         #expect(target.authority == nil)
     }
 
+    @Test(arguments: [
+        ("/alerts", "/alerts", nil),
+        ("/", "/", nil),
+        ("/?q", "/", "q"),
+        ("/a?", "/a", ""),
+        ("/a?b?c/../%zz#d", "/a", "b?c/../%zz#d"),
+        ("/caf\u{E9}/x.y?z", "/caf\u{E9}/x.y", "z"),
+    ] as [(String, String, String?)])
+    func aNormalTargetIsSplitAtItsFirstQuestionMark(sent: String, path: String, query: String?) throws {
+        let target = try RequestTarget(parsing: sent)
+        #expect(target.path == path[...])
+        #expect(target.query == query?[...])
+        #expect(!target.rewritten)
+        #expect(target.originForm == sent)
+    }
+
     @Test(arguments: ["/flights%2FLH123-1%2Fnotifications", "/a%5Cb", "/a%00", "/a%zz", "/a%2", "/a\\b", "/a#b", "*", "alerts", "host:443"])
     func suspiciousTargetsAreRefused(sent: String) {
         #expect(throws: RequestTarget.Failure.self) { try RequestTarget(parsing: sent) }
