@@ -12,6 +12,14 @@ final class LoopMetrics {
         var method: UInt8
         var status: Int
         var target: String
+
+        /// Without the target: a route has one or a few, and hashing its text cost more than the
+        /// rest of the lookup (keys that differ only there share a hash, and `==` tells them apart).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(route)
+            hasher.combine(method)
+            hasher.combine(status)
+        }
     }
 
     /// A struct kept in the dictionary and changed in place (no class: no dynamic exclusivity
