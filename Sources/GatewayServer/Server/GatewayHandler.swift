@@ -88,8 +88,14 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        receive(unwrapInboundIn(data))
+    }
+
+    /// A request part, from the pipeline or straight from the HTTP/1 request decoder before this
+    /// handler (`HTTP1RequestDecoder.receiver`).
+    func receive(_ part: HTTPServerRequestPart) {
+        guard let context else { return }
         partsThisRead = true
-        let part = unwrapInboundIn(data)
         switch part {
         case .head(let head):
             connection.responseEncoder?.record(head.method)

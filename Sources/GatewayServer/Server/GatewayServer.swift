@@ -269,11 +269,15 @@ public final class GatewayServer: Sendable {
         let decoder = HTTP1RequestDecoder(maxHeadBytes: limits.maxHeaderBytes, maxFields: limits.maxHeaders,
                                           nio: HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
                                                                   limitConfiguration: decoderLimits))
-        try sync.addHandler(HTTP1DecodeHandler(decoder))
-        try sync.addHandler(GatewayHandler(shared: shared, connection: .init(
+        let gateway = GatewayHandler(shared: shared, connection: .init(
             scheme: scheme, isHTTP2: false, idleTimeout: TimeAmount(limits.idleTimeout),
             headerTimeout: TimeAmount(limits.headerTimeout), bodyTimeout: TimeAmount(limits.bodyTimeout),
-            record: record, responseEncoder: encoder)))
+            record: record, responseEncoder: encoder))
+        // The two are next to each other, and stay so: the decoder hands its parts to the
+        // gateway's handler directly.
+        decoder.receiver = gateway
+        try sync.addHandler(HTTP1DecodeHandler(decoder))
+        try sync.addHandler(gateway)
     }
 
     /// NIOHTTP2's limits, set explicitly (README: "HTTP/2 limits").

@@ -46,6 +46,14 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     private var checkedLines = 0
     private var checkedFields = 0
 
+    /// The handler right after this decoder's in the pipeline, called directly with each part
+    /// this decoder parses (NIO's decoder fires its parts down the pipeline, which reaches the
+    /// same handler). Nil: parts are fired down the pipeline (the tests read them there).
+    ///
+    /// The direct call skips a pipeline step, and the wrapping of each part in a `NIOAny` and its
+    /// dynamic cast out of it: about 1,400 instructions per request (bench/callgrind).
+    var receiver: GatewayHandler?
+
     /// Whether NIO's decoder has taken the connection over (for tests).
     var handedToNIO: Bool {
         if case .nio = state { return true }
@@ -63,7 +71,17 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     }
 
     func decoderRemoved(context: ChannelHandlerContext) {
+        receiver = nil
         nio.decoderRemoved(context: context)
+    }
+
+    @inline(__always)
+    private func emit(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        if let receiver {
+            receiver.receive(part)
+        } else {
+            context.fireChannelRead(wrapInboundOut(part))
+        }
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -77,11 +95,11 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
             // The state is set before each part goes on: a handler may read again synchronously.
             if n == left {
                 state = .head
-                context.fireChannelRead(wrapInboundOut(.body(part)))
-                context.fireChannelRead(wrapInboundOut(.end(nil)))
+                emit(.body(part), context: context)
+                emit(.end(nil), context: context)
             } else {
                 state = .body(left: left - n)
-                context.fireChannelRead(wrapInboundOut(.body(part)))
+                emit(.body(part), context: context)
             }
             return .continue
         case .head:
@@ -96,10 +114,10 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
                 buffer.moveReaderIndex(forwardBy: size)
                 if length > 0 {
                     state = .body(left: length)
-                    context.fireChannelRead(wrapInboundOut(.head(head)))
+                    emit(.head(head), context: context)
                 } else {
-                    context.fireChannelRead(wrapInboundOut(.head(head)))
-                    context.fireChannelRead(wrapInboundOut(.end(nil)))
+                    emit(.head(head), context: context)
+                    emit(.end(nil), context: context)
                 }
                 return .continue
             }
