@@ -5,7 +5,14 @@ import NIOCore
 /// so a request and its upstream connection share a thread and need no locks or hops.
 final class UpstreamPool {
     let eventLoop: any EventLoop
-    private var idle: [PoolKey: [UpstreamHandler]] = [:]
+    /// A key's idle connections. A class: the list changes in place through a plain lookup. (A
+    /// list kept as the dictionary's value changed through its `modify` accessor, a coroutine
+    /// whose frame was allocated with malloc on every checkout and release.)
+    private final class IdleList {
+        var handlers: [UpstreamHandler] = []
+    }
+
+    private var idle: [PoolKey: IdleList] = [:]
     private var roundRobin: [String: Int] = [:]
     /// Connections idle longer than this are not reused (servers commonly close after 60s+).
     let maxIdleTime: TimeAmount = .seconds(50)
@@ -27,10 +34,10 @@ final class UpstreamPool {
     }
 
     /// An idle live connection kept under `key` (a target and its TLS settings), if there is one.
-    /// The lists are mutated in place (through the dictionary's subscript), never copied.
     func checkout(_ key: PoolKey) -> UpstreamHandler? {
+        guard let list = idle[key] else { return nil }
         let now = NIODeadline.now()
-        while let handler = idle[key]?.popLast() {
+        while let handler = list.handlers.popLast() {
             handler.pooled = false
             if handler.isActive && handler.context != nil && now - handler.idleSince < maxIdleTime {
                 return handler
@@ -44,29 +51,34 @@ final class UpstreamPool {
     /// the pool is full (and skipped by checkout), not on every release: with hundreds of HTTP/2
     /// streams in flight the list is long.
     func release(_ handler: UpstreamHandler, key: PoolKey, maxIdle: Int) {
-        var count = idle[key]?.count ?? 0
-        if count >= maxIdle {
-            idle[key]?.removeAll { handler in
+        let list: IdleList
+        if let existing = idle[key] {
+            list = existing
+        } else {
+            list = IdleList()
+            idle[key] = list
+        }
+        if list.handlers.count >= maxIdle {
+            list.handlers.removeAll { handler in
                 if !handler.isActive { handler.pooled = false }
                 return !handler.isActive
             }
-            count = idle[key]?.count ?? 0
         }
-        guard handler.isActive, count < maxIdle else {
+        guard handler.isActive, list.handlers.count < maxIdle else {
             handler.close()
             return
         }
         handler.idleSince = .now()
         handler.delegate = nil
         handler.pooled = true
-        idle[key, default: []].append(handler)
+        list.handlers.append(handler)
     }
 
     /// Closes idle connections kept under keys the installed routes no longer use (another target
     /// list, or TLS settings that changed).
     func closeIdle(keeping keys: Set<PoolKey>) {
         for key in idle.keys where !keys.contains(key) {
-            for handler in idle[key] ?? [] {
+            for handler in idle[key]?.handlers ?? [] {
                 handler.pooled = false
                 handler.close()
             }
@@ -76,7 +88,7 @@ final class UpstreamPool {
 
     func closeAll() {
         for (_, list) in idle {
-            for h in list {
+            for h in list.handlers {
                 h.pooled = false
                 h.close()
             }
