@@ -21,42 +21,29 @@ enum RateLimitHeaders {
             first = (true, 0, wait)
         }
         // Written as bytes into one string (this runs on every keyed request): `"NAME";r=N;t=N`,
-        // then `, "NAME-quota";r=N;t=N`.
+        // then `, "NAME-quota";r=N;t=N`. Each item is at most 54 bytes besides the name.
         let state = String(unsafeUninitializedCapacity: 2 * (name.utf8.count + 54)) { out in
-            var at = 0
-            func put(_ byte: UInt8) {
-                out[at] = byte
-                at += 1
-            }
-            func put(_ text: StaticString) {
-                for i in 0..<text.utf8CodeUnitCount { put(text.utf8Start[i]) }
-            }
-            func put(_ number: Int) {
-                var n = UInt64(max(0, number)), digits = 1
-                while n >= 10 { n /= 10; digits += 1 }
-                n = UInt64(max(0, number))
-                for i in stride(from: at + digits - 1, through: at, by: -1) {
-                    out[i] = UInt8(ascii: "0") + UInt8(n % 10)
-                    n /= 10
-                }
-                at += digits
-            }
-            func put(_ item: (quota: Bool, remaining: Int, reset: Double)?) {
-                guard let item else { return }
-                if at > 0 { put(", ") }
-                put("\"")
-                for byte in name.utf8 { put(byte) }
-                if item.quota { put("-quota") }
-                put("\";r=")
-                put(item.remaining)
-                put(";t=")
-                put(wholeSeconds(item.reset))
-            }
-            put(first)
-            put(second)
-            return at
+            var writer = HTTP1HeadWriter(UnsafeMutableRawBufferPointer(out))
+            put(first, name: name, into: &writer)
+            put(second, name: name, into: &writer)
+            precondition(!writer.overflowed, "RateLimit value larger than the space reserved for it")
+            return writer.count
         }
         return [("ratelimit-policy", policy), ("ratelimit", state)]
+    }
+
+    /// `"NAME";r=N;t=N` (`NAME-quota` for the quota), after `, ` when something precedes it.
+    private static func put(_ item: (quota: Bool, remaining: Int, reset: Double)?, name: String,
+                            into out: inout HTTP1HeadWriter) {
+        guard let item else { return }
+        if out.count > 0 { out.put(", ") }
+        out.put("\"")
+        out.put(string: name)
+        if item.quota { out.put("-quota") }
+        out.put("\";r=")
+        out.put(decimal: UInt(max(0, item.remaining)))
+        out.put(";t=")
+        out.put(decimal: UInt(wholeSeconds(item.reset)))
     }
 
     /// A plan's `RateLimit-Policy` value: constant, so built once per runtime.
