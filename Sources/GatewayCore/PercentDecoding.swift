@@ -1,6 +1,21 @@
 /// Percent-decoding of URL components (`+` as space in query strings).
 public enum PercentDecoding {
+    /// (The `String` and `Substring` overloads are compiled for their type here: called from
+    /// another module, the generic one runs unspecialised, about 500 instructions for a
+    /// one-byte text.)
+    public static func decode(_ text: String, plusAsSpace: Bool) -> String? {
+        decoded(text, plusAsSpace: plusAsSpace)
+    }
+
+    public static func decode(_ text: Substring, plusAsSpace: Bool) -> String? {
+        decoded(text, plusAsSpace: plusAsSpace)
+    }
+
     public static func decode(_ text: some StringProtocol, plusAsSpace: Bool) -> String? {
+        decoded(text, plusAsSpace: plusAsSpace)
+    }
+
+    private static func decoded(_ text: some StringProtocol, plusAsSpace: Bool) -> String? {
         // The bytes are read in place, through one call of the generic witness (not one per byte).
         let outcome = text.utf8.withContiguousStorageIfAvailable { decode(bytes: $0, plusAsSpace: plusAsSpace) }
             ?? Array(text.utf8).withUnsafeBufferPointer { decode(bytes: $0, plusAsSpace: plusAsSpace) }
