@@ -64,7 +64,7 @@ import Testing
     }
 
     enum Flood: String, CaseIterable, CustomTestStringConvertible {
-        case continuation, rapidReset, ping, settings, windowUpdate
+        case continuation, rapidReset, ping, settings, windowUpdate, malformedHeaders
         var testDescription: String { rawValue }
 
         /// One batch of the flood's frames; `n` numbers the batch.
@@ -88,12 +88,17 @@ import Testing
                 for _ in 0..<200 { bytes += H2.frame(H2.settings) }
             case .windowUpdate:
                 for _ in 0..<500 { bytes += H2.frame(H2.windowUpdate, payload: [0, 0, 0, 1]) }
+            case .malformedHeaders:
+                // Requests the gateway resets with PROTOCOL_ERROR, each on a stream of its own.
+                for i in 0..<100 {
+                    bytes += H2.request("GET", "/", stream: UInt32(2 * (n * 100 + i) + 1), extra: [("connection", "close")])
+                }
             }
             return bytes
         }
 
         /// Floods of frames that ask for answers come from a client that does not read.
-        var reads: Bool { self == .continuation || self == .rapidReset || self == .windowUpdate }
+        var reads: Bool { self == .continuation || self == .rapidReset || self == .windowUpdate || self == .malformedHeaders }
     }
 
     @Test(arguments: Flood.allCases)
@@ -119,6 +124,36 @@ import Testing
             let peak = GatewayBinary.peakRSS(served.process.processIdentifier) ?? 0
             print("\(flood.rawValue) flood: gateway peak RSS \(peak >> 20) MiB")
             #expect(peak < 256 << 20, "peak RSS \(peak >> 20) MiB")
+            await connection.close()
+        } catch {
+            await served.stop()
+            throw error
+        }
+        await served.stop()
+    }
+
+    /// The gateway checks the client's header blocks itself (NIOHTTP2's checks are off): a
+    /// malformed one resets its stream with PROTOCOL_ERROR, and the connection goes on serving.
+    @Test func malformedHTTP2RequestsAreResetAndTheirConnectionServesTheNext() async throws {
+        let served = try await Self.start()
+        do {
+            let connection = try await RawConnection.open(port: served.https, caFile: served.folder.certs.caCertificate,
+                                                          alpn: ["h2"])
+            var bytes = H2.start
+            bytes += H2.request("GET", "/a", stream: 1, extra: [("connection", "close")])
+            bytes += H2.request("GET", "/a", stream: 3, extra: [("te", "gzip")])
+            bytes += H2.request("GET", "/a", stream: 5, extra: [("x-a", "1\r\nx-b: 2")])
+            bytes += H2.frame(H2.headers, flags: H2.endHeaders | H2.endStream, stream: 7,
+                              payload: H2.block([(":method", "GET"), (":scheme", "https"), (":path", "")]))
+            bytes += H2.request("GET", "/still-here", stream: 9)
+            try await connection.send(bytes)
+            let answered = await connection.waitFor { H2.responses($0)[9]?.status == 200 }
+            #expect(answered, "the valid request on the same connection was not answered")
+            let resets = H2.frames(connection.received).filter { $0.type == H2.rstStream }
+            #expect(resets.map(\.stream) == [1, 3, 5, 7])
+            #expect(resets.allSatisfy { $0.payload == [0, 0, 0, 1] }, "PROTOCOL_ERROR")
+            #expect(H2.responses(connection.received)[1] == nil)
+            #expect(H2.goAwayError(connection.received) == nil)
             await connection.close()
         } catch {
             await served.stop()

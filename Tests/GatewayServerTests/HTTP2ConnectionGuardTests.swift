@@ -14,6 +14,10 @@ enum Frames {
     static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
     static let windowUpdate = frame(0x8, payload: [0, 0, 0, 1])
 
+    static func rstStream(_ stream: UInt32, error: UInt32) -> [UInt8] {
+        frame(0x3, stream: stream, payload: [UInt8(error >> 24), UInt8(error >> 16 & 0xFF), UInt8(error >> 8 & 0xFF), UInt8(error & 0xFF)])
+    }
+
     static func goAway(error: UInt32) -> [UInt8] {
         frame(0x7, payload: [0, 0, 0, 1, UInt8(error >> 24), UInt8(error >> 16 & 0xFF), UInt8(error >> 8 & 0xFF), UInt8(error & 0xFF)])
     }
@@ -41,6 +45,12 @@ enum Frames {
         // A GOAWAY split inside its error code.
         let goAway = Frames.goAway(error: 2)
         #expect(scan([Array(goAway[..<14]), Array(goAway[14...])], preface: false).first?.errorCode == 2)
+        // A RST_STREAM's error code, whole or split inside it, and the frame after it.
+        let resets = Frames.rstStream(3, error: 1) + Frames.frame(0x4)
+        let found = scan([resets], preface: false)
+        #expect(found.map(\.type) == [0x3, 0x4])
+        #expect(found[0].errorCode == 1 && found[0].streamID == 3 && found[1].errorCode == nil)
+        #expect(scan(resets.map { [$0] }, preface: false) == found)
     }
 }
 
@@ -70,6 +80,19 @@ enum Frames {
         var monitor = HTTP2AbuseMonitor(limits: .init())
         #expect(monitor.sent(Frame(length: 8, type: Frame.goAway, flags: 0, streamID: 0, errorCode: 0), now: 0) == .fine)
         #expect(monitor.sent(Frame(length: 8, type: Frame.goAway, flags: 0, streamID: 0, errorCode: 0xB), now: 0) == .connectionError(0xB))
+    }
+
+    @Test func streamsResetAsMalformedAreCountedUpToTheLimit() {
+        var monitor = HTTP2AbuseMonitor(limits: .init(malformedStreams: 3))
+        let malformed = Frame(length: 4, type: Frame.rstStream, flags: 0, streamID: 1, errorCode: 1)
+        let cancelled = Frame(length: 4, type: Frame.rstStream, flags: 0, streamID: 1, errorCode: 8)
+        for _ in 0..<3 { #expect(monitor.sent(malformed, now: 0) == .fine) }
+        // Other resets (a cancelled stream, a refused one) are not the client's fault.
+        for _ in 0..<10 { #expect(monitor.sent(cancelled, now: 0) == .fine) }
+        guard case .abusive = monitor.sent(malformed, now: 0) else {
+            Issue.record("the fourth malformed stream was let through")
+            return
+        }
     }
 
     @Test func anOpenHeaderBlockExpires() {
@@ -113,6 +136,24 @@ enum Frames {
         try channel.writeOutbound(IOData.byteBuffer(ByteBuffer(bytes: Frames.goAway(error: 0))))
         #expect(channel.isActive, "a graceful GOAWAY lets streams finish")
         try channel.writeOutbound(IOData.byteBuffer(ByteBuffer(bytes: Frames.goAway(error: 0xB))))
+        #expect(!channel.isActive)
+    }
+
+    @Test func tooManyMalformedStreamsGetGoAwayAfterTheLastReset() throws {
+        let channel = try channel(.init(malformedStreams: 2))
+        try channel.writeInbound(ByteBuffer(bytes: Frames.preface + Frames.frame(0x4)))
+        for stream: UInt32 in [1, 3] {
+            try channel.writeOutbound(IOData.byteBuffer(ByteBuffer(bytes: Frames.rstStream(stream, error: 1))))
+        }
+        #expect(channel.isActive)
+        try channel.writeOutbound(IOData.byteBuffer(ByteBuffer(bytes: Frames.rstStream(5, error: 1))))
+        var sent: [UInt8] = []
+        while let part = try channel.readOutbound(as: IOData.self) {
+            if case .byteBuffer(let buffer) = part { sent += buffer.readableBytesView }
+        }
+        // The three resets, then GOAWAY(ENHANCE_YOUR_CALM).
+        #expect(sent == Frames.rstStream(1, error: 1) + Frames.rstStream(3, error: 1) + Frames.rstStream(5, error: 1)
+            + [0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xB])
         #expect(!channel.isActive)
     }
 

@@ -8,7 +8,10 @@
 ///   every DATA frame the gateway sent in the same second (a reading client sends a few per DATA
 ///   frame; a flood sends millions with nothing to acknowledge);
 /// - a header block (HEADERS without END_HEADERS) left open longer than `headerTimeout`;
-/// - no bytes either way for `idleTimeout` (the connection is simply closed).
+/// - no bytes either way for `idleTimeout` (the connection is simply closed);
+/// - more than `malformedStreams` streams reset with PROTOCOL_ERROR by the gateway: a client
+///   that keeps sending malformed requests (NIOHTTP2 counted those among its connection's
+///   glitches while it checked header blocks itself; `HTTP2RequestBlock` now does).
 struct HTTP2AbuseMonitor {
     struct Limits {
         var windowUpdatesPerSecond = 100
@@ -17,6 +20,9 @@ struct HTTP2AbuseMonitor {
         var headerTimeout: Int64 = 10_000_000_000
         /// Nanoseconds without a frame either way before the connection is closed.
         var idleTimeout: Int64 = 60_000_000_000
+        /// Streams the gateway may reset as malformed on one connection (NIOHTTP2's connection
+        /// glitches limit, `maximumConnectionGlitches`, is the same).
+        var malformedStreams = 200
     }
 
     enum Verdict: Equatable {
@@ -27,10 +33,13 @@ struct HTTP2AbuseMonitor {
         case connectionError(UInt32)
     }
 
+    static let protocolError: UInt32 = 0x1
+
     let limits: Limits
     private var windowStart: Int64 = 0
     private var windowUpdates = 0
     private var dataFramesSent = 0
+    private var malformedStreams = 0
     /// When the open header block began (nanoseconds), if one is open.
     private(set) var headerBlockOpenedAt: Int64?
     /// The highest stream id the client opened, for the GOAWAY's last-stream-id.
@@ -66,6 +75,11 @@ struct HTTP2AbuseMonitor {
             dataFramesSent += 1
         case HTTP2FrameScanner.Frame.goAway:
             if let code = frame.errorCode, code != 0 { return .connectionError(code) }
+        case HTTP2FrameScanner.Frame.rstStream where frame.errorCode == Self.protocolError:
+            malformedStreams += 1
+            if malformedStreams > limits.malformedStreams {
+                return .abusive("\(malformedStreams) streams reset as malformed")
+            }
         default:
             break
         }

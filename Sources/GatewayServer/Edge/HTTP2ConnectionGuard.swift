@@ -2,7 +2,8 @@ import NIOCore
 
 /// Sits between TLS and `NIOHTTP2Handler` on every HTTP/2 connection and closes the connection
 /// when it must go (see `HTTP2AbuseMonitor`): right after a GOAWAY carrying an error is flushed,
-/// or at once with its own GOAWAY(ENHANCE_YOUR_CALM) for a flood or a stalled header block. From
+/// or at once with its own GOAWAY(ENHANCE_YOUR_CALM) for a flood, a stalled header block or too
+/// many malformed streams. From
 /// then on nothing more the client sends reaches the HTTP/2 decoder, and the close begins within
 /// `closeGrace` even when the client does not read (TLS then waits at most its shutdown timeout
 /// for the client's close_notify: the connection is gone within a second).
@@ -86,6 +87,12 @@ final class HTTP2ConnectionGuard: ChannelDuplexHandler {
             outbound.scan(raw) { frame in
                 if case .fine = verdict { verdict = monitor.sent(frame, now: now) }
             }
+        }
+        if case .abusive(let reason) = verdict {
+            // The gateway's own frames (the reset that went over the limit) go out first.
+            context.write(data, promise: promise)
+            refuse(context: context, reason: reason)
+            return
         }
         guard case .connectionError(let code) = verdict, !closing else {
             context.write(data, promise: promise)

@@ -7,7 +7,8 @@ struct HTTP2FrameScanner {
         var type: UInt8
         var flags: UInt8
         var streamID: UInt32
-        /// GOAWAY only: the error code (the payload's second word), when the payload holds it.
+        /// GOAWAY and RST_STREAM only: the error code (GOAWAY's second word, RST_STREAM's only
+        /// one), when the payload holds it.
         var errorCode: UInt32?
 
         static let data: UInt8 = 0x0, headers: UInt8 = 0x1, priority: UInt8 = 0x2, rstStream: UInt8 = 0x3,
@@ -20,7 +21,8 @@ struct HTTP2FrameScanner {
 
     /// Bytes of the client connection preface still to skip (24 for the client's side, 0 for the server's).
     private var prefaceRemaining: Int
-    /// The frame header (and, for GOAWAY, the first 8 payload bytes) being gathered.
+    /// The frame header (and, for GOAWAY, the first 8 payload bytes; for RST_STREAM, the first 4)
+    /// being gathered.
     private var pending: [UInt8] = []
     private var pendingNeed = 9
     /// Payload bytes of the current frame still to skip.
@@ -58,12 +60,19 @@ struct HTTP2FrameScanner {
                 pendingNeed = 17
                 continue
             }
+            if type == Frame.rstStream && pendingNeed == 9 && length >= 4 {
+                pendingNeed = 13
+                continue
+            }
             var frame = Frame(length: length, type: type, flags: pending[4],
                               streamID: (UInt32(pending[5]) << 24 | UInt32(pending[6]) << 16
                                   | UInt32(pending[7]) << 8 | UInt32(pending[8])) & 0x7FFF_FFFF)
             if pendingNeed == 17 {
                 frame.errorCode = UInt32(pending[13]) << 24 | UInt32(pending[14]) << 16 | UInt32(pending[15]) << 8 | UInt32(pending[16])
                 skipRemaining = length - 8
+            } else if pendingNeed == 13 {
+                frame.errorCode = UInt32(pending[9]) << 24 | UInt32(pending[10]) << 16 | UInt32(pending[11]) << 8 | UInt32(pending[12])
+                skipRemaining = length - 4
             } else {
                 skipRemaining = length
             }

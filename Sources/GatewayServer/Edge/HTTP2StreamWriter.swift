@@ -26,11 +26,22 @@ import NIOHTTP2
 ///   the end go as an empty DATA frame of its own.
 ///
 /// Frames written through the pipeline pass unchanged, after a held frame.
-final class HTTP2StreamWriter: ChannelOutboundHandler, RemovableChannelHandler {
+///
+/// Inbound, it is the first handler to see the client's header blocks: a block that fails
+/// `HTTP2RequestBlock`'s checks resets the stream with PROTOCOL_ERROR (as NIOHTTP2 did when it
+/// checked them), and nothing of the stream goes further. The connection guard counts such
+/// resets (`HTTP2AbuseMonitor.Limits.malformedStreams`).
+final class HTTP2StreamWriter: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias InboundOut = HTTP2Frame.FramePayload
     typealias OutboundIn = HTTP2Frame.FramePayload
     typealias OutboundOut = HTTP2Frame.FramePayload
 
     private var context: ChannelHandlerContext?
+    /// The request's first header block came (a later one is its trailers).
+    private var sawHeaders = false
+    /// The stream was reset as malformed: what else comes on it is dropped.
+    private var refused = false
     /// A frame not yet written: a DATA frame, or the HEADERS of a final response.
     private var held: (frame: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>?)?
 
@@ -43,6 +54,21 @@ final class HTTP2StreamWriter: ChannelOutboundHandler, RemovableChannelHandler {
         held?.promise?.fail(ChannelError.ioOnClosedChannel)
         held = nil
         self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if refused { return }
+        if case .headers(let headers) = unwrapInboundIn(data) {
+            if HTTP2RequestBlock.problem(headers.headers, trailers: sawHeaders) != nil {
+                refused = true
+                held?.promise?.fail(ChannelError.ioOnClosedChannel)
+                held = nil
+                context.writeAndFlush(wrapOutboundOut(.rstStream(.protocolError)), promise: nil)
+                return
+            }
+            sawHeaders = true
+        }
+        context.fireChannelRead(data)
     }
 
     /// One part of the stream's response.
