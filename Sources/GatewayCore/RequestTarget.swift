@@ -118,13 +118,26 @@ public struct RequestTarget: Sendable, Equatable {
     /// An origin-form target whose path `isNormal`, and where its query starts (the offset of the
     /// `?`); nil for any other target.
     private static func normalOriginForm(_ target: UnsafeBufferPointer<UInt8>) -> NormalOriginForm? {
-        guard target.first == UInt8(ascii: "/") else { return nil }
+        guard target.first == UInt8(ascii: "/"), let end = normalPath(target, stopAtQuery: true) else { return nil }
+        return NormalOriginForm(queryStart: end < target.count ? end : nil)
+    }
+
+    /// The common case, checked in one pass: no escapes, no backslash or `#`, no empty segment and
+    /// no segment that starts with a dot.
+    static func isNormal(_ path: Substring) -> Bool {
+        path.utf8.withContiguousStorageIfAvailable { normalPath($0, stopAtQuery: false) != nil }
+            ?? Array(path.utf8).withUnsafeBufferPointer { normalPath($0, stopAtQuery: false) != nil }
+    }
+
+    /// Where a normal path in `bytes` ends: at the first `?` (with `stopAtQuery`) or at the end;
+    /// nil when a byte before it makes the path not normal (`isNormal`).
+    private static func normalPath(_ bytes: UnsafeBufferPointer<UInt8>, stopAtQuery: Bool) -> Int? {
         var previous: UInt8 = 0
-        for i in 0..<target.count {
-            let byte = target[i]
+        for i in 0..<bytes.count {
+            let byte = bytes[i]
             switch byte {
-            case UInt8(ascii: "?"):
-                return NormalOriginForm(queryStart: i)
+            case UInt8(ascii: "?") where stopAtQuery:
+                return i
             case UInt8(ascii: "%"), UInt8(ascii: "\\"), UInt8(ascii: "#"):
                 return nil
             case UInt8(ascii: "/"), UInt8(ascii: "."):
@@ -134,25 +147,7 @@ public struct RequestTarget: Sendable, Equatable {
             }
             previous = byte
         }
-        return NormalOriginForm(queryStart: nil)
-    }
-
-    /// The common case, checked in one pass: no escapes, no backslash or `#`, no empty segment and
-    /// no segment that starts with a dot.
-    static func isNormal(_ path: Substring) -> Bool {
-        var previous: UInt8 = 0
-        for byte in path.utf8 {
-            switch byte {
-            case UInt8(ascii: "%"), UInt8(ascii: "\\"), UInt8(ascii: "#"):
-                return false
-            case UInt8(ascii: "/"), UInt8(ascii: "."):
-                if previous == UInt8(ascii: "/") { return false }
-            default:
-                break
-            }
-            previous = byte
-        }
-        return true
+        return bytes.count
     }
 
     static func normalise(_ path: Substring, escapedSlashes: EscapedSlashes) throws(Failure) -> String {
