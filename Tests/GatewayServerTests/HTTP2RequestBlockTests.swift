@@ -92,7 +92,7 @@ import Testing
     @Test func aStreamWithAMalformedBlockIsResetAndGoesNoFurther() throws {
         let channel = EmbeddedChannel()
         let seen = Collector()
-        try channel.pipeline.syncOperations.addHandler(HTTP2StreamWriter())
+        try channel.pipeline.syncOperations.addHandler(HTTP2StreamCodec())
         try channel.pipeline.syncOperations.addHandler(seen)
         let bad = HTTP2Frame.FramePayload.headers(.init(headers: HPACKHeaders(Self.base + [("connection", "close")])))
         try channel.writeInbound(bad)
@@ -106,7 +106,7 @@ import Testing
 
         let good = EmbeddedChannel()
         let passed = Collector()
-        try good.pipeline.syncOperations.addHandler(HTTP2StreamWriter())
+        try good.pipeline.syncOperations.addHandler(HTTP2StreamCodec())
         try good.pipeline.syncOperations.addHandler(passed)
         try good.writeInbound(HTTP2Frame.FramePayload.headers(.init(headers: HPACKHeaders(Self.base))))
         try good.writeInbound(HTTP2Frame.FramePayload.headers(.init(headers: HPACKHeaders([("x-checksum", "1")]), endStream: true)))

@@ -1,7 +1,7 @@
 import NIOHPACK
 
 /// The checks of RFC 9113 §8.2–8.3 on a header block a client sent: the request's first block or
-/// its trailers. A stream whose block fails them is malformed, and `HTTP2StreamWriter` resets it
+/// its trailers. A stream whose block fails them is malformed, and `HTTP2StreamCodec` resets it
 /// with PROTOCOL_ERROR before any other handler sees it.
 ///
 /// NIOHTTP2 makes the same checks itself (`HeaderBlockValidator`), but only together with the
@@ -23,7 +23,7 @@ import NIOHPACK
 ///
 /// What the gateway sends is checked where it is made: fields from upstream responses by the
 /// response parser, function headers by `FunctionEventBuilder`, names lower-cased and
-/// connection-specific fields removed by `HTTP2StreamWriter`.
+/// connection-specific fields removed by `HTTP2StreamCodec`.
 enum HTTP2RequestBlock {
     /// Why `headers` is malformed, or nil when it is not. `trailers`: the block after the first.
     static func problem(_ headers: HPACKHeaders, trailers: Bool) -> String? {

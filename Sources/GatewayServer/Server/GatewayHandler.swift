@@ -31,7 +31,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         /// answers carry no body).
         var responseEncoder: HTTP1ResponseEncoder? = nil
         /// HTTP/2: the stream's writer, which makes the response's frames.
-        var streamWriter: HTTP2StreamWriter? = nil
+        var streamCodec: HTTP2StreamCodec? = nil
     }
 
     let shared: ServerShared
@@ -398,7 +398,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     private func write(_ context: ChannelHandlerContext, _ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>? = nil) {
         if let encoder = connection.responseEncoder {
             encoder.write(part, context: context, promise: promise)
-        } else if let writer = connection.streamWriter {
+        } else if let writer = connection.streamCodec {
             writer.write(part, promise: promise)
         } else {
             context.write(wrapOutboundOut(part), promise: promise)

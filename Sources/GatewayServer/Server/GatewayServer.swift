@@ -295,7 +295,7 @@ public final class GatewayServer: Sendable {
         configuration.connection.maximumRecentlyResetStreams = 32
         configuration.connection.maximumConnectionGlitches = 200
         // The client's header blocks are checked by HTTP2RequestBlock in each stream's first
-        // handler (HTTP2StreamWriter), the gateway's own where they are made: NIOHTTP2's checks,
+        // handler (HTTP2StreamCodec), the gateway's own where they are made: NIOHTTP2's checks,
         // which run on both, cost 10% of an HTTP/2 request. Content-Length checks stay on.
         configuration.connection.headerBlockValidation = .disabled
         configuration.connection.controlFrameRateLimit.maximumCount = 200
@@ -329,12 +329,12 @@ public final class GatewayServer: Sendable {
                         // three per stream.
                         // The codec turns the request's frames into HTTP/1 parts; the handler
                         // writes the response's parts to the writer directly, past the codec.
-                        let writer = HTTP2StreamWriter()
+                        let writer = HTTP2StreamCodec()
                         try stream.pipeline.syncOperations.addHandler(writer, name: "writer")
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec(), name: "codec")
                         try stream.pipeline.syncOperations.addHandler(GatewayHandler(shared: shared, connection: .init(
                             scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record,
-                            streamWriter: writer)), name: "gateway")
+                            streamCodec: writer)), name: "gateway")
                     }
                 })
         }

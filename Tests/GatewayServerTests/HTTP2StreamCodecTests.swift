@@ -6,11 +6,11 @@ import NIOHTTP1
 import NIOHTTP2
 import Testing
 
-@Suite struct HTTP2StreamWriterTests {
+@Suite struct HTTP2StreamCodecTests {
     /// A channel with a writer in it.
-    func stream() throws -> (EmbeddedChannel, HTTP2StreamWriter) {
+    func stream() throws -> (EmbeddedChannel, HTTP2StreamCodec) {
         let channel = EmbeddedChannel()
-        let writer = HTTP2StreamWriter()
+        let writer = HTTP2StreamCodec()
         try channel.pipeline.syncOperations.addHandler(writer)
         return (channel, writer)
     }
@@ -107,7 +107,7 @@ import Testing
     }
 
     @Test func fieldsAreNormalisedAsForHTTP2AndSingleUseOnesAreNotIndexed() throws {
-        let fields = HTTP2StreamWriter.fields(of: HTTPResponseHead(version: .http2, status: .ok, headers: HTTPHeaders([
+        let fields = HTTP2StreamCodec.fields(of: HTTPResponseHead(version: .http2, status: .ok, headers: HTTPHeaders([
             ("Content-Type", "application/json"), ("connection", "x-hop, close"), ("X-Hop", "1"), ("Keep-Alive", "timeout=5"),
             ("transfer-encoding", "chunked"), ("Upgrade", "h2c"), ("proxy-connection", "keep-alive"),
             ("X-Request-ID", "r-1"), ("ratelimit", #""gold";r=9;t=1"#),
@@ -121,11 +121,11 @@ import Testing
     }
 
     @Test func aConnectionHeaderAfterTheFieldsItNamesStillRemovesThem() throws {
-        let head = HTTP2StreamWriter.fields(of: HTTPResponseHead(version: .http2, status: .ok, headers: HTTPHeaders([
+        let head = HTTP2StreamCodec.fields(of: HTTPResponseHead(version: .http2, status: .ok, headers: HTTPHeaders([
             ("X-Hop", "1"), ("x-kept", "2"), ("x-other", "3"), ("Connection", "X-Hop"), ("connection", "x-other"),
         ])))
         #expect(head.map(\.name) == [":status", "x-kept"])
-        let trailers = HTTP2StreamWriter.fields(ofTrailers: HTTPHeaders([("Grpc-Status", "0"), ("x-hop", "1"), ("connection", "x-hop")]))
+        let trailers = HTTP2StreamCodec.fields(ofTrailers: HTTPHeaders([("Grpc-Status", "0"), ("x-hop", "1"), ("connection", "x-hop")]))
         #expect(trailers.map(\.name) == ["grpc-status"])
         #expect(trailers.map(\.value) == ["0"])
     }

@@ -31,7 +31,7 @@ import NIOHTTP2
 /// `HTTP2RequestBlock`'s checks resets the stream with PROTOCOL_ERROR (as NIOHTTP2 did when it
 /// checked them), and nothing of the stream goes further. The connection guard counts such
 /// resets (`HTTP2AbuseMonitor.Limits.malformedStreams`).
-final class HTTP2StreamWriter: ChannelDuplexHandler, RemovableChannelHandler {
+final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias InboundOut = HTTP2Frame.FramePayload
     typealias OutboundIn = HTTP2Frame.FramePayload
