@@ -143,3 +143,79 @@ import Testing
         _ = try channel.finish()
     }
 }
+
+/// The codec's request side against NIO's `HTTP2FramePayloadToHTTP1ServerCodec`, which it
+/// replaces: the same frames go to both, and the parts that come out must be the same.
+@Suite struct HTTP2StreamCodecRequestTests {
+    typealias Payload = HTTP2Frame.FramePayload
+
+    static func headers(_ fields: [(String, String)], end: Bool = false) -> Payload {
+        .headers(.init(headers: HPACKHeaders(fields), endStream: end))
+    }
+
+    static func request(_ method: String, _ extra: [(String, String)] = [], end: Bool = false,
+                        authority: Bool = true) -> Payload {
+        headers([(":method", method), (":scheme", "https"), (":path", "/a?b=1")]
+            + (authority ? [(":authority", "gw.example")] : []) + extra, end: end)
+    }
+
+    static func data(_ text: String, end: Bool = false) -> Payload {
+        .data(.init(data: .byteBuffer(ByteBuffer(string: text)), endStream: end))
+    }
+
+    static let cases: [(String, [Payload])] = [
+        ("GET that ends the stream", [request("GET", [("accept", "*/*"), ("user-agent", "x")], end: true)]),
+        ("GET with its own host field", [request("GET", [("host", "other.example")], end: true)]),
+        ("GET whose end comes as an empty DATA frame", [request("GET"), data("", end: true)]),
+        ("POST that ends the stream", [request("POST", end: true)]),
+        ("POST with a body and no length", [request("POST"), data("abc"), data("def", end: true)]),
+        ("PUT with a length", [request("PUT", [("content-length", "3")]), data("abc", end: true)]),
+        ("PATCH with trailers", [request("PATCH"), data("abc"), headers([("x-checksum", "1")], end: true)]),
+        ("DELETE, HEAD, OPTIONS", [request("DELETE", end: true)]),
+        ("HEAD", [request("HEAD", end: true)]),
+        ("OPTIONS", [request("OPTIONS", end: true)]),
+        ("an unknown method", [request("PURGE", end: true)]),
+        ("a priority frame between", [request("POST"), .priority(.init(exclusive: false, dependency: 0, weight: 10)),
+                                       data("x", end: true)]),
+    ]
+
+    /// The parts that come out of a pipeline with `handler`, as text; "error" for an error.
+    static func parts(_ payloads: [Payload], through handler: any ChannelHandler) throws -> [String] {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        var out: [String] = []
+        for payload in payloads {
+            do {
+                try channel.writeInbound(payload)
+            } catch {
+                out.append("error")
+            }
+            while let part = try channel.readInbound(as: HTTPServerRequestPart.self) {
+                switch part {
+                case .head(let head):
+                    out.append("head \(head.method.rawValue) \(head.uri) \(head.version) \(head.headers.map { "\($0.name)=\($0.value)" })")
+                case .body(let body):
+                    out.append("body \(String(buffer: body))")
+                case .end(let trailers):
+                    out.append("end \(trailers.map { "\($0.map { "\($0.name)=\($0.value)" })" } ?? "nil")")
+                }
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: cases.indices)
+    func requestFramesBecomeTheSamePartsAsThroughNIOsCodec(index: Int) throws {
+        let (name, payloads) = Self.cases[index]
+        let ours = try Self.parts(payloads, through: HTTP2StreamCodec())
+        let nio = try Self.parts(payloads, through: HTTP2FramePayloadToHTTP1ServerCodec())
+        #expect(ours == nio, "\(name)")
+        #expect(!ours.isEmpty && !ours.contains("error"), "\(name): \(ours)")
+    }
+
+    @Test func aRequestWithoutAuthorityIsAnErrorForBoth() throws {
+        let payloads = [Self.request("GET", end: true, authority: false)]
+        #expect(try Self.parts(payloads, through: HTTP2StreamCodec()) == ["error"])
+        #expect(try Self.parts(payloads, through: HTTP2FramePayloadToHTTP1ServerCodec()) == ["error"])
+    }
+}

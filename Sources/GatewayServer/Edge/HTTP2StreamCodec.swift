@@ -3,17 +3,34 @@ import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
 
-/// Writes a stream's response as HTTP/2 frames. `GatewayHandler` calls it directly with each
-/// response part (`write(_:promise:)`); the frames go out from this handler's place, the first in
-/// the stream's pipeline, so they pass no other handler. (NIO's `HTTP2FramePayloadToHTTP1ServerCodec`
-/// stays in the pipeline for requests only: its response side copied every head into an array,
-/// then `HTTPHeaders`, then `HPACKHeaders` with every name lower-cased anew, about 8,000
-/// instructions per response.)
+/// A stream's HTTP/1-style codec, the first handler in its pipeline, in place of NIO's
+/// `HTTP2FramePayloadToHTTP1ServerCodec`: it turns the request's frames into request parts and
+/// hands them to the stream's `GatewayHandler` directly (`receiver`), and writes the response as
+/// frames when `GatewayHandler` calls it with each part (`write(_:promise:)`).
 ///
+/// Inbound (what NIO's codec did, after the checks):
+/// - every header block is first checked (`HTTP2RequestBlock`): a malformed one resets the stream
+///   with PROTOCOL_ERROR (as NIOHTTP2 did when it checked them itself), and nothing of the stream
+///   goes further; the connection guard counts such resets
+///   (`HTTP2AbuseMonitor.Limits.malformedStreams`);
+/// - the first block is the head: `:method`, `:path` as the URI, HTTP/2.0, then the fields in
+///   order, with `host` from `:authority` first when the block has none, and, for a method other
+///   than GET, HEAD, DELETE, CONNECT and TRACE without `content-length`, `content-length: 0` when
+///   the block ends the stream, else `transfer-encoding: chunked`; a request without `:path` or
+///   `:authority` (CONNECT, or one that leaves out its authority) is an error, as it was;
+/// - a later block is the trailers; DATA is body, and END_STREAM the end.
+///
+/// Handing the parts on directly skips a handler per stream (its context, made and removed for
+/// every request), a pipeline step and an `NIOAny` cast per part, and NIO's conversion through
+/// `HPACKHeaders`' case-insensitive lookups.
+///
+/// Outbound, the frames go out from this handler's place, so they pass no other handler:
 /// - The head becomes one `HPACKHeaders` built in one pass, normalised as NIO's codec does:
 ///   `:status` first, names in lower case (a name already in lower case is kept as it is), and
 ///   without HTTP/1's connection-specific fields (`connection`, `keep-alive`, `proxy-connection`,
-///   `transfer-encoding`, `upgrade`) and the fields a `Connection` header names.
+///   `transfer-encoding`, `upgrade`) and the fields a `Connection` header names. (NIO's codec
+///   copied every head into an array, then `HTTPHeaders`, then `HPACKHeaders` with every name
+///   lower-cased anew, about 8,000 instructions per response.)
 /// - Fields whose value differs on every response — the request id, the RateLimit state, a
 ///   traceparent — are sent without being added to HPACK's dynamic table (RFC 7541 §6.2.2).
 ///   Indexed, each such field took the place of an entry later responses could have reused, and
@@ -26,16 +43,15 @@ import NIOHTTP2
 ///   the end go as an empty DATA frame of its own.
 ///
 /// Frames written through the pipeline pass unchanged, after a held frame.
-///
-/// Inbound, it is the first handler to see the client's header blocks: a block that fails
-/// `HTTP2RequestBlock`'s checks resets the stream with PROTOCOL_ERROR (as NIOHTTP2 did when it
-/// checked them), and nothing of the stream goes further. The connection guard counts such
-/// resets (`HTTP2AbuseMonitor.Limits.malformedStreams`).
 final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
-    typealias InboundOut = HTTP2Frame.FramePayload
+    typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTP2Frame.FramePayload
     typealias OutboundOut = HTTP2Frame.FramePayload
+
+    /// The stream's `GatewayHandler`, next in the pipeline, called directly with each request
+    /// part. Nil: the parts go down the pipeline (the tests read them there).
+    var receiver: GatewayHandler?
 
     private var context: ChannelHandlerContext?
     /// The request's first header block came (a later one is its trailers).
@@ -54,11 +70,13 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         held?.promise?.fail(ChannelError.ioOnClosedChannel)
         held = nil
         self.context = nil
+        receiver = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if refused { return }
-        if case .headers(let headers) = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .headers(let headers):
             if HTTP2RequestBlock.problem(headers.headers, trailers: sawHeaders) != nil {
                 refused = true
                 held?.promise?.fail(ChannelError.ioOnClosedChannel)
@@ -66,9 +84,79 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
                 context.writeAndFlush(wrapOutboundOut(.rstStream(.protocolError)), promise: nil)
                 return
             }
+            if sawHeaders {
+                emit(.end(HTTPHeaders(Self.regularFields(headers.headers))), context: context)
+                return
+            }
             sawHeaders = true
+            guard let head = Self.requestHead(headers.headers, endStream: headers.endStream) else {
+                context.fireErrorCaught(NIOHTTP2Errors.missingPseudoHeader(":path or :authority"))
+                return
+            }
+            emit(.head(head), context: context)
+            if headers.endStream { emit(.end(nil), context: context) }
+        case .data(let data):
+            guard case .byteBuffer(let body) = data.data else { return }
+            if !data.endStream {
+                emit(.body(body), context: context)
+            } else if body.readableBytes == 0 {
+                emit(.end(nil), context: context)
+            } else {
+                emit(.body(body), context: context)
+                emit(.end(nil), context: context)
+            }
+        default:
+            break
         }
-        context.fireChannelRead(data)
+    }
+
+    @inline(__always)
+    private func emit(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        if let receiver {
+            receiver.receive(part)
+        } else {
+            context.fireChannelRead(wrapInboundOut(part))
+        }
+    }
+
+    /// The request head a checked first header block stands for (see the type's notes); nil
+    /// without `:path` or `:authority`.
+    static func requestHead(_ block: HPACKHeaders, endStream: Bool) -> HTTPRequestHead? {
+        var method: String?, path: String?, authority: String?
+        var hasHost = false, hasLength = false, regular = 0
+        for (name, value, _) in block {
+            let n = name.utf8.count
+            if name.utf8.first == UInt8(ascii: ":") {
+                if n == 5 && name == ":path" { path = value }
+                else if n == 7 && name == ":method" { method = value }
+                else if n == 10 && name == ":authority" { authority = value }
+                continue
+            }
+            regular += 1
+            if n == 4 && name == "host" { hasHost = true }
+            if n == 14 && name == "content-length" { hasLength = true }
+        }
+        guard let method, let path, let authority else { return nil }
+        let verb = HTTPMethod(rawValue: method)
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(regular + 2)
+        if !hasHost { fields.append(("host", authority)) }
+        switch verb {
+        case .GET, .HEAD, .DELETE, .CONNECT, .TRACE:
+            break
+        default:
+            if !hasLength { fields.append(endStream ? ("content-length", "0") : ("transfer-encoding", "chunked")) }
+        }
+        for (name, value, _) in block where name.utf8.first != UInt8(ascii: ":") { fields.append((name, value)) }
+        return HTTPRequestHead(version: HTTPVersion(major: 2, minor: 0), method: verb, uri: path, headers: HTTPHeaders(fields))
+    }
+
+    /// A block's fields without its pseudo-headers (a trailer block has none; it is checked).
+    static func regularFields(_ block: HPACKHeaders) -> [(String, String)] {
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(block.count)
+        for (name, value, _) in block where name.utf8.first != UInt8(ascii: ":") { fields.append((name, value)) }
+        return fields
     }
 
     /// One part of the stream's response.

@@ -325,16 +325,16 @@ public final class GatewayServer: Sendable {
                 streamConfiguration: configuration.stream,
                 inboundStreamInitializer: { stream in
                     stream.eventLoop.makeCompletedFuture {
-                        // Named: a handler without a name gets one made by string interpolation,
-                        // three per stream.
-                        // The codec turns the request's frames into HTTP/1 parts; the handler
-                        // writes the response's parts to the writer directly, past the codec.
-                        let writer = HTTP2StreamCodec()
-                        try stream.pipeline.syncOperations.addHandler(writer, name: "writer")
-                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec(), name: "codec")
-                        try stream.pipeline.syncOperations.addHandler(GatewayHandler(shared: shared, connection: .init(
+                        // Named: a handler without a name gets one made by string interpolation.
+                        // The codec turns the request's frames into parts and hands them to the
+                        // gateway's handler directly; the handler hands it the response's parts.
+                        let codec = HTTP2StreamCodec()
+                        let gateway = GatewayHandler(shared: shared, connection: .init(
                             scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record,
-                            streamCodec: writer)), name: "gateway")
+                            streamCodec: codec))
+                        codec.receiver = gateway
+                        try stream.pipeline.syncOperations.addHandler(codec, name: "codec")
+                        try stream.pipeline.syncOperations.addHandler(gateway, name: "gateway")
                     }
                 })
         }
