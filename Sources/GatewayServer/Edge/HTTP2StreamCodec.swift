@@ -85,7 +85,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             if sawHeaders {
-                emit(.end(HTTPHeaders(Self.regularFields(headers.headers))), context: context)
+                GatewayHandler.deliver(.end(HTTPHeaders(Self.regularFields(headers.headers))), to: receiver, from: context)
                 return
             }
             sawHeaders = true
@@ -93,31 +93,23 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireErrorCaught(NIOHTTP2Errors.missingPseudoHeader(":path or :authority"))
                 return
             }
-            emit(.head(head), context: context)
-            if headers.endStream { emit(.end(nil), context: context) }
+            GatewayHandler.deliver(.head(head), to: receiver, from: context)
+            if headers.endStream { GatewayHandler.deliver(.end(nil), to: receiver, from: context) }
         case .data(let data):
             guard case .byteBuffer(let body) = data.data else { return }
             if !data.endStream {
-                emit(.body(body), context: context)
+                GatewayHandler.deliver(.body(body), to: receiver, from: context)
             } else if body.readableBytes == 0 {
-                emit(.end(nil), context: context)
+                GatewayHandler.deliver(.end(nil), to: receiver, from: context)
             } else {
-                emit(.body(body), context: context)
-                emit(.end(nil), context: context)
+                GatewayHandler.deliver(.body(body), to: receiver, from: context)
+                GatewayHandler.deliver(.end(nil), to: receiver, from: context)
             }
         default:
             break
         }
     }
 
-    @inline(__always)
-    private func emit(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        if let receiver {
-            receiver.receive(part)
-        } else {
-            context.fireChannelRead(wrapInboundOut(part))
-        }
-    }
 
     /// The request head a checked first header block stands for (see the type's notes); nil
     /// without `:path` or `:authority`.

@@ -91,8 +91,20 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         receive(unwrapInboundIn(data))
     }
 
-    /// A request part, from the pipeline or straight from the HTTP/1 request decoder before this
-    /// handler (`HTTP1RequestDecoder.receiver`).
+    /// Hands `part` to `receiver`, the gateway's handler right after the caller's in the pipeline,
+    /// with a direct call (`HTTP1RequestDecoder.receiver`, `HTTP2StreamCodec.receiver`); without
+    /// one, down the pipeline from `context`, which reaches the same handler.
+    @inline(__always)
+    static func deliver(_ part: HTTPServerRequestPart, to receiver: GatewayHandler?, from context: ChannelHandlerContext) {
+        if let receiver {
+            receiver.receive(part)
+        } else {
+            context.fireChannelRead(NIOAny(part))
+        }
+    }
+
+    /// A request part, from the pipeline or straight from the request decoder or stream codec
+    /// before this handler (`deliver`).
     func receive(_ part: HTTPServerRequestPart) {
         guard let context else { return }
         partsThisRead = true

@@ -75,14 +75,6 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         nio.decoderRemoved(context: context)
     }
 
-    @inline(__always)
-    private func emit(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        if let receiver {
-            receiver.receive(part)
-        } else {
-            context.fireChannelRead(wrapInboundOut(part))
-        }
-    }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         switch state {
@@ -95,11 +87,11 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
             // The state is set before each part goes on: a handler may read again synchronously.
             if n == left {
                 state = .head
-                emit(.body(part), context: context)
-                emit(.end(nil), context: context)
+                GatewayHandler.deliver(.body(part), to: receiver, from: context)
+                GatewayHandler.deliver(.end(nil), to: receiver, from: context)
             } else {
                 state = .body(left: left - n)
-                emit(.body(part), context: context)
+                GatewayHandler.deliver(.body(part), to: receiver, from: context)
             }
             return .continue
         case .head:
@@ -114,10 +106,10 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
                 buffer.moveReaderIndex(forwardBy: size)
                 if length > 0 {
                     state = .body(left: length)
-                    emit(.head(head), context: context)
+                    GatewayHandler.deliver(.head(head), to: receiver, from: context)
                 } else {
-                    emit(.head(head), context: context)
-                    emit(.end(nil), context: context)
+                    GatewayHandler.deliver(.head(head), to: receiver, from: context)
+                    GatewayHandler.deliver(.end(nil), to: receiver, from: context)
                 }
                 return .continue
             }
