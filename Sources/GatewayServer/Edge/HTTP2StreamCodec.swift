@@ -110,7 +110,6 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-
     /// The request head a checked first header block stands for (see the type's notes); nil
     /// without `:path` or `:authority`.
     static func requestHead(_ block: HPACKHeaders, endStream: Bool) -> HTTPRequestHead? {

@@ -75,7 +75,6 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         nio.decoderRemoved(context: context)
     }
 
-
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         switch state {
         case .nio:
