@@ -34,11 +34,7 @@ import Testing
     static let maxFields = 10
 
     static func nioDecoder() -> HTTPRequestDecoder {
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderListSize = maxHeadBytes
-        limits.maxHeaderFieldSize = maxHeadBytes
-        limits.maxHeaderFieldCount = maxFields
-        return HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)
+        HTTP1RequestDecoder.nioDecoder(maxHeadBytes: maxHeadBytes, maxFields: maxFields)
     }
 
     /// The parts `reads` give through the gateway's decoder (and whether it had handed the
@@ -47,7 +43,7 @@ import Testing
     static func decode(_ reads: [String], gateway: Bool) throws -> (parts: [String], handedToNIO: Bool) {
         let recorder = Recorder()
         let channel = EmbeddedChannel()
-        let decoder = HTTP1RequestDecoder(maxHeadBytes: maxHeadBytes, maxFields: maxFields, nio: nioDecoder())
+        let decoder = HTTP1RequestDecoder(maxHeadBytes: maxHeadBytes, maxFields: maxFields)
         let handler = gateway ? HTTP1DecodeHandler(decoder) : HTTP1DecodeHandler(nioDecoder())
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.pipeline.syncOperations.addHandler(recorder)

@@ -250,12 +250,6 @@ public final class GatewayServer: Sendable {
     static func configureHTTP1(_ channel: any Channel, scheme: String, shared: ServerShared,
                                limits: GatewayConfig.Limits, record: ConnectionRegistry.Record?) throws {
         let sync = channel.pipeline.syncOperations
-        // NIO counts the bytes of header names and values and the number of fields; over either
-        // is a 431. GatewayHandler measures the whole head (request line and separators too).
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldCount = limits.maxHeaders
         // No pipelining assistance: it pauses reading after every request (two epoll_ctl calls per
         // request); GatewayHandler queues the rare pipelined request itself. Parser errors get the
         // error contract's 400 from GatewayHandler too.
@@ -266,9 +260,9 @@ public final class GatewayServer: Sendable {
         // else), and its response encoder (HTTP1ResponseEncoder: one write per head), which
         // GatewayHandler tells each request's method and calls directly.
         let encoder = HTTP1ResponseEncoder()
-        let decoder = HTTP1RequestDecoder(maxHeadBytes: limits.maxHeaderBytes, maxFields: limits.maxHeaders,
-                                          nio: HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
-                                                                  limitConfiguration: decoderLimits))
+        // NIO counts the bytes of header names and values and the number of fields; over either
+        // is a 431. GatewayHandler measures the whole head (request line and separators too).
+        let decoder = HTTP1RequestDecoder(maxHeadBytes: limits.maxHeaderBytes, maxFields: limits.maxHeaders)
         let gateway = GatewayHandler(shared: shared, connection: .init(
             scheme: scheme, isHTTP2: false, idleTimeout: TimeAmount(limits.idleTimeout),
             headerTimeout: TimeAmount(limits.headerTimeout), bodyTimeout: TimeAmount(limits.bodyTimeout),

@@ -34,11 +34,10 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         case head
         case body(left: Int)
         /// NIO's decoder has the connection.
-        case nio
+        case nio(HTTPRequestDecoder)
     }
 
     private var state = State.head
-    private let nio: HTTPRequestDecoder
     private let maxHeadBytes: Int
     private let maxFields: Int
     /// Where the whole lines of an incomplete head that were looked at end (none of them is the
@@ -60,24 +59,40 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         return false
     }
 
-    init(maxHeadBytes: Int, maxFields: Int, nio: HTTPRequestDecoder) {
+    init(maxHeadBytes: Int, maxFields: Int) {
         self.maxHeadBytes = maxHeadBytes
         self.maxFields = maxFields
-        self.nio = nio
     }
 
-    func decoderAdded(context: ChannelHandlerContext) {
-        nio.decoderAdded(context: context)
+    /// NIO's request decoder with the same limits: over `maxHeadBytes` bytes of header names and
+    /// values, or over `maxFields` fields, is an error (GatewayHandler's 431).
+    static func nioDecoder(maxHeadBytes: Int, maxFields: Int) -> HTTPRequestDecoder {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = maxHeadBytes
+        limits.maxHeaderFieldSize = maxHeadBytes
+        limits.maxHeaderFieldCount = maxFields
+        return HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)
     }
+
+    /// Hands the connection to NIO's decoder, made now: most connections never need it, and an
+    /// idle connection that holds one holds about 1.1 KB more (its llhttp parser and buffers).
+    private func handToNIO(context: ChannelHandlerContext) -> HTTPRequestDecoder {
+        let nio = Self.nioDecoder(maxHeadBytes: maxHeadBytes, maxFields: maxFields)
+        nio.decoderAdded(context: context)
+        state = .nio(nio)
+        return nio
+    }
+
+    func decoderAdded(context: ChannelHandlerContext) {}
 
     func decoderRemoved(context: ChannelHandlerContext) {
         receiver = nil
-        nio.decoderRemoved(context: context)
+        if case .nio(let nio) = state { nio.decoderRemoved(context: context) }
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         switch state {
-        case .nio:
+        case .nio(let nio):
             return try nio.decode(context: context, buffer: &buffer)
         case .body(let left):
             guard buffer.readableBytes > 0 else { return .needMoreData }
@@ -99,8 +114,7 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
             case .incomplete:
                 return .needMoreData
             case .other:
-                state = .nio
-                return try nio.decode(context: context, buffer: &buffer)
+                return try handToNIO(context: context).decode(context: context, buffer: &buffer)
             case .request(let head, let length, let size):
                 buffer.moveReaderIndex(forwardBy: size)
                 if length > 0 {
@@ -117,7 +131,7 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
 
     func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         switch state {
-        case .nio:
+        case .nio(let nio):
             return try nio.decodeLast(context: context, buffer: &buffer, seenEOF: seenEOF)
         case .body:
             if buffer.readableBytes > 0 {
@@ -129,8 +143,7 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         case .head:
             guard buffer.readableBytes > 0 else { return .needMoreData }
             // Part of a head: NIO's decoder says what it is.
-            state = .nio
-            return try nio.decodeLast(context: context, buffer: &buffer, seenEOF: seenEOF)
+            return try handToNIO(context: context).decodeLast(context: context, buffer: &buffer, seenEOF: seenEOF)
         }
     }
 
