@@ -210,6 +210,9 @@ public final class GatewayServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // A connection keeps its read buffer between reads; NIO's first one is 2 KiB. Most
+            // requests fit in 512 bytes, and the buffer grows after a read that fills it.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             .childChannelInitializer { channel in
                 let record = connections.register(channel)
                 if let tls {
