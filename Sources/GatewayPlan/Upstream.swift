@@ -4,24 +4,48 @@ import GatewayResilience
 /// A legacy backend: one or more targets balanced round-robin.
 public struct Upstream: Sendable, Equatable {
     public struct Target: Sendable, Equatable, CustomStringConvertible {
-        public var tls: Bool
-        public var host: String
-        public var port: Int
+        /// The target's fields, in one object its copies share: a request copies its target a few
+        /// times (dispatcher, exchange, connector), and a copy is then one retain rather than one
+        /// per string (about 700 instructions per proxied request, `bench/callgrind`).
+        @usableFromInline
+        final class Fields: Sendable {
+            @usableFromInline let tls: Bool
+            @usableFromInline let host: String
+            @usableFromInline let port: Int
+            @usableFromInline let basePath: String
+            @usableFromInline let authority: String
+            @usableFromInline let description: String
+
+            init(tls: Bool, host: String, port: Int, basePath: String) {
+                self.tls = tls
+                self.host = host
+                self.port = port
+                self.basePath = basePath
+                let h = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
+                self.authority = port == (tls ? 443 : 80) ? h : "\(h):\(port)"
+                self.description = "\(tls ? "https" : "http")://\(authority)\(basePath)"
+            }
+        }
+
+        @usableFromInline let fields: Fields
+
+        @inlinable public var tls: Bool { fields.tls }
+        @inlinable public var host: String { fields.host }
+        @inlinable public var port: Int { fields.port }
         /// A path prefix from the target URL (`http://h:1/api` → `/api`), prepended to forwarded paths.
-        public var basePath: String
+        @inlinable public var basePath: String { fields.basePath }
         /// `host:port` as a Host header names it (computed once; used per request).
-        public let authority: String
+        @inlinable public var authority: String { fields.authority }
         /// The target as a URL; also the upstream pool's key (computed once).
-        public let description: String
+        @inlinable public var description: String { fields.description }
 
         public init(tls: Bool, host: String, port: Int, basePath: String) {
-            self.tls = tls
-            self.host = host
-            self.port = port
-            self.basePath = basePath
-            let h = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
-            self.authority = port == (tls ? 443 : 80) ? h : "\(h):\(port)"
-            self.description = "\(tls ? "https" : "http")://\(authority)\(basePath)"
+            fields = Fields(tls: tls, host: host, port: port, basePath: basePath)
+        }
+
+        public static func == (a: Target, b: Target) -> Bool {
+            a.fields === b.fields
+                || (a.tls == b.tls && a.host == b.host && a.port == b.port && a.basePath == b.basePath)
         }
 
         /// Parses `http://host:port/base` or `https://…`.
