@@ -81,7 +81,7 @@ import Testing
                headers: [(String, String)] = [("host", "gw.example")], isHTTP2: Bool = false,
                limits: GatewayConfig.Limits = .init()) -> (EdgeRules.Verdict, HTTPRequestHead) {
         var head = HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(headers))
-        let verdict = EdgeRules.check(&head, isHTTP2: isHTTP2, limits: limits)
+        let verdict = EdgeRules.check(&head, digest: HeadDigest(head), isHTTP2: isHTTP2, limits: limits)
         return (verdict, head)
     }
 

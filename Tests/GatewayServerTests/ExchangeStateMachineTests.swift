@@ -23,7 +23,7 @@ import Testing
     func bytes(_ n: Int) -> HTTPServerRequestPart { .body(ByteBuffer(repeating: 0x61, count: n)) }
 
     func isBegin(_ action: Machine.Action, id: UInt64) -> Bool {
-        if case .begin(_, let got) = action { return got == id }
+        if case .begin(_, let got, _) = action { return got == id }
         return false
     }
 

@@ -53,6 +53,10 @@ import Testing
             #expect(String(buffer: head.bytes) == expected.bytes)
             #expect(head.chunked == expected.chunked, "\(method) \(headers)")
             #expect(head.method == method)
+            // The data plane skips looking for `Connection` when the head's digest found none.
+            request.mayHaveConnectionField = HeadDigest(request.head).connection
+            #expect(String(buffer: HeaderRules.upstreamRequestHead(request, target: target).bytes) == expected.bytes,
+                    "with the digest's Connection flag: \(headers)")
         }
     }
 

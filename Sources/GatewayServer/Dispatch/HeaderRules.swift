@@ -77,7 +77,7 @@ enum HeaderRules {
     static func upstreamFields<Sink: FieldSink>(_ request: RequestContext, target: Upstream.Target, into sink: inout Sink) -> Bool {
         let source = request.head.headers
         let method = request.head.method
-        var named = connectionValues(source)
+        var named = request.mayHaveConnectionField ? connectionValues(source) : []
         // Tokens that name only hop-by-hop fields (left out for their own names) or `close`.
         if !named.isEmpty { named.removeAll(where: namesOnlyHopByHop) }
         var keyHeader: String?
@@ -296,6 +296,17 @@ enum HeaderRules {
         let l = UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
         return withBytes(name) { n in
             for i in 0..<n.count where n[i] | 0x20 != l[i] { return false }
+            return true
+        }
+    }
+
+    /// A field value equal to a lower-case literal, ignoring the case of ASCII letters only (any
+    /// byte of a value may be there, so `| 0x20` alone would match a control byte for a digit).
+    static func equalsLowerValue(_ value: String, _ lower: StaticString) -> Bool {
+        guard value.utf8.count == lower.utf8CodeUnitCount else { return false }
+        let l = UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
+        return withBytes(value) { v in
+            for i in 0..<v.count where v[i] != l[i] && !(v[i] >= 0x41 && v[i] <= 0x5A && v[i] | 0x20 == l[i]) { return false }
             return true
         }
     }

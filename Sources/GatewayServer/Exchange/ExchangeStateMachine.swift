@@ -65,7 +65,7 @@ struct ExchangeStateMachine {
         /// Let NIO's read through.
         case read
         /// A new exchange: route it and run its filters.
-        case begin(HTTPRequestHead, id: UInt64)
+        case begin(HTTPRequestHead, id: UInt64, digest: HeadDigest)
         /// Stream a body part to the dispatch.
         case forward(ByteBuffer)
         case forwardEnd
@@ -152,11 +152,11 @@ struct ExchangeStateMachine {
             return .none
         case (.head(let head), .idle):
             nextID &+= 1
-            let close = configuration.isHTTP2 ? false : !head.isKeepAlive
-            let expects = head.headers.first(name: "expect")?.lowercased() == "100-continue"
+            let digest = HeadDigest(head)
+            let close = configuration.isHTTP2 ? false : !HeadDigest.isKeepAlive(head, digest)
             phase = .active(Exchange(id: nextID, body: .holding([], bytes: 0, limit: 1 << 20),
-                                     closeAfterResponse: close, expectsContinue: expects, lastBodyActivity: now))
-            return .begin(head, id: nextID)
+                                     closeAfterResponse: close, expectsContinue: digest.expectsContinue, lastBodyActivity: now))
+            return .begin(head, id: nextID, digest: digest)
         case (.body(let buffer), .active):
             var e = takeExchange()!
             e.lastBodyActivity = now

@@ -105,6 +105,9 @@ final class RequestContext {
     var span: (any Span)?
     /// Counted in its connection's requests in flight (a drain waits for them).
     var countedActive = false
+    /// False when the head is known to have no `Connection` field (`HeadDigest`): the upstream
+    /// head then has no field named there to leave out, and its fields are not searched for one.
+    var mayHaveConnectionField = true
 
     var keyId: String? { key?.id }
 
@@ -146,6 +149,7 @@ final class RequestContext {
         self.body = other.body
         self.bodyRead = other.bodyRead
         self.trace = other.trace
+        self.mayHaveConnectionField = other.mayHaveConnectionField
         self.observed = true
         self.isShadow = marked
     }

@@ -158,8 +158,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             break
         case .read:
             context?.read()
-        case .begin(let head, let id):
-            begin(head, id: id)
+        case .begin(let head, let id, let digest):
+            begin(head, id: id, digest: digest)
         case .forward(let part):
             request?.dispatch?.send(part)
         case .forwardEnd:
@@ -203,11 +203,11 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
 
     // MARK: routing and filters
 
-    private func begin(_ sent: HTTPRequestHead, id: UInt64) {
+    private func begin(_ sent: HTTPRequestHead, id: UInt64, digest: HeadDigest) {
         guard let context, let local else { return }
         let table = shared.table
         var head = sent
-        let edge = EdgeRules.check(&head, isHTTP2: connection.isHTTP2, limits: table.limits)
+        let edge = EdgeRules.check(&head, digest: digest, isHTTP2: connection.isHTTP2, limits: table.limits)
         if remoteIP == nil {
             if let record = connection.record {
                 remoteIP = record.remoteIP
@@ -217,7 +217,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             }
         }
         let remoteIP = self.remoteIP!
-        let clientRequestId = head.headers.first(name: "x-request-id")
+        let clientRequestId = digest.requestId
         let requestId = RequestID.make(clientValue: clientRequestId, generator: &local.requestIDs)
         let generatedId = requestId != clientRequestId
         let target: RequestTarget
@@ -242,9 +242,10 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         let request = RequestContext(id: id, head: head, target: target, route: route, requestId: requestId,
                                      remoteIP: remoteIP, scheme: connection.scheme,
                                      isHTTP2: connection.isHTTP2, start: lastNow)
+        request.mayHaveConnectionField = digest.connection
         self.request = request
         countActive(request)
-        let incomingTrace = head.headers.first(name: "traceparent")
+        let incomingTrace = digest.traceparent
         if let tracing = shared.tracing {
             // Exported spans: the server span's context is the trace this request carries on.
             let span = tracing.serverSpan(head, name: "\(head.method.rawValue) \(route.label)",
