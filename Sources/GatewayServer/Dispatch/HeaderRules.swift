@@ -50,11 +50,14 @@ enum HeaderRules {
     /// Receives the fields of a head in order.
     protocol FieldSink {
         mutating func add(_ name: String, _ value: String)
+        /// `traceparent: ` and the trace's value.
+        mutating func add(traceparent trace: TraceContext)
     }
 
     struct FieldList: FieldSink {
         var fields: [(String, String)] = []
         mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
+        mutating func add(traceparent trace: TraceContext) { add("traceparent", trace.traceparent) }
     }
 
     struct HeadBytes: FieldSink {
@@ -63,6 +66,12 @@ enum HeaderRules {
             out.put(string: name)
             out.put(": ")
             out.put(string: value)
+            out.put("\r\n")
+        }
+
+        mutating func add(traceparent trace: TraceContext) {
+            out.put("traceparent: ")
+            out.put(count: TraceContext.traceparentLength) { trace.write(traceparentInto: $0) }
             out.put("\r\n")
         }
     }
@@ -144,7 +153,7 @@ enum HeaderRules {
             sink.add("x-forwarded-for", request.remoteIP)
         }
         sink.add("x-forwarded-proto", request.scheme)
-        if let trace = request.trace { sink.add("traceparent", trace.traceparent) }
+        if let trace = request.trace { sink.add(traceparent: trace) }
         sink.add("x-request-id", request.requestId)
         let chunked: Bool
         switch method {

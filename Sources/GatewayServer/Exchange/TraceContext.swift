@@ -2,7 +2,7 @@
 /// flags, the client's span as parent), or a new trace; the gateway's own span id is what
 /// upstreams and functions receive as their parent. `tracestate` travels unchanged. Kept small:
 /// a new trace reuses the request id the gateway generated as its trace id, the span id is a
-/// number, and `traceparent` is written in one allocation when it is forwarded.
+/// number, and `traceparent` is written straight into the upstream head (or one `String`).
 struct TraceContext: Sendable, Equatable {
     /// 32 lower-case hex digits.
     let traceId: String
@@ -21,22 +21,31 @@ struct TraceContext: Sendable, Equatable {
 
     /// The `traceparent` sent on to upstreams and functions.
     var traceparent: String {
-        String(unsafeUninitializedCapacity: 55) { out in
-            out[0] = 48; out[1] = 48; out[2] = 45
-            // The trace id is 32 bytes (validated or generated): copied as a block when it is
-            // stored contiguously, as a native string is.
-            let copied = traceId.utf8.count == 32 && traceId.utf8.withContiguousStorageIfAvailable {
-                UnsafeMutableRawPointer(out.baseAddress! + 3).copyMemory(from: $0.baseAddress!, byteCount: 32)
-            } != nil
-            if !copied {
-                var i = 3
-                for byte in traceId.utf8.prefix(32) { out[i] = byte; i += 1 }
-            }
-            out[35] = 45
-            Self.writeHex(span, into: out, at: 36)
-            out[52] = 45; out[53] = 48; out[54] = sampled ? 49 : 48
-            return 55
+        String(unsafeUninitializedCapacity: Self.traceparentLength) { out in
+            write(traceparentInto: out)
+            return Self.traceparentLength
         }
+    }
+
+    /// The bytes of `traceparent`.
+    static let traceparentLength = 55
+
+    /// Writes `traceparent` into `out` (`traceparentLength` bytes): the upstream head takes it so,
+    /// without a `String` made and freed per request.
+    func write(traceparentInto out: UnsafeMutableBufferPointer<UInt8>) {
+        out[0] = 48; out[1] = 48; out[2] = 45
+        // The trace id is 32 bytes (validated or generated): copied as a block when it is
+        // stored contiguously, as a native string is.
+        let copied = traceId.utf8.count == 32 && traceId.utf8.withContiguousStorageIfAvailable {
+            UnsafeMutableRawPointer(out.baseAddress! + 3).copyMemory(from: $0.baseAddress!, byteCount: 32)
+        } != nil
+        if !copied {
+            var i = 3
+            for byte in traceId.utf8.prefix(32) { out[i] = byte; i += 1 }
+        }
+        out[35] = 45
+        Self.writeHex(span, into: out, at: 36)
+        out[52] = 45; out[53] = 48; out[54] = sampled ? 49 : 48
     }
 
     static func hex(_ value: UInt64) -> String {

@@ -101,6 +101,14 @@ struct HTTP1HeadWriter {
         count += text.utf8CodeUnitCount
     }
 
+    /// `n` bytes that `body` writes into the space (nothing when they do not fit).
+    @inline(__always)
+    mutating func put(count n: Int, _ body: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
+        guard fits(n) else { return }
+        body(UnsafeMutableBufferPointer(start: (base.baseAddress! + count).bindMemory(to: UInt8.self, capacity: n), count: n))
+        count += n
+    }
+
     /// (Labelled: unlabelled, a string literal would take this overload, not the `StaticString`
     /// one, and go through a `String` at 60 instructions more per call.)
     mutating func put(string text: String) {
