@@ -50,6 +50,8 @@ enum HeaderRules {
     /// Receives the fields of a head in order.
     protocol FieldSink {
         mutating func add(_ name: String, _ value: String)
+        /// A field the gateway adds, its name a literal (written without going through a `String`).
+        mutating func add(field name: StaticString, _ value: String)
         /// `traceparent: ` and the trace's value.
         mutating func add(traceparent trace: TraceContext)
     }
@@ -57,6 +59,7 @@ enum HeaderRules {
     struct FieldList: FieldSink {
         var fields: [(String, String)] = []
         mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
+        mutating func add(field name: StaticString, _ value: String) { add(name.description, value) }
         mutating func add(traceparent trace: TraceContext) { add("traceparent", trace.traceparent) }
     }
 
@@ -64,6 +67,13 @@ enum HeaderRules {
         var out: HTTP1HeadWriter
         mutating func add(_ name: String, _ value: String) {
             out.put(string: name)
+            out.put(": ")
+            out.put(string: value)
+            out.put("\r\n")
+        }
+
+        mutating func add(field name: StaticString, _ value: String) {
+            out.put(name)
             out.put(": ")
             out.put(string: value)
             out.put("\r\n")
@@ -138,23 +148,23 @@ enum HeaderRules {
             }
             sink.add(name, value)
         }
-        if let id = request.keyId { sink.add("x-api-key-id", id) }
+        if let id = request.keyId { sink.add(field: "x-api-key-id", id) }
         if let authorization = request.authorization {
             for (name, value) in zip(authorization.headerNames, authorization.headerValues) { sink.add(name, value) }
         }
         // A Host named in Connection goes like any other header named there.
         if originalHost != nil, isNamed("host", in: named) { originalHost = nil }
-        sink.add("host", target.authority)
-        if let originalHost { sink.add("x-forwarded-host", originalHost) }
+        sink.add(field: "host", target.authority)
+        if let originalHost { sink.add(field: "x-forwarded-host", originalHost) }
         if forwardedFor {
             let prior = source[canonicalForm: "x-forwarded-for"]
-            sink.add("x-forwarded-for", prior.joined(separator: ", ") + ", " + request.remoteIP)
+            sink.add(field: "x-forwarded-for", prior.joined(separator: ", ") + ", " + request.remoteIP)
         } else {
-            sink.add("x-forwarded-for", request.remoteIP)
+            sink.add(field: "x-forwarded-for", request.remoteIP)
         }
-        sink.add("x-forwarded-proto", request.scheme)
+        sink.add(field: "x-forwarded-proto", request.scheme)
         if let trace = request.trace { sink.add(traceparent: trace) }
-        sink.add("x-request-id", request.requestId)
+        sink.add(field: "x-request-id", request.requestId)
         let chunked: Bool
         switch method {
         case .TRACE:
@@ -165,7 +175,7 @@ enum HeaderRules {
             chunked = transferEncoding && !contentLength
                 && source[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
         }
-        if chunked { sink.add("transfer-encoding", "chunked") }
+        if chunked { sink.add(field: "transfer-encoding", "chunked") }
         return chunked
     }
 
