@@ -49,9 +49,9 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     /// backing off); an attached connection watches `timeoutAt` itself (`UpstreamHandler.watch`).
     private var timer: Scheduled<Void>?
     private var timeoutAt: NIODeadline?
-    /// The exchange itself while it runs: a connection holds its delegate weakly, and a shadow
-    /// copy's exchange has no other owner (its starter drops the `Dispatch`). Let go when it ends
-    /// or is cancelled.
+    /// The exchange itself while it runs: a connection holds its delegate only while attached,
+    /// and a shadow copy's exchange has no other owner (its starter drops the `Dispatch`). Let go
+    /// when it ends or is cancelled.
     private var running: UpstreamExchange?
     private var lastActivity: NIODeadline
 

@@ -24,7 +24,14 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// The exchange using this connection. Reads held back for a previous exchange are released
     /// when it changes: a pooled connection must keep reading (to see the server close it) and a
     /// new exchange must see its response.
-    weak var delegate: (any UpstreamDelegate)? {
+    ///
+    /// Held strongly, and set to nil whenever the exchange stops using the connection: when it
+    /// ends, fails, retries or is cancelled (it clears this or closes the connection, and `close`
+    /// clears it), when the pool takes the connection back, and when the connection closes or
+    /// fails (before the exchange hears of it). So the exchange and its connection never keep each
+    /// other alive. (A weak reference gave every exchange a side table: an allocation per request,
+    /// and the slow path for each of its retains and releases.)
+    var delegate: (any UpstreamDelegate)? {
         didSet {
             deadline = nil
             if delegate?.downstreamIsWritable ?? true { resumeReads() }
