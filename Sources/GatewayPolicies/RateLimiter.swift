@@ -139,6 +139,25 @@ public final class RateLimiter: Sendable {
         reset = Double(counter.end) - wallClock
     }
 
+    /// `admit` for a request whose only limit is the gateway's (the gateway throttle, which runs
+    /// first and alone): the same decision, without a `Request` to build, copy and destroy (about
+    /// 400 instructions per request, `bench/callgrind`).
+    public func admitGateway(_ limit: Limit, now: UInt64) -> Decision {
+        state.withLock { state in
+            var wait = 0.0
+            var unkeyed: TokenBucket?
+            var index = state.buckets.index(forKey: .gateway)
+            if index == nil {
+                state.buckets[.gateway] = TokenBucket(rate: limit.rate, burst: limit.burst, now: now)
+                index = state.buckets.index(forKey: .gateway)
+            }
+            Self.refill(&state.buckets.values[index!], limit: limit, now: now, wait: &wait, keyed: false, tightest: &unkeyed)
+            if wait > 0 { return .throttled(retryAfter: wait) }
+            state.buckets.values[index!].take()
+            return .admitted(remaining: nil, resetSeconds: nil, quotaRemaining: nil, quotaResetSeconds: nil)
+        }
+    }
+
     private static func refill(_ bucket: inout TokenBucket, limit: Limit, now: UInt64, wait: inout Double,
                                keyed: Bool, tightest: inout TokenBucket?) {
         if bucket.rate != limit.rate || bucket.burst != Double(limit.burst) {

@@ -36,6 +36,25 @@ import Testing
 @Suite struct RateLimiterTests {
     let second: UInt64 = 1_000_000_000
 
+    /// The gateway throttle's own entry decides as `admit` does with the gateway's limit alone,
+    /// across a burst, refills, a throttled stretch and a limit changed by a reload.
+    @Test func admitGatewayDecidesAsAdmitWithTheGatewayLimitAlone() {
+        let alone = RateLimiter(), general = RateLimiter()
+        var decisions: [RateLimiter.Decision] = []
+        let steps: [(UInt64, Throttle)] = (0..<12).map { (UInt64($0) * second / 10, Throttle(rate: 5, burst: 3)) }
+            + (12..<20).map { (UInt64($0) * second / 10, Throttle(rate: 20, burst: 2)) }
+        for (now, limit) in steps {
+            var request = RateLimiter.Request()
+            request.gateway = limit
+            let expected = general.admit(request, now: now, wallClock: 1_000)
+            #expect(alone.admitGateway(limit, now: now) == expected, "at \(now)")
+            decisions.append(expected)
+        }
+        #expect(decisions.contains { if case .throttled = $0 { return true } else { return false } },
+                "the steps reach a throttled request")
+        #expect(decisions.filter { if case .admitted = $0 { return true } else { return false } }.count >= 3)
+    }
+
     @Test func aRefusedRequestTakesNothingFromTheOtherBuckets() {
         let limiter = RateLimiter()
         var request = RateLimiter.Request()

@@ -10,9 +10,7 @@ struct GatewayThrottleFilter: RequestFilter {
     let throttle: Throttle
 
     func run(_ request: RequestContext, on loop: any EventLoop) -> FilterStatus {
-        var limits = RateLimiter.Request()
-        limits.gateway = throttle
-        let decision = limiter.admit(limits, now: request.start.uptimeNanoseconds, wallClock: Double(request.startWallClock) / 1000)
+        let decision = limiter.admitGateway(throttle, now: request.start.uptimeNanoseconds)
         if case .throttled(let wait) = decision {
             request.throttledBy = .gateway
             return .respond(AdmissionFilter.tooManyRequests(wait))
