@@ -75,14 +75,8 @@ public final class RateLimiter: Sendable {
             // bucket was inserted meanwhile, which may have moved them all).
             var inserted = false
             func check(_ key: BucketKey, _ limit: Limit, keyed: Bool) -> Dictionary<BucketKey, TokenBucket>.Index {
-                var index = state.buckets.index(forKey: key)
-                if index == nil {
-                    state.buckets[key] = TokenBucket(rate: limit.rate, burst: limit.burst, now: now)
-                    inserted = true
-                    index = state.buckets.index(forKey: key)
-                }
-                Self.refill(&state.buckets.values[index!], limit: limit, now: now, wait: &wait, keyed: keyed, tightest: &tightest)
-                return index!
+                Self.refilledBucket(&state.buckets, key, limit, now: now, wait: &wait, keyed: keyed, tightest: &tightest,
+                                    inserted: &inserted)
             }
             let gateway = request.gateway.map { check(.gateway, $0, keyed: false) }
             let operation = request.operation.map { check(.operation($0.0), $0.1, keyed: false) }
@@ -146,16 +140,28 @@ public final class RateLimiter: Sendable {
         state.withLock { state in
             var wait = 0.0
             var unkeyed: TokenBucket?
-            var index = state.buckets.index(forKey: .gateway)
-            if index == nil {
-                state.buckets[.gateway] = TokenBucket(rate: limit.rate, burst: limit.burst, now: now)
-                index = state.buckets.index(forKey: .gateway)
-            }
-            Self.refill(&state.buckets.values[index!], limit: limit, now: now, wait: &wait, keyed: false, tightest: &unkeyed)
+            var inserted = false
+            let index = Self.refilledBucket(&state.buckets, .gateway, limit, now: now, wait: &wait, keyed: false,
+                                            tightest: &unkeyed, inserted: &inserted)
             if wait > 0 { return .throttled(retryAfter: wait) }
-            state.buckets.values[index!].take()
+            state.buckets.values[index].take()
             return .admitted(remaining: nil, resetSeconds: nil, quotaRemaining: nil, quotaResetSeconds: nil)
         }
+    }
+
+    /// The bucket under `key` (made full when there is none yet, `inserted` then set), refilled to
+    /// `now`: its index, found with one hash lookup when it exists.
+    private static func refilledBucket(_ buckets: inout [BucketKey: TokenBucket], _ key: BucketKey, _ limit: Limit,
+                                       now: UInt64, wait: inout Double, keyed: Bool, tightest: inout TokenBucket?,
+                                       inserted: inout Bool) -> Dictionary<BucketKey, TokenBucket>.Index {
+        var index = buckets.index(forKey: key)
+        if index == nil {
+            buckets[key] = TokenBucket(rate: limit.rate, burst: limit.burst, now: now)
+            inserted = true
+            index = buckets.index(forKey: key)
+        }
+        refill(&buckets.values[index!], limit: limit, now: now, wait: &wait, keyed: keyed, tightest: &tightest)
+        return index!
     }
 
     private static func refill(_ bucket: inout TokenBucket, limit: Limit, now: UInt64, wait: inout Double,
