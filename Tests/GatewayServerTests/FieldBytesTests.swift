@@ -8,4 +8,46 @@ import Testing
             #expect(FieldBytes.isTokenByte(byte) == tchar.contains(byte), "byte \(byte)")
         }
     }
+
+    /// The value rule, for one byte.
+    static func allowed(_ byte: UInt8, obsText: Bool) -> Bool {
+        (byte >= 0x20 && byte != 0x7F && (obsText || byte < 0x80)) || byte == 0x09
+    }
+
+    static func check(_ bytes: [UInt8], from: Int, to: Int, obsText: Bool) -> Bool {
+        bytes.withUnsafeBufferPointer { FieldBytes.valueIsAllowed($0, from: from, to: to, obsText: obsText) }
+    }
+
+    /// Every byte value at every place of values up to 24 bytes long (three words), in a value of
+    /// plain letters and, again, of bytes from 0x80 up, with a NUL on each side of the range: the
+    /// word test agrees with the byte rule.
+    @Test func everyByteAtEveryPlaceAgreesWithTheByteRule() {
+        for obsText in [false, true] {
+            for background in [UInt8(ascii: "a"), 0xC3] {
+                for length in 1...24 {
+                    var bytes = [0x00] + [UInt8](repeating: background, count: length) + [0x00]
+                    for place in 1...length {
+                        for byte in UInt8.min...UInt8.max {
+                            bytes[place] = byte
+                            let expected = (length == 1 || Self.allowed(background, obsText: obsText)) && Self.allowed(byte, obsText: obsText)
+                            let got = Self.check(bytes, from: 1, to: 1 + length, obsText: obsText)
+                            if got != expected {
+                                Issue.record("byte \(byte) at \(place) of \(length), background \(background), obsText \(obsText): \(got)")
+                                return
+                            }
+                        }
+                        bytes[place] = background
+                    }
+                }
+            }
+        }
+        #expect(Self.check([0x00], from: 1, to: 1, obsText: false), "an empty value")
+    }
+
+    @Test func aTabAnywhereIsAllowedAndWhatFollowsItIsStillChecked() {
+        let tabbed = Array("abc\tdefghijklmnop".utf8)
+        #expect(Self.check(tabbed, from: 0, to: tabbed.count, obsText: false))
+        let controlAfterTab = Array("abc\tdefghij\u{1}klmnop".utf8)
+        #expect(!Self.check(controlAfterTab, from: 0, to: controlAfterTab.count, obsText: false))
+    }
 }

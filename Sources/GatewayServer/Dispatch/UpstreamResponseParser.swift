@@ -440,7 +440,7 @@ struct UpstreamResponseParser {
         var start = colon + 1, end = line.count
         while start < end && (line[start] == 0x20 || line[start] == 0x09) { start += 1 }
         while end > start && (line[end - 1] == 0x20 || line[end - 1] == 0x09) { end -= 1 }
-        for byte in line[start..<end] where (byte < 0x20 && byte != 0x09) || byte == 0x7F {
+        guard FieldBytes.valueIsAllowed(line, from: start, to: end, obsText: true) else {
             throw fail("a control character in a header value")
         }
         return (colon, start, end)

@@ -225,12 +225,7 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         guard colon > start, colon < end, head[colon] == UInt8(ascii: ":") else { return nil }
         var valueStart = colon + 1
         while valueStart < end && (head[valueStart] == 0x20 || head[valueStart] == 0x09) { valueStart += 1 }
-        var j = valueStart
-        while j < end {
-            let byte = head[j]
-            guard (byte >= 0x20 && byte < 0x7F) || byte == 0x09 else { return nil }
-            j += 1
-        }
+        guard FieldBytes.valueIsAllowed(head, from: valueStart, to: end, obsText: false) else { return nil }
         if end > valueStart && (head[end - 1] == 0x20 || head[end - 1] == 0x09) { return nil }
         return (colon, valueStart)
     }
