@@ -156,6 +156,52 @@ import Testing
         #expect(none.head.headers.isEmpty)
     }
 
+    /// Lines that already read `name: value\r\n` one after another are handed on as the bytes
+    /// that came (a slice of the read buffer); a dropped line between kept ones, other spacing or
+    /// a bare LF makes a copy. Either way the fields are the same normalised lines, whether the
+    /// head came at once or in pieces, and stay so when the buffer they came in is reused.
+    @Test func theForwardedFieldsAreTheSameLinesWhereverTheyComeFrom() throws {
+        let cases: [(fields: String, expected: String)] = [
+            ("A: 1\r\nB: 2\r\nContent-Length: 0\r\n", "A: 1\r\nB: 2\r\nContent-Length: 0\r\n"),
+            ("A: 1\r\nContent-Length: 0\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n",
+             "A: 1\r\nContent-Length: 0\r\n"),
+            ("Connection: keep-alive\r\nA: 1\r\nContent-Length: 0\r\n", "A: 1\r\nContent-Length: 0\r\n"),
+            ("A: 1\r\nConnection: keep-alive\r\nB: 2\r\nContent-Length: 0\r\nKeep-Alive: x\r\nC: 3\r\n",
+             "A: 1\r\nB: 2\r\nContent-Length: 0\r\nC: 3\r\n"),
+            ("A: 1\r\nB:2\r\nC: 3\r\nContent-Length: 0\r\n", "A: 1\r\nB: 2\r\nC: 3\r\nContent-Length: 0\r\n"),
+            ("A: 1 \r\nB: 2\nC:\t3\r\nD: \r\nContent-Length: 0\r\n",
+             "A: 1\r\nB: 2\r\nC: 3\r\nD: \r\nContent-Length: 0\r\n"),
+            ("Connection: x-b\r\nA: 1\r\nX-B: 2\r\nC: 3\r\nContent-Length: 0\r\n", "A: 1\r\nC: 3\r\nContent-Length: 0\r\n"),
+            ("Connection: close\r\n", ""),
+        ]
+        for (fields, expected) in cases {
+            let bytes = Array("HTTP/1.1 204 No Content\r\n\(fields)\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)
+            for step in [0, 1, 5] {
+                var parser = UpstreamResponseParser()
+                parser.requestSent(method: .GET)
+                parser.requestSent(method: .GET)
+                var buffer = ByteBuffer()
+                var heads: [UpstreamResponseHead] = []
+                var at = 0
+                repeat {
+                    let end = step == 0 ? bytes.count : min(bytes.count, at + step)
+                    buffer.writeBytes(bytes[at..<end])
+                    at = end
+                    while let part = try parser.next(&buffer) {
+                        if case .head(let head) = part { heads.append(head) }
+                    }
+                } while at < bytes.count
+                #expect(heads.count == 2)
+                let first = try #require(heads.first)
+                // The buffer the head came in is used again (as a connection's reads do).
+                buffer.clear()
+                buffer.writeString(String(repeating: "x", count: bytes.count))
+                #expect(String(buffer: first.fields) == expected, "\(fields.debugDescription) in pieces of \(step)")
+                #expect(first.contentLength == (fields.contains("Content-Length") ? 0 : nil))
+            }
+        }
+    }
+
     @Test func linesMayEndInABareLF() throws {
         #expect(try Self.ours("HTTP/1.1 200 OK\nContent-Length: 2\n\nok", methods: [.GET])
             == ["head 1.1 200 Content-Length=2", "body ok", "end"])

@@ -7,7 +7,8 @@ typealias UpstreamResponsePart = HTTPPart<UpstreamResponseHead, ByteBuffer>
 /// A response head as the upstream leg parsed it (`UpstreamResponseParser`): its status, and the
 /// fields the gateway forwards as bytes, one `name: value` line each (the name as the upstream
 /// spelled it, the value without the spaces around it, lines ending in CRLF), with no hop-by-hop
-/// field among them.
+/// field among them. When the upstream's own lines already read so, one after another, they are a
+/// slice of the bytes read from it, not a copy (`ForwardedFieldLines`).
 ///
 /// An HTTP/1.1 client's response is written from these bytes as they are, with the gateway's own
 /// fields after them (`HTTP1ResponseEncoder.write(forwarded:…)`): no `String` per name and value,

@@ -261,34 +261,41 @@ struct UpstreamResponseParser {
         guard buffer.readableBytes > 0 else { return nil }
         guard answered < bodiless.count else { throw fail("a response to no request") }
         let scannedSoFar = scanned
-        let parsed = try buffer.withUnsafeReadableBytes { raw -> (UpstreamResponseHead, Framing, Int)? in
+        let parsed = try buffer.withUnsafeReadableBytes { raw -> ParsedHead? in
             let bytes = raw.bindMemory(to: UInt8.self)
-            guard let end = Self.sectionEnd(bytes, from: scannedSoFar - 3) else {
-                if bytes.count > Self.maxHeadSize { throw fail("a response head over \(Self.maxHeadSize) bytes") }
-                return nil
+            // A head that arrives whole, as heads mostly do, is parsed in the pass that finds its
+            // end. One that did not is only searched for its end in the bytes each read adds, and
+            // parsed once whole: a head that trickles in costs time linear in its size.
+            if scannedSoFar == 0 {
+                if let head = try parseHead(bytes) { return head }
+            } else if let end = Self.sectionEnd(bytes, from: scannedSoFar - 3) {
+                return try parseHead(UnsafeBufferPointer(rebasing: bytes[0..<end]))
             }
-            let (head, framing) = try parseHead(UnsafeBufferPointer(rebasing: bytes[0..<end]))
-            return (head, framing, end)
+            if bytes.count > Self.maxHeadSize { throw fail("a response head over \(Self.maxHeadSize) bytes") }
+            return nil
         }
-        guard let (head, framing, end) = parsed else {
+        guard let parsed else {
             scanned = buffer.readableBytes
             return nil
         }
         scanned = 0
-        buffer.moveReaderIndex(forwardBy: end)
-        let code = head.status.code
+        let head = UpstreamResponseHead(version: parsed.version, status: HTTPResponseStatus(statusCode: parsed.code),
+                                        fields: parsed.fields.lines(in: buffer), contentLength: parsed.contentLength,
+                                        hasGatewayFieldNames: parsed.gatewayNames)
+        buffer.moveReaderIndex(forwardBy: parsed.end)
+        let code = parsed.code
         if code < 200 {
             if code == 101 { throw fail("the upstream switched protocols (101)") }
             return head
         }
         let noBody = bodiless[answered]
         answered += 1
-        keepAlive = framing.keepAlive
+        keepAlive = parsed.framing.keepAlive
         if noBody || code == 204 || code == 304 {
             state = .end
             return head
         }
-        switch framing.body {
+        switch parsed.framing.body {
         case .chunked: state = .chunkSize
         case .untilClose: state = .untilClose; keepAlive = false
         case .length(0): state = .end
@@ -303,6 +310,18 @@ struct UpstreamResponseParser {
         var keepAlive: Bool
     }
 
+    /// A response head as `parseHead` read it.
+    private struct ParsedHead {
+        var version: HTTPVersion
+        var code: Int
+        var fields: ForwardedFieldLines
+        var contentLength: Int?
+        var gatewayNames: Bool
+        var framing: Framing
+        /// Where the head ends (after its empty line).
+        var end: Int
+    }
+
     /// Calls `body` with each line of `section` (CRLF or LF ended, without them).
     private static func lines(_ section: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         var start = 0
@@ -315,7 +334,9 @@ struct UpstreamResponseParser {
         }
     }
 
-    private mutating func parseHead(_ section: UnsafeBufferPointer<UInt8>) throws -> (UpstreamResponseHead, Framing) {
+    /// The head at the start of `bytes`, read line by line up to the empty line that ends it; nil
+    /// when `bytes` has no such line yet.
+    private mutating func parseHead(_ bytes: UnsafeBufferPointer<UInt8>) throws -> ParsedHead? {
         var status: (version: HTTPVersion, code: Int)?
         var length: Int?
         var close = false, keepAliveToken = false
@@ -324,57 +345,58 @@ struct UpstreamResponseParser {
         var named: [String] = []
         var lengthSeen = false, lengthInvalid = false
         var chunkedLast: Bool?
-        var failure: String?
-        // The forwarded fields are copied into one buffer as they are parsed, `name: value\r\n`
-        // each: at most twice the section's bytes (a 3-byte `n:v` line with a bare LF is 5).
-        let room = 2 * section.count
-        var fields = ByteBufferAllocator().buffer(capacity: room)
-        try fields.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { raw -> Int in
-            var out = HTTP1HeadWriter(raw)
-            try Self.lines(section) { line in
-                guard failure == nil else { return }
-                guard status != nil else {
-                    status = Self.statusLine(line)
-                    if status == nil { failure = "a malformed status line" }
-                    return
-                }
-                if line.isEmpty { return }
-                let (nameEnd, valueStart, valueEnd) = try field(line)
-                let name = UnsafeBufferPointer(rebasing: line[0..<nameEnd])
-                let value = UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd])
-                switch nameEnd {
-                case 9 where HeaderRules.equalsLower(name, "ratelimit"): gatewayNames = true
-                case 12 where HeaderRules.equalsLower(name, "x-request-id"): gatewayNames = true
-                case 14 where HeaderRules.equalsLower(name, "content-length"):
-                    let parsed = HeaderRules.contentLength(bytes: value)
-                    // A repeated Content-Length is refused even with the same value (as llhttp does).
-                    if parsed == nil || lengthSeen { lengthInvalid = true }
-                    length = parsed
-                    lengthSeen = true
-                case 16 where HeaderRules.equalsLower(name, "ratelimit-policy"): gatewayNames = true
-                case 17 where HeaderRules.equalsLower(name, "transfer-encoding"):
-                    chunkedLast = Self.lastCodingIsChunked(String(decoding: value, as: UTF8.self))
-                case 10 where HeaderRules.equalsLower(name, "connection"):
-                    let tokens = HeaderRules.connectionTokens(value)
-                    if tokens.close { close = true }
-                    if tokens.keepAlive { keepAliveToken = true }
-                    if tokens.namesOthers { named.append(String(decoding: value, as: UTF8.self)) }
-                default:
-                    break
-                }
-                // Hop-by-hop fields belong to this connection: they are not part of the head handed
-                // on (RFC 9110 §7.6.1).
-                if HeaderRules.isHopByHop(name) { return }
-                out.put(name)
-                out.put(": ")
-                out.put(value)
-                out.put("\r\n")
+        var fields = ForwardedFieldLines()
+        var start = 0
+        var end = 0
+        while end == 0 {
+            guard let lf = Self.lineFeed(in: bytes, from: start) else { return nil }
+            let crlf = lf > start && bytes[lf - 1] == UInt8(ascii: "\r")
+            let line = UnsafeBufferPointer(rebasing: bytes[start..<(crlf ? lf - 1 : lf)])
+            let lineStart = start
+            start = lf + 1
+            guard status != nil else {
+                status = Self.statusLine(line)
+                if status == nil { throw fail("a malformed status line") }
+                continue
             }
-            precondition(!out.overflowed, "response fields larger than the space reserved for them")
-            guard !named.isEmpty else { return out.count }
-            return Self.removeFields(named: named, from: UnsafeMutableRawBufferPointer(rebasing: raw[0..<out.count]))
+            if line.isEmpty {
+                end = start
+                break
+            }
+            let (nameEnd, valueStart, valueEnd) = try field(line)
+            let name = UnsafeBufferPointer(rebasing: line[0..<nameEnd])
+            let value = UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd])
+            switch nameEnd {
+            case 9 where HeaderRules.equalsLower(name, "ratelimit"): gatewayNames = true
+            case 12 where HeaderRules.equalsLower(name, "x-request-id"): gatewayNames = true
+            case 14 where HeaderRules.equalsLower(name, "content-length"):
+                let parsed = HeaderRules.contentLength(bytes: value)
+                // A repeated Content-Length is refused even with the same value (as llhttp does).
+                if parsed == nil || lengthSeen { lengthInvalid = true }
+                length = parsed
+                lengthSeen = true
+            case 16 where HeaderRules.equalsLower(name, "ratelimit-policy"): gatewayNames = true
+            case 17 where HeaderRules.equalsLower(name, "transfer-encoding"):
+                chunkedLast = Self.lastCodingIsChunked(String(decoding: value, as: UTF8.self))
+            case 10 where HeaderRules.equalsLower(name, "connection"):
+                let tokens = HeaderRules.connectionTokens(value)
+                if tokens.close { close = true }
+                if tokens.keepAlive { keepAliveToken = true }
+                if tokens.namesOthers { named.append(String(decoding: value, as: UTF8.self)) }
+            default:
+                break
+            }
+            // Hop-by-hop fields belong to this connection: they are not part of the head handed
+            // on (RFC 9110 §7.6.1).
+            if HeaderRules.isHopByHop(name) { continue }
+            if crlf && valueStart == nameEnd + 2 && valueEnd == line.count && line[nameEnd + 1] == 0x20 {
+                fields.keep(lineStart..<start, of: bytes)
+            } else {
+                fields.keep(name: name, value: value, of: bytes)
+            }
         }
-        if let failure { throw fail(failure) }
+        fields.finish(of: bytes)
+        if !named.isEmpty { fields.remove(named: named, of: bytes) }
         guard let status else { throw fail("a malformed status line") }
         let body: Framing.Body
         if let chunkedLast {
@@ -387,29 +409,9 @@ struct UpstreamResponseParser {
             body = .untilClose
         }
         let keepAlive = status.version.minor >= 1 ? !close : keepAliveToken && !close
-        let head = UpstreamResponseHead(version: status.version, status: HTTPResponseStatus(statusCode: status.code),
-                                        fields: fields, contentLength: lengthSeen ? length : nil,
-                                        hasGatewayFieldNames: gatewayNames)
-        return (head, Framing(body: body, keepAlive: keepAlive))
-    }
-
-    /// Drops the `name: value\r\n` lines of `fields` whose name a `Connection` value lists,
-    /// moving the others up; returns the bytes left.
-    private static func removeFields(named: [String], from fields: UnsafeMutableRawBufferPointer) -> Int {
-        let bytes = UnsafeBufferPointer(fields.bindMemory(to: UInt8.self))
-        var write = 0
-        // Kept lines only move towards the start, behind the line being read.
-        UpstreamResponseHead.forEachLine(bytes) { name, _, end in
-            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[name]), as: UTF8.self)
-            guard !named.contains(where: { HeaderRules.tokenList($0, contains: text) }) else { return }
-            let line = name.lowerBound..<end
-            if write != line.lowerBound {
-                UnsafeMutableRawBufferPointer(rebasing: fields[write..<(write + line.count)])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: fields[line]))
-            }
-            write += line.count
-        }
-        return write
+        return ParsedHead(version: status.version, code: status.code, fields: fields,
+                          contentLength: lengthSeen ? length : nil, gatewayNames: gatewayNames,
+                          framing: Framing(body: body, keepAlive: keepAlive), end: end)
     }
 
     /// `HTTP/1.x SP 3DIGIT [SP reason]`.
@@ -419,8 +421,7 @@ struct UpstreamResponseParser {
               line[6] == UInt8(ascii: "."), isDigit(line[7]), line[8] == 0x20,
               isDigit(line[9]), isDigit(line[10]), isDigit(line[11]) else { return nil }
         if line.count > 12 {
-            guard line[12] == 0x20 else { return nil }
-            for byte in line[13...] where (byte < 0x20 && byte != 0x09) || byte == 0x7F { return nil }
+            guard line[12] == 0x20, FieldBytes.valueIsAllowed(line, from: 13, to: line.count, obsText: true) else { return nil }
         }
         let code = Int(line[9] - 48) * 100 + Int(line[10] - 48) * 10 + Int(line[11] - 48)
         guard code >= 100 else { return nil }
