@@ -53,11 +53,9 @@ struct ExchangeStateMachine {
         /// Waiting for a request head. `since`: a head is on its way (or the connection is new)
         /// and the header timeout runs; `partial`: some of its bytes came.
         case idle(since: NIODeadline?, partial: Bool)
-        case active(Exchange)
+        /// An exchange is in progress: `exchange`.
+        case active
         case closed
-        /// Only while an exchange is being changed: taken out of the phase so that its buffers
-        /// are uniquely referenced and grow in place (no copy on write).
-        case modifying
     }
 
     enum Action: Equatable {
@@ -88,6 +86,11 @@ struct ExchangeStateMachine {
 
     let configuration: Configuration
     private(set) var phase: Phase
+    /// The exchange in progress while `phase` is `.active`, else nil. It is kept beside the phase,
+    /// not in it, so that it changes in place: no copy of it per event (each copy retained its
+    /// body's buffers, about 70 instructions), and its buffers stay uniquely referenced as they
+    /// grow (no copy on write).
+    private(set) var exchange: Exchange?
     /// HTTP/1.1 parts that arrived before the previous response ended (pipelining).
     private(set) var queue = PartQueue()
     /// NIO asked to read while reads were held.
@@ -111,28 +114,22 @@ struct ExchangeStateMachine {
         }
     }
 
-    var exchange: Exchange? {
-        if case .active(let e) = phase { return e }
-        return nil
-    }
-
     /// The gateway decided to close the connection (or it went away).
     var isClosed: Bool {
         if case .closed = phase { return true }
         return false
     }
 
-    /// The active exchange, taken out of `phase` (which is `.modifying` until it is put back).
-    private mutating func takeExchange() -> Exchange? {
-        guard case .active(let e) = phase else { return nil }
-        phase = .modifying
-        return e
+    /// Changes the exchange in place, when there is one.
+    private mutating func update(_ body: (inout Exchange) -> Void) {
+        guard exchange != nil else { return }
+        body(&exchange!)
     }
 
-    private mutating func update(_ body: (inout Exchange) -> Void) {
-        guard var e = takeExchange() else { return }
-        body(&e)
-        phase = .active(e)
+    /// Leaves the current phase (and its exchange, if any) for `next`.
+    private mutating func enter(_ next: Phase) {
+        exchange = nil
+        phase = next
     }
 
     // MARK: request parts
@@ -154,59 +151,60 @@ struct ExchangeStateMachine {
             nextID &+= 1
             let digest = HeadDigest(head)
             let close = configuration.isHTTP2 ? false : !HeadDigest.isKeepAlive(head, digest)
-            phase = .active(Exchange(id: nextID, body: .holding([], bytes: 0, limit: 1 << 20),
-                                     closeAfterResponse: close, expectsContinue: digest.expectsContinue, lastBodyActivity: now))
+            exchange = Exchange(id: nextID, body: .holding([], bytes: 0, limit: 1 << 20),
+                                closeAfterResponse: close, expectsContinue: digest.expectsContinue, lastBodyActivity: now)
+            phase = .active
             return .begin(head, id: nextID, digest: digest)
         case (.body(let buffer), .active):
-            var e = takeExchange()!
-            e.lastBodyActivity = now
+            exchange!.lastBodyActivity = now
             var action = Action.none
-            switch e.body {
+            switch exchange!.body {
             case .holding(var parts, let bytes, let limit):
                 if bytes + buffer.readableBytes > limit {
                     action = .refuse(.payloadTooLarge)
                 } else {
+                    // The exchange lets go of the parts first, so that they grow in place.
+                    exchange!.body = .discarding
                     parts.append(buffer)
-                    e.body = .holding(parts, bytes: bytes + buffer.readableBytes, limit: limit)
+                    exchange!.body = .holding(parts, bytes: bytes + buffer.readableBytes, limit: limit)
                 }
             case .buffering(let existing, let limit):
                 if (existing?.readableBytes ?? 0) + buffer.readableBytes > limit {
                     action = .refuse(.payloadTooLarge)
                 } else if var existing {
+                    // As above: the body buffer grows in place, not copied per part.
+                    exchange!.body = .discarding
                     var incoming = buffer
                     existing.writeBuffer(&incoming)
-                    e.body = .buffering(existing, limit: limit)
+                    exchange!.body = .buffering(existing, limit: limit)
                 } else {
-                    e.body = .buffering(buffer, limit: limit)
+                    exchange!.body = .buffering(buffer, limit: limit)
                 }
             case .streaming:
                 action = .forward(buffer)
             case .complete, .discarding:
                 break
             }
-            phase = .active(e)
             return action
         case (.end, .active):
-            var e = takeExchange()!
-            e.requestEnded = true
+            exchange!.requestEnded = true
             var action = Action.none
-            switch e.body {
+            switch exchange!.body {
             case .buffering(let buffer, _):
-                e.body = .complete(buffer)
+                exchange!.body = .complete(buffer)
                 action = .resume(buffer)
             case .streaming:
                 action = .forwardEnd
             case .discarding:
                 // Answered before the body ended: the exchange is over now.
-                phase = .idle(since: nil, partial: false)
+                enter(.idle(since: nil, partial: false))
                 lastActivity = now
                 return .finished(read: releaseRead(now: now) == .read)
             case .holding, .complete:
                 break
             }
-            phase = .active(e)
             return action
-        case (_, .closed), (_, .modifying), (.body, .idle), (.end, .idle):
+        case (_, .closed), (.body, .idle), (.end, .idle):
             return .none
         }
     }
@@ -241,9 +239,9 @@ struct ExchangeStateMachine {
 
     private var holdsReads: Bool {
         if !queue.isEmpty { return true }
-        guard case .active(let e) = phase else { return false }
-        if e.suspended { return true }
-        if case .streaming = e.body, !e.requestEnded, !e.dispatchWritable { return true }
+        guard let suspended = exchange?.suspended else { return false }
+        if suspended { return true }
+        if case .streaming = exchange!.body, !exchange!.requestEnded, !exchange!.dispatchWritable { return true }
         return false
     }
 
@@ -281,26 +279,23 @@ struct ExchangeStateMachine {
     /// A filter or the action needs the whole body (at most `limit` bytes): `.resume` with it
     /// when it is whole already, `.refuse` when it is over the limit, else reading goes on.
     mutating func bufferBody(limit: Int, declaredLength: Int?, now: NIODeadline) -> Action {
-        guard case .active(let current) = phase else { return .none }
+        guard let body = exchange?.body else { return .none }
         if let declaredLength, declaredLength > limit { return .refuse(.payloadTooLarge) }
-        switch current.body {
+        switch body {
         case .complete(let buffer):
             return .resume(buffer)
         case .holding(let parts, let bytes, _):
             if bytes > limit { return .refuse(.payloadTooLarge) }
-            var e = takeExchange()!
             var buffer: ByteBuffer?
             for var part in parts {
                 if buffer == nil { buffer = part } else { buffer!.writeBuffer(&part) }
             }
-            if e.requestEnded {
-                e.body = .complete(buffer)
-                phase = .active(e)
+            if exchange!.requestEnded {
+                exchange!.body = .complete(buffer)
                 return .resume(buffer)
             }
-            e.body = .buffering(buffer, limit: limit)
-            e.lastBodyActivity = now
-            phase = .active(e)
+            exchange!.body = .buffering(buffer, limit: limit)
+            exchange!.lastBodyActivity = now
             return releaseRead(now: now)
         case .buffering, .streaming, .discarding:
             return .none
@@ -310,19 +305,18 @@ struct ExchangeStateMachine {
     /// The action streams the body: what to send first (held parts or the whole body) and
     /// whether the request has ended already.
     mutating func stream(now: NIODeadline) -> (parts: [ByteBuffer], ended: Bool) {
-        guard var e = takeExchange() else { return ([], true) }
+        guard exchange != nil else { return ([], true) }
         var parts: [ByteBuffer] = []
-        switch e.body {
+        switch exchange!.body {
         case .holding(let held, _, _): parts = held
         case .complete(let buffer): parts = buffer.map { [$0] } ?? []
         case .buffering(let buffer, _): parts = buffer.map { [$0] } ?? []
         case .streaming, .discarding: break
         }
-        e.body = .streaming
-        e.dispatchWritable = false
-        e.lastBodyActivity = now
-        phase = .active(e)
-        return (parts, e.requestEnded)
+        exchange!.body = .streaming
+        exchange!.dispatchWritable = false
+        exchange!.lastBodyActivity = now
+        return (parts, exchange!.requestEnded)
     }
 
     /// The dispatch can take more body (or cannot).
@@ -334,10 +328,10 @@ struct ExchangeStateMachine {
     /// Whether an `Expect: 100-continue` must be answered now (the body is about to be read);
     /// true once.
     mutating func takeContinue() -> Bool {
-        guard case .active(let e) = phase, e.expectsContinue, !e.requestEnded else { return false }
-        switch e.body {
+        guard exchange?.expectsContinue == true, !exchange!.requestEnded else { return false }
+        switch exchange!.body {
         case .buffering, .streaming:
-            update { $0.expectsContinue = false }
+            exchange!.expectsContinue = false
             return true
         default:
             return false
@@ -354,20 +348,19 @@ struct ExchangeStateMachine {
     /// the request's framing in doubt). Returns whether to close and whether the exchange is over
     /// (then pipelined requests may be taken up); an unfinished request body is read and dropped.
     mutating func responseEnded(close: Bool, now: NIODeadline) -> (close: Bool, over: Bool) {
-        guard var e = takeExchange() else { return (close, false) }
+        guard exchange != nil else { return (close, false) }
         lastActivity = now
-        let closing = close || e.closeAfterResponse
+        let closing = close || exchange!.closeAfterResponse
         if closing {
-            phase = .closed
+            enter(.closed)
             return (true, true)
         }
-        if e.requestEnded {
-            phase = .idle(since: nil, partial: false)
+        if exchange!.requestEnded {
+            enter(.idle(since: nil, partial: false))
             return (false, true)
         }
-        e.body = .discarding
-        e.lastBodyActivity = now
-        phase = .active(e)
+        exchange!.body = .discarding
+        exchange!.lastBodyActivity = now
         return (false, false)
     }
 
@@ -378,17 +371,17 @@ struct ExchangeStateMachine {
 
     /// The connection must close (an aborted response, an error).
     mutating func closing() {
-        phase = .closed
+        enter(.closed)
         queue.removeAll()
     }
 
     /// The channel went away.
     mutating func channelClosed() -> Action {
         defer {
-            phase = .closed
+            enter(.closed)
             queue.removeAll()
         }
-        if case .active(let e) = phase { return .abandon(id: e.id) }
+        if let id = exchange?.id { return .abandon(id: id) }
         return .none
     }
 
@@ -403,13 +396,13 @@ struct ExchangeStateMachine {
             if let since, let headerTimeout = configuration.headerTimeout { return since + headerTimeout }
             if let idleTimeout = configuration.idleTimeout { return lastActivity + idleTimeout }
             return nil
-        case .active(let e):
-            guard !e.requestEnded, !e.suspended, !holdsReads else { return nil }
-            switch e.body {
-            case .buffering, .streaming, .discarding: return e.lastBodyActivity + configuration.bodyTimeout
+        case .active:
+            guard exchange?.requestEnded == false, !exchange!.suspended, !holdsReads else { return nil }
+            switch exchange!.body {
+            case .buffering, .streaming, .discarding: return exchange!.lastBodyActivity + configuration.bodyTimeout
             case .holding, .complete: return nil
             }
-        case .closed, .modifying:
+        case .closed:
             return nil
         }
     }
@@ -419,13 +412,15 @@ struct ExchangeStateMachine {
         guard let deadline, now >= deadline else { return .none }
         switch phase {
         case .idle(let since, let partial):
-            phase = .closed
+            enter(.closed)
             return since == nil ? .close : .headTimedOut(answer: partial)
-        case .active(let e):
-            phase = .closed
-            if case .discarding = e.body { return .close }
-            return .bodyTimedOut(responseStarted: e.responseStarted)
-        case .closed, .modifying:
+        case .active:
+            var discarding = false
+            if case .discarding? = exchange?.body { discarding = true }
+            let started = exchange?.responseStarted ?? false
+            enter(.closed)
+            return discarding ? .close : .bodyTimedOut(responseStarted: started)
+        case .closed:
             return .none
         }
     }
