@@ -9,6 +9,20 @@ import Testing
         }
     }
 
+    /// A run of token bytes ends at the first byte that is not one, for every byte value, and at
+    /// the end given at the latest (the bytes after it are not looked at).
+    @Test func aTokenRunEndsAtItsFirstOtherByte() {
+        for byte in UInt8.min...UInt8.max {
+            let bytes: [UInt8] = [UInt8(ascii: "a"), UInt8(ascii: "-"), byte, UInt8(ascii: "Z")]
+            let end = bytes.withUnsafeBufferPointer { FieldBytes.tokenEnd($0, from: 0, to: 4) }
+            #expect(end == (FieldBytes.isTokenByte(byte) ? 4 : 2), "byte \(byte)")
+            let start = bytes.withUnsafeBufferPointer { FieldBytes.tokenEnd($0, from: 2, to: 3) }
+            #expect(start == (FieldBytes.isTokenByte(byte) ? 3 : 2), "byte \(byte)")
+        }
+        let colon = Array("x:".utf8)
+        #expect(colon.withUnsafeBufferPointer { FieldBytes.tokenEnd($0, from: 0, to: 1) } == 1)
+    }
+
     /// The value rule, for one byte.
     static func allowed(_ byte: UInt8, obsText: Bool) -> Bool {
         (byte >= 0x20 && byte != 0x7F && (obsText || byte < 0x80)) || byte == 0x09

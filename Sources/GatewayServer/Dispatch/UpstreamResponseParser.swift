@@ -432,8 +432,7 @@ struct UpstreamResponseParser {
     /// around it, starts and ends.
     private mutating func field(_ line: UnsafeBufferPointer<UInt8>) throws -> (nameEnd: Int, valueStart: Int, valueEnd: Int) {
         // The name: token bytes up to the colon, in one pass.
-        var colon = 0
-        while colon < line.count && FieldBytes.isTokenByte(line[colon]) { colon += 1 }
+        let colon = FieldBytes.tokenEnd(line, from: 0, to: line.count)
         guard colon > 0, colon < line.count, line[colon] == UInt8(ascii: ":") else {
             if line.first == 0x20 || line.first == 0x09 { throw fail("a folded header line") }
             throw fail(line.contains(UInt8(ascii: ":")) ? "a malformed header name" : "a header line without a name")

@@ -220,8 +220,7 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     /// The field line `head[start..<end]`: where its name ends and its value starts; nil when it is
     /// not one of this decoder's.
     private static func field(_ head: UnsafeBufferPointer<UInt8>, start: Int, end: Int) -> (nameEnd: Int, valueStart: Int)? {
-        var colon = start
-        while colon < end && FieldBytes.isTokenByte(head[colon]) { colon += 1 }
+        let colon = FieldBytes.tokenEnd(head, from: start, to: end)
         guard colon > start, colon < end, head[colon] == UInt8(ascii: ":") else { return nil }
         var valueStart = colon + 1
         while valueStart < end && (head[valueStart] == 0x20 || head[valueStart] == 0x09) { valueStart += 1 }
