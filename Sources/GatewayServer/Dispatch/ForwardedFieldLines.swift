@@ -37,7 +37,7 @@ struct ForwardedFieldLines {
     }
 
     /// Moves `run` into `copied` (made on first use).
-    mutating func copyRun(of head: UnsafeBufferPointer<UInt8>) {
+    private mutating func copyRun(of head: UnsafeBufferPointer<UInt8>) {
         if copied == nil { copied = ByteBufferAllocator().buffer(capacity: max(512, 2 * run.count)) }
         guard !run.isEmpty else { return }
         copied!.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: head[run])))

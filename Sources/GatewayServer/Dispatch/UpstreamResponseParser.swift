@@ -348,7 +348,7 @@ struct UpstreamResponseParser {
         var fields = ForwardedFieldLines()
         var start = 0
         var end = 0
-        while end == 0 {
+        while true {
             guard let lf = Self.lineFeed(in: bytes, from: start) else { return nil }
             let crlf = lf > start && bytes[lf - 1] == UInt8(ascii: "\r")
             let line = UnsafeBufferPointer(rebasing: bytes[start..<(crlf ? lf - 1 : lf)])
