@@ -481,7 +481,10 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         guard current(id) != nil else { return }
         perform(machine.dispatchWritabilityChanged(writable, now: now))
         // Held reads were released: the body timeout runs again (no read may come to arm it).
-        armClock()
+        // Within a read (an upstream connection taken up while the request head is handled),
+        // channelReadComplete arms it once the read's other parts are in: an HTTP/2 request's
+        // END_STREAM comes in that read, and with it no timer to schedule and cancel per stream.
+        if !partsThisRead { armClock() }
     }
 
     func dispatchFlush(_ id: UInt64) {
