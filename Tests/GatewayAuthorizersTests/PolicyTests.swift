@@ -16,6 +16,28 @@ import Testing
         #expect(!WildcardPattern("exact").matches("exactly"))
     }
 
+    @Test func aPatternWithoutWildcardsMatchesOnlyItself() {
+        let arn = "arn:aws:execute-api:gateway:local:flights/$default/GET/alerts"
+        #expect(WildcardPattern(arn).matches(arn))
+        #expect(!WildcardPattern(arn).matches(arn + "/x"))
+        #expect(!WildcardPattern(arn).matches(String(arn.dropLast())))
+        #expect(!WildcardPattern(arn).matches(arn.replacingOccurrences(of: "GET", with: "PUT")))
+        #expect(!WildcardPattern(arn).matches(arn.uppercased()))
+        #expect(WildcardPattern("").matches(""))
+        #expect(!WildcardPattern("").matches("a"))
+        #expect(!WildcardPattern("a").matches(""))
+    }
+
+    @Test func aMethodArnNamesTheAPIStageMethodAndPath() {
+        #expect(AuthorizerEvent.methodArn(api: "flights", method: "GET", path: "/alerts/LH1")
+            == "arn:aws:execute-api:gateway:local:flights/$default/GET/alerts/LH1")
+        #expect(AuthorizerEvent.methodArn(api: "flights", method: "DELETE", path: "/")
+            == "arn:aws:execute-api:gateway:local:flights/$default/DELETE/")
+        let path = "xx/ä/€"[...].dropFirst(2)
+        #expect(AuthorizerEvent.methodArn(api: "a-much-longer-api-name", method: "PATCH", path: path)
+            == "arn:aws:execute-api:gateway:local:a-much-longer-api-name/$default/PATCH/ä/€")
+    }
+
     @Test func explicitDenyBeatsAllow() {
         let policy = IAMPolicy(statements: [
             .init(allow: true, actions: ["execute-api:Invoke"], resources: ["arn:aws:execute-api:*:*:*/*/*/*"]),

@@ -115,6 +115,24 @@ import Testing
         #expect(lenient.validateParameters(Self.request(query: "debug=true")) == nil, "unknown query parameters are allowed by default")
     }
 
+    @Test func queryPairsAreCutAtAmpersandsAndTheirFirstEqualsSign() throws {
+        let name = try Self.rule("name", .query, ["type": "string", "const": "a=b"], required: true)
+        let validator = OperationValidator(parameters: [name], body: nil)
+        for query in ["name=a=b", "&&name=a=b&", "x&name=a=b", "%6Eame=a%3Db&name=c", "n=1&name=a%3db&name"] {
+            #expect(validator.validateParameters(Self.request(query: query)) == nil, "\(query)")
+        }
+        for query in ["name=a", "names=a=b", "nam=a=b", "name", "=a=b", "&&&", "x=name=a=b", "name=c&name=a=b"] {
+            #expect(validator.validateParameters(Self.request(query: query)) != nil, "\(query)")
+        }
+        // A parameter sent empty first and then with a value: the first value counts, as before.
+        let empty = OperationValidator(parameters: [try Self.rule("q", .query, ["type": "string", "maxLength": 0])], body: nil)
+        #expect(empty.validateParameters(Self.request(query: "q=&q=b")) == nil)
+        #expect(empty.validateParameters(Self.request(query: "q=&q="))?.errors.first?.message == "must not be empty")
+        let ids = OperationValidator(parameters: [try Self.rule("ids", .query, Self.ints)], body: nil)
+        #expect(ids.validateParameters(Self.request(query: "ids=1&x=y&ids=2&ids=3")) == nil)
+        #expect(ids.validateParameters(Self.request(query: "ids=1&ids=2&x=y&ids=3&ids=4")) != nil, "maxItems 3 counts every value")
+    }
+
     // MARK: bodies
 
     static func bodyValidator(required: Bool = true, _ entries: [(String, JSONValue?)], dialect: SchemaDialect = .draft2020_12) throws -> OperationValidator {

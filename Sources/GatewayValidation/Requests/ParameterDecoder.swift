@@ -84,15 +84,18 @@ enum ParameterDecoder {
             let members = pairs.filter { properties[$0.name] != nil }.map { (Substring($0.name), $0.raw) }
             return members.isEmpty ? .missing : object(pairs: members, hint: hint)
         }
-        let values = pairs.filter { $0.name == rule.name }.map(\.raw)
-        guard let first = values.first else { return .missing }
-        if values.allSatisfy(\.isEmpty) {
+        // The first value is all most parameters need: the others are looked at only when they
+        // count (all empty, or an exploded array), with no array made for one value.
+        guard let firstIndex = pairs.firstIndex(where: { $0.name == rule.name }) else { return .missing }
+        let first = pairs[firstIndex].raw
+        let rest = pairs[(firstIndex + 1)...]
+        if first.isEmpty && !rest.contains(where: { $0.name == rule.name && !$0.raw.isEmpty }) {
             if !rule.allowEmptyValue { return .invalid("must not be empty") }
             if case .array = hint { return .value(.array([])) }
             return .value(coerce("", hint))
         }
         if case .array = hint {
-            if rule.explode { return array(values, hint: hint) }
+            if rule.explode { return array([first] + rest.filter { $0.name == rule.name }.map(\.raw), hint: hint) }
             let separator: Character
             switch rule.style {
             case .spaceDelimited: separator = " "

@@ -20,17 +20,46 @@ public struct RequestValues {
     func queryPairs() -> [(name: String, raw: Substring)] {
         guard let query, !query.isEmpty else { return [] }
         var out: [(name: String, raw: Substring)] = []
-        // Split as bytes (`&` and `=` are ASCII): Character splitting runs grapheme breaking.
-        for bytes in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let pair = Substring(bytes)
-            if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
-                let name = pair[..<eq]
-                out.append((PercentDecoding.decode(name, plusAsSpace: true) ?? String(name), pair[pair.utf8.index(after: eq)...]))
-            } else {
-                out.append((PercentDecoding.decode(pair, plusAsSpace: true) ?? String(pair), ""))
+        // Found as bytes (`&` and `=` are ASCII) in one pass over the query's storage, the pairs
+        // then cut from it by offset: Character splitting runs grapheme breaking, and a split
+        // makes an array of its own.
+        let utf8 = query.utf8
+        let found = utf8.withContiguousStorageIfAvailable { bytes -> Void in
+            var start = 0
+            while start <= bytes.count {
+                var end = start, eq = -1
+                while end < bytes.count && bytes[end] != UInt8(ascii: "&") {
+                    if eq < 0 && bytes[end] == UInt8(ascii: "=") { eq = end }
+                    end += 1
+                }
+                if end > start {
+                    let from = utf8.index(utf8.startIndex, offsetBy: start), to = utf8.index(utf8.startIndex, offsetBy: end)
+                    if eq >= 0 {
+                        let at = utf8.index(utf8.startIndex, offsetBy: eq)
+                        out.append((Self.name(query[from..<at]), query[utf8.index(after: at)..<to]))
+                    } else {
+                        out.append((Self.name(query[from..<to]), ""))
+                    }
+                }
+                start = end + 1
+            }
+        }
+        if found == nil {
+            for bytes in utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+                let pair = Substring(bytes)
+                if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
+                    out.append((Self.name(pair[..<eq]), pair[pair.utf8.index(after: eq)...]))
+                } else {
+                    out.append((Self.name(pair), ""))
+                }
             }
         }
         return out
+    }
+
+    /// A query parameter's name, form-decoded (as sent when it is not valid percent-encoding).
+    private static func name(_ raw: Substring) -> String {
+        PercentDecoding.decode(raw, plusAsSpace: true) ?? String(raw)
     }
 
     /// `name=value` pairs of the `Cookie` headers, values as sent.
