@@ -257,8 +257,10 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             request.trace = TraceContext.make(incoming: incomingTrace, generatedId: generatedId ? requestId : nil,
                                               generator: &local.requestIDs)
         }
-        if let operation = route.operation, !values.isEmpty {
-            request.pathParameters = Array(zip(operation.parameterNames, values))
+        // Only the names are read from the operation (binding the whole OperationPlan copied it,
+        // every reference in it retained and released again).
+        if !values.isEmpty, let names = route.operation?.parameterNames {
+            request.pathParameters = Array(zip(names, values))
         }
         // A CORS preflight on a route with CORS is the gateway's to answer, before API keys and
         // authorizers (browsers send no credentials with it), as AWS does.
