@@ -40,7 +40,8 @@ final class FlushCounter: ChannelOutboundHandler {
         #expect(try outbound(channel).isEmpty)
         channel.embeddedEventLoop.run()
         #expect(counter.flushes == 1)
-        #expect(try outbound(channel) == ["a", "b", "c"])
+        // The tick's small writes leave as one buffer (one TLS record).
+        #expect(try outbound(channel) == ["abc"])
         // The next tick flushes again.
         channel.writeAndFlush(ByteBuffer(string: "d"), promise: nil)
         channel.embeddedEventLoop.run()
@@ -61,6 +62,35 @@ final class FlushCounter: ChannelOutboundHandler {
         channel.embeddedEventLoop.run()
         #expect(throws: Never.self) { try result?.get() }
         #expect(result != nil)
+    }
+
+    @Test func aLargeWriteGoesOnAsItIsAfterWhatWasGatheredBeforeIt() throws {
+        let (channel, _) = try channel()
+        let large = String(repeating: "L", count: FlushCoalescer.smallWrite + 1)
+        var completed: [String] = []
+        for part in ["a", "b", large, "c"] {
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenSuccess { completed.append(String(part.prefix(1))) }
+            channel.write(ByteBuffer(string: part), promise: promise)
+        }
+        channel.flush()
+        channel.embeddedEventLoop.run()
+        #expect(try outbound(channel) == ["ab", large, "c"])
+        // Every writer hears that its bytes were written.
+        #expect(completed.sorted() == ["L", "a", "b", "c"])
+        _ = try channel.finish()
+    }
+
+    @Test func aGatheredBufferHoldsAtMostOneRecordsPayload() throws {
+        let (channel, _) = try channel()
+        let part = String(repeating: "x", count: FlushCoalescer.smallWrite)
+        for _ in 0..<5 { channel.write(ByteBuffer(string: part), promise: nil) }
+        channel.flush()
+        channel.embeddedEventLoop.run()
+        let sizes = try outbound(channel).map(\.utf8.count)
+        #expect(sizes == [4 * FlushCoalescer.smallWrite, FlushCoalescer.smallWrite])
+        #expect(sizes.allSatisfy { $0 <= FlushCoalescer.recordPayload })
+        _ = try channel.finish()
     }
 
     @Test func noFlushIsAskedForWhenNoneWas() throws {
