@@ -321,18 +321,22 @@ public final class GatewayServer: Sendable {
                 mode: .server, connectionConfiguration: configuration.connection,
                 streamConfiguration: configuration.stream,
                 inboundStreamInitializer: { stream in
-                    stream.eventLoop.makeCompletedFuture {
-                        // Named: a handler without a name gets one made by string interpolation.
-                        // The codec turns the request's frames into parts and hands them to the
-                        // gateway's handler directly; the handler hands it the response's parts.
-                        let codec = HTTP2StreamCodec()
-                        let gateway = GatewayHandler(shared: shared, connection: .init(
-                            scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record,
-                            streamCodec: codec))
-                        codec.receiver = gateway
+                    // Named: a handler without a name gets one made by string interpolation.
+                    // The codec turns the request's frames into parts and hands them to the
+                    // gateway's handler directly; the handler hands it the response's parts.
+                    let codec = HTTP2StreamCodec()
+                    let gateway = GatewayHandler(shared: shared, connection: .init(
+                        scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record,
+                        streamCodec: codec))
+                    codec.receiver = gateway
+                    do {
                         try stream.pipeline.syncOperations.addHandler(codec, name: "codec")
                         try stream.pipeline.syncOperations.addHandler(gateway, name: "gateway")
+                    } catch {
+                        return stream.eventLoop.makeFailedFuture(error)
                     }
+                    // The event loop's one succeeded future, not a new one for every stream.
+                    return stream.eventLoop.makeSucceededVoidFuture()
                 })
         }
     }
