@@ -49,8 +49,10 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTP2Frame.FramePayload
     typealias OutboundOut = HTTP2Frame.FramePayload
 
-    /// The stream's `GatewayHandler`, next in the pipeline, called directly with each request
-    /// part. Nil: the parts go down the pipeline (the tests read them there).
+    /// The stream's `GatewayHandler`, called directly with each request part and with the
+    /// stream's events, on this handler's context: it is not in the pipeline itself, which saves
+    /// a handler per stream (its context made and removed for every request) and a step per
+    /// event. Nil: parts and events go down the pipeline (the tests read them there).
     var receiver: GatewayHandler?
 
     private var context: ChannelHandlerContext?
@@ -63,14 +65,39 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        receiver?.handlerAdded(context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        receiver?.handlerRemoved(context: context)
         // Nothing may be written any more: a held frame's writer learns it was not sent.
         held?.promise?.fail(ChannelError.ioOnClosedChannel)
         held = nil
         self.context = nil
         receiver = nil
+    }
+
+    // The stream's events, for the receiver (which passes them on down the pipeline).
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let receiver { receiver.channelInactive(context: context) } else { context.fireChannelInactive() }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let receiver { receiver.channelReadComplete(context: context) } else { context.fireChannelReadComplete() }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if let receiver { receiver.channelWritabilityChanged(context: context) } else { context.fireChannelWritabilityChanged() }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let receiver { receiver.errorCaught(context: context, error: error) } else { context.fireErrorCaught(error) }
+    }
+
+    /// The receiver holds reads while its request cannot take more (backpressure).
+    func read(context: ChannelHandlerContext) {
+        if let receiver { receiver.read(context: context) } else { context.read() }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -90,7 +117,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
             }
             sawHeaders = true
             guard let head = Self.requestHead(headers.headers, endStream: headers.endStream) else {
-                context.fireErrorCaught(NIOHTTP2Errors.missingPseudoHeader(":path or :authority"))
+                errorCaught(context: context, error: NIOHTTP2Errors.missingPseudoHeader(":path or :authority"))
                 return
             }
             GatewayHandler.deliver(.head(head), to: receiver, from: context)

@@ -9,6 +9,10 @@ import NIOHTTP1
 /// starts the route's dispatch and writes what the dispatch produces. Every request's facts live
 /// in its `RequestContext`; the handler holds only the machine, the current context and its
 /// channel. Runs on the channel's event loop; only callouts and functions leave it.
+///
+/// On an HTTP/2 stream it is not in the pipeline: the stream's `HTTP2StreamCodec`, its one
+/// handler, calls it with the stream's events on the codec's context, and it flushes and closes
+/// through the codec (`flushDownstream`, `closeDownstream`), which may hold the response's last frame.
 final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -147,7 +151,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             answerAtEdge(parserError == .headerOverflow ? EdgeRules.headerFieldsTooLarge : .badRequest, reason: "\(parserError)")
         }
         perform(machine.channelClosed())
-        context.close(promise: nil)
+        closeDownstream(context)
     }
 
     // MARK: the machine's actions
@@ -175,7 +179,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             respond(error, close: true)
         case .headTimedOut(let answer):
             if answer { answerAtEdge(EdgeRules.requestTimeout, reason: "request head timed out") }
-            context?.close(promise: nil)
+            if let context { closeDownstream(context) }
         case .bodyTimedOut(let responseStarted):
             shared.logger.info("request body stalled", metadata: ["request_id": "\(request?.requestId ?? "-")"])
             request?.dispatch?.cancel()
@@ -186,7 +190,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
                 respond(EdgeRules.requestTimeout, close: true)
             }
         case .close:
-            context?.close(promise: nil)
+            if let context { closeDownstream(context) }
         case .abandon:
             guard let request else { return }
             request.dispatch?.cancel()
@@ -404,7 +408,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     private func writeContinue() {
         guard let request, let context else { return }
         write(context, .head(HTTPResponseHead(version: request.head.version, status: .continue)))
-        context.flush()
+        flushDownstream(context)
     }
 
     /// Writes a response part: on HTTP/1.1 encoded by the connection's encoder right here (it
@@ -417,6 +421,25 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             writer.write(part, promise: promise)
         } else {
             context.write(wrapOutboundOut(part), promise: promise)
+        }
+    }
+
+    /// Flushes what was written: on an HTTP/2 stream through its codec, whose handler context
+    /// this handler shares (the codec writes a frame it held for END_STREAM first).
+    private func flushDownstream(_ context: ChannelHandlerContext) {
+        if let codec = connection.streamCodec {
+            codec.flush(context: context)
+        } else {
+            context.flush()
+        }
+    }
+
+    /// Closes the connection, or on HTTP/2 the stream (through its codec, after a held frame).
+    private func closeDownstream(_ context: ChannelHandlerContext) {
+        if let codec = connection.streamCodec {
+            codec.close(context: context, mode: .all, promise: nil)
+        } else {
+            context.close(promise: nil)
         }
     }
 
@@ -494,7 +517,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         // A head held for the rest of a small body goes now: the body arrives as it did without
         // the merge, read by read.
         connection.responseEncoder?.writePending(context: context)
-        context.flush()
+        flushDownstream(context)
     }
 
     // MARK: answering
@@ -548,16 +571,16 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         if quiescing && connection.isHTTP2, let record = connection.record, record.active == 0 {
             let written = context.eventLoop.makePromise(of: Void.self)
             write(context, .end(nil), promise: written)
-            context.flush()
+            flushDownstream(context)
             written.futureResult.assumeIsolated().whenComplete { _ in record.channel.close(promise: nil) }
         } else if closing {
             let written = context.eventLoop.makePromise(of: Void.self)
             write(context, .end(nil), promise: written)
-            context.flush()
-            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            flushDownstream(context)
+            written.futureResult.assumeIsolated().whenComplete { [self] _ in closeDownstream(context) }
         } else {
             write(context, .end(nil))
-            context.flush()
+            flushDownstream(context)
         }
         if over {
             self.request = nil
@@ -575,7 +598,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         machine.closing()
         observe(request)
         self.request = nil
-        context?.close(promise: nil)
+        if let context { closeDownstream(context) }
     }
 
     /// An error-contract answer for a request that never became one (malformed HTTP/1.1, a head

@@ -321,17 +321,16 @@ public final class GatewayServer: Sendable {
                 mode: .server, connectionConfiguration: configuration.connection,
                 streamConfiguration: configuration.stream,
                 inboundStreamInitializer: { stream in
+                    // The codec is the stream's one handler: it turns the request's frames into
+                    // parts and hands them, and the stream's events, to the gateway's handler
+                    // directly, on its own context; the handler hands it the response's parts.
                     // Named: a handler without a name gets one made by string interpolation.
-                    // The codec turns the request's frames into parts and hands them to the
-                    // gateway's handler directly; the handler hands it the response's parts.
                     let codec = HTTP2StreamCodec()
-                    let gateway = GatewayHandler(shared: shared, connection: .init(
+                    codec.receiver = GatewayHandler(shared: shared, connection: .init(
                         scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record,
                         streamCodec: codec))
-                    codec.receiver = gateway
                     do {
                         try stream.pipeline.syncOperations.addHandler(codec, name: "codec")
-                        try stream.pipeline.syncOperations.addHandler(gateway, name: "gateway")
                     } catch {
                         return stream.eventLoop.makeFailedFuture(error)
                     }
