@@ -1,8 +1,8 @@
 import NIOCore
 
-/// Between TLS and HTTP/2 on every HTTP/2 connection: turns the flushes asked for while the
-/// event loop handles one batch of I/O events into one flush at the end of that batch, and the
-/// small writes before a flush into one buffer.
+/// Between TLS (after `HTTP2ConnectionGuard`) and HTTP/2 on every HTTP/2 connection: turns the
+/// flushes asked for while the event loop handles one batch of I/O events into one flush at the
+/// end of that batch, and the small writes before a flush into one buffer.
 ///
 /// Each stream's response flushes the connection when it ends, and the responses of one
 /// connection's streams typically end in the same loop tick (they arrive on different upstream

@@ -1,6 +1,7 @@
 import NIOCore
 
-/// Sits between TLS and `NIOHTTP2Handler` on every HTTP/2 connection and closes the connection
+/// Sits between TLS and `NIOHTTP2Handler` (below the `FlushCoalescer`, so it reads what leaves a
+/// flush at a time) on every HTTP/2 connection and closes the connection
 /// when it must go (see `HTTP2AbuseMonitor`): right after a GOAWAY carrying an error is flushed,
 /// or at once with its own GOAWAY(ENHANCE_YOUR_CALM) for a flood, a stalled header block or too
 /// many malformed streams. From

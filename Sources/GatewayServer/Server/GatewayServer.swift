@@ -313,10 +313,12 @@ public final class GatewayServer: Sendable {
             var guardLimits = HTTP2AbuseMonitor.Limits()
             guardLimits.headerTimeout = Int64(TimeAmount(limits.headerTimeout).nanoseconds)
             guardLimits.idleTimeout = Int64(TimeAmount(limits.idleTimeout).nanoseconds)
-            try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
+            // The guard below the coalescer: it scans what leaves as the coalescer gathered it,
+            // one buffer per flush instead of three per response.
             try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionGuard(limits: guardLimits) { reason in
                 logger.info("closing an HTTP/2 connection", metadata: ["reason": "\(reason)"])
             })
+            try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
             _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
                 mode: .server, connectionConfiguration: configuration.connection,
                 streamConfiguration: configuration.stream,
