@@ -120,6 +120,34 @@ import Testing
         #expect(fields.map(\.indexable) == [HPACKIndexing.indexable, .indexable, .nonIndexable, .nonIndexable, .nonIndexable, .indexable, .indexable])
     }
 
+    @Test func aForwardedHeadMakesTheBlockItsDecoratedHeadWouldMake() throws {
+        let lines = "Server: nginx/1.22.1\r\nDate: Sat, 05 Dec 2026 13:58:20 GMT\r\nContent-Type: application/json\r\n"
+            + "content-length: 11\r\nX-Custom_Field~1: v\r\nTraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+        let rateLimit = [("ratelimit-policy", #""gold";q=10;w=1"#), ("ratelimit", #""gold";r=9;t=1"#)]
+        for status in [HTTPResponseStatus.ok, .noContent, .notFound] {
+            let forwarded = UpstreamResponseHead(version: .http1_1, status: status, fields: ByteBuffer(string: lines),
+                                                 contentLength: 11, hasGatewayFieldNames: false)
+            let (channel, writer) = try stream()
+            writer.write(forwarded: forwarded, appending: .init(requestId: "r-1", rateLimit: rateLimit), promise: nil)
+            writer.write(.end(nil), promise: nil)
+            channel.flush()
+            guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else {
+                Issue.record("no HEADERS frame")
+                return
+            }
+            #expect(block.endStream)
+            var decorated = forwarded.head.headers
+            decorated.add(name: "x-request-id", value: "r-1")
+            decorated.add(contentsOf: HTTPHeaders(rateLimit))
+            let expected = HTTP2StreamCodec.fields(of: HTTPResponseHead(version: .http2, status: status, headers: decorated))
+            #expect(block.headers.map(\.name) == expected.map(\.name))
+            #expect(block.headers.map(\.value) == expected.map(\.value))
+            #expect(block.headers.map(\.indexable) == expected.map(\.indexable))
+            #expect(block.headers.map(\.name).contains("x-custom_field~1"))
+            _ = try channel.finish()
+        }
+    }
+
     @Test func aConnectionHeaderAfterTheFieldsItNamesStillRemovesThem() throws {
         let head = HTTP2StreamCodec.fields(of: HTTPResponseHead(version: .http2, status: .ok, headers: HTTPHeaders([
             ("X-Hop", "1"), ("x-kept", "2"), ("x-other", "3"), ("Connection", "X-Hop"), ("connection", "x-other"),

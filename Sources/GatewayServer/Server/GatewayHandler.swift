@@ -467,6 +467,15 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     }
 
     func dispatch(_ id: UInt64, forwarded head: consuming UpstreamResponseHead) {
+        // An HTTP/2 stream's HEADERS are made from the upstream's field bytes and the gateway's
+        // fields, when the gateway only adds fields and the head is final.
+        if let codec = connection.streamCodec, let request = current(id), head.status.code >= 200,
+           let appended = ResponseDecorator.appended(to: head, for: request) {
+            request.status = Int(head.status.code)
+            machine.responseStarted()
+            codec.write(forwarded: head, appending: appended, promise: nil)
+            return
+        }
         // An HTTP/1.1 client gets the upstream's field bytes as they are, with the gateway's
         // fields after them; otherwise the head is made `HTTPHeaders` and decorated.
         guard let request = current(id), let context, let encoder = connection.responseEncoder,
