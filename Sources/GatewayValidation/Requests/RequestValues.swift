@@ -18,13 +18,14 @@ public struct RequestValues {
     /// `name=value` pairs of the query: names form-decoded, values still raw (so a style's
     /// separators are found before decoding).
     func queryPairs() -> [(name: String, raw: Substring)] {
-        guard let query, !query.isEmpty else { return [] }
-        var out: [(name: String, raw: Substring)] = []
+        guard var query, !query.isEmpty else { return [] }
         // Found as bytes (`&` and `=` are ASCII) in one pass over the query's storage, the pairs
         // then cut from it by offset: Character splitting runs grapheme breaking, and a split
-        // makes an array of its own.
+        // makes an array of its own. (A request's target is stored contiguously already.)
+        query.makeContiguousUTF8()
+        var out: [(name: String, raw: Substring)] = []
         let utf8 = query.utf8
-        let found = utf8.withContiguousStorageIfAvailable { bytes -> Void in
+        _ = utf8.withContiguousStorageIfAvailable { bytes in
             var start = 0
             while start <= bytes.count {
                 var end = start, eq = -1
@@ -42,16 +43,6 @@ public struct RequestValues {
                     }
                 }
                 start = end + 1
-            }
-        }
-        if found == nil {
-            for bytes in utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-                let pair = Substring(bytes)
-                if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
-                    out.append((Self.name(pair[..<eq]), pair[pair.utf8.index(after: eq)...]))
-                } else {
-                    out.append((Self.name(pair), ""))
-                }
             }
         }
         return out
