@@ -73,6 +73,18 @@ public struct KeySnapshot: Sendable {
         return secret.withUTF8 { lookup(bytes: $0, at: time) }
     }
 
+    /// The same, with the connection's memo of the key it presented last: the same key again is
+    /// not checked and hashed again (`PresentedKeyMemo`).
+    public func lookup(_ secret: Substring, at time: Double, memo: PresentedKeyMemo) -> KeyRecord? {
+        var secret = secret
+        return secret.withUTF8 { bytes in
+            guard let digest = memo.digest(of: bytes), let record = byDigest[digest], record.isValid(at: time) else {
+                return nil
+            }
+            return record
+        }
+    }
+
     private func lookup(bytes: UnsafeBufferPointer<UInt8>, at time: Double) -> KeyRecord? {
         guard APIKey.isWellFormed(bytes: bytes) else { return nil }
         guard let record = byDigest[APIKey.digest(bytes: bytes)], record.isValid(at: time) else { return nil }

@@ -131,6 +131,43 @@ import Testing
         await gateway.stop()
     }
 
+    /// One HTTP/1.1 connection remembers the key it presented last (`PresentedKeyMemo`): another
+    /// key, a junk one, one with a changed character and a revocation must all be seen on it.
+    @Test func oneConnectionSwitchingKeysSeesEachKeyAndARevocation() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let gateway = try await Self.start(folder, plan: "{rate: 100, burst: 100}")
+        let (first, firstSecret) = try gateway.store.createKey(plan: "basic", name: nil, expiresAt: nil)
+        let (_, secondSecret) = try gateway.store.createKey(plan: "basic", name: nil, expiresAt: nil)
+        try gateway.server.refreshKeys()
+        let connection = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate,
+                                                      alpn: ["http/1.1"])
+        var answered = 0
+        func status(_ key: String) async throws -> Int {
+            try await connection.send("GET /keyed HTTP/1.1\r\nHost: localhost\r\nx-api-key: \(key)\r\n\r\n")
+            answered += 1
+            let count = answered
+            #expect(await connection.waitFor { String(decoding: $0, as: UTF8.self).components(separatedBy: "HTTP/1.1 ").count > count })
+            let line = connection.text.components(separatedBy: "HTTP/1.1 ")[count]
+            return Int(line.prefix(3)) ?? 0
+        }
+        var changed = Array(firstSecret)
+        changed[12] = changed[12] == "A" ? "B" : "A"
+        #expect(try await status(firstSecret) == 200)
+        #expect(try await status(firstSecret) == 200)
+        #expect(try await status(secondSecret) == 200)
+        #expect(try await status(APIKeyJunk.wellFormedUnknown) == 403)
+        #expect(try await status(String(changed)) == 403)
+        #expect(try await status(firstSecret) == 200)
+        try gateway.store.revoke(id: first.id)
+        try gateway.server.refreshKeys()
+        #expect(try await status(firstSecret) == 403, "a revoked key is refused on the connection that used it")
+        #expect(try await status(secondSecret) == 200)
+        #expect(!connection.isClosed)
+        await connection.close()
+        await gateway.stop()
+    }
+
     @Test func anExhaustedQuotaStaysExhaustedAcrossARestart() async throws {
         let folder = try TestFolder()
         defer { folder.remove() }

@@ -46,6 +46,33 @@ import Testing
     }
 }
 
+@Suite struct PresentedKeyMemoTests {
+    @Test func theMemoGivesEachKeyItsOwnDigestAndRefusesJunk() {
+        let a = APIKey.generate(), b = APIKey.generate()
+        let snapshot = KeySnapshot([
+            KeyRecord(id: "a", name: nil, plan: "basic", digest: APIKey.digest(a), createdAt: 0),
+            KeyRecord(id: "b", name: nil, plan: "basic", digest: APIKey.digest(b), createdAt: 0, revokedAt: 50),
+        ])
+        let memo = PresentedKeyMemo()
+        #expect(snapshot.lookup(Substring(a), at: 10, memo: memo)?.id == "a")
+        #expect(snapshot.lookup(Substring(a), at: 10, memo: memo)?.id == "a")
+        #expect(snapshot.lookup(Substring(b), at: 10, memo: memo)?.id == "b")
+        // The memo never answers for a key it does not hold: the last one differs in one byte.
+        var changed = Array(a.utf8)
+        changed[30] = changed[30] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        #expect(snapshot.lookup(Substring(a), at: 10, memo: memo)?.id == "a")
+        #expect(snapshot.lookup(Substring(decoding: changed, as: UTF8.self), at: 10, memo: memo) == nil)
+        #expect(snapshot.lookup(Substring(a.dropLast()), at: 10, memo: memo) == nil)
+        #expect(snapshot.lookup("nonsense", at: 10, memo: memo) == nil)
+        // Validity is the snapshot's, whatever the memo holds: b is revoked at 50.
+        #expect(snapshot.lookup(Substring(b), at: 49, memo: memo)?.id == "b")
+        #expect(snapshot.lookup(Substring(b), at: 50, memo: memo) == nil)
+        // A key held in a longer text (a header value's slice) is the same key.
+        let padded = "x" + b + "y"
+        #expect(snapshot.lookup(padded.dropFirst().dropLast(), at: 10, memo: memo)?.id == "b")
+    }
+}
+
 @Suite struct StateStoreTests {
     func store() throws -> StateStore {
         try StateStore(path: NSTemporaryDirectory() + "state-\(UUID().uuidString)/state.sqlite")

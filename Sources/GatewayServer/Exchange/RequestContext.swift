@@ -1,6 +1,7 @@
 import GatewayAuthorizers
 import GatewayCore
 import GatewayPlan
+import GatewayPolicies
 import NIOCore
 import NIOHTTP1
 import Tracing
@@ -64,6 +65,9 @@ final class RequestContext {
     var nextFilter = 0
 
     // MARK: what the filters learned
+    /// The connection's memo of the API key it presented last (HTTP/1.1 connections, on routes
+    /// that take a key); nil: the key is checked and hashed afresh.
+    var keyMemo: PresentedKeyMemo?
     var key: Key?
     /// What an authorizer allowed, passed on to the backend.
     var authorization: Forwarding?

@@ -17,7 +17,9 @@ struct APIKeyFilter: RequestFilter {
             return requirement.optional ? .next : .respond(.forbidden)
         }
         let wallClock = Double(request.startWallClock) / 1000
-        guard let record = policies.keys.lookup(presented, at: wallClock), let plan = plans[record.plan] else {
+        let found = request.keyMemo.map { policies.keys.lookup(presented, at: wallClock, memo: $0) }
+            ?? policies.keys.lookup(presented, at: wallClock)
+        guard let record = found, let plan = plans[record.plan] else {
             return .respond(.forbidden)
         }
         request.key = RequestContext.Key(id: record.id, planName: record.plan, plan: plan)

@@ -1,5 +1,6 @@
 import GatewayCore
 import GatewayPlan
+import GatewayPolicies
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -58,6 +59,9 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     /// is armed again for the next deadline.
     private var clock: Scheduled<Void>?
     private var clockDeadline = NIODeadline.distantFuture
+    /// HTTP/1.1: the API key this connection presented last, with its digest (made at the first
+    /// request that presents one; an HTTP/2 stream carries one request and keeps none).
+    private var keyMemo: PresentedKeyMemo?
 
     init(shared: ServerShared, connection: Connection) {
         self.shared = shared
@@ -247,6 +251,10 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
                                      remoteIP: remoteIP, scheme: connection.scheme,
                                      isHTTP2: connection.isHTTP2, start: lastNow)
         request.mayHaveConnectionField = digest.connection
+        if route.takesKey && !connection.isHTTP2 {
+            if keyMemo == nil { keyMemo = PresentedKeyMemo() }
+            request.keyMemo = keyMemo
+        }
         self.request = request
         countActive(request)
         let incomingTrace = digest.traceparent

@@ -21,6 +21,9 @@ final class Route: Sendable {
     /// The operation's CORS policy, kept apart so that the response path reads it without
     /// copying the whole `OperationPlan`.
     let cors: CORSPolicy?
+    /// The operation takes a gateway API key (the handler then lends the request its connection's
+    /// `PresentedKeyMemo`).
+    let takesKey: Bool
 
     init(operation: OperationPlan?, filters: [any RequestFilter], action: Action, bodyLimit: Int) {
         self.operation = operation
@@ -29,5 +32,6 @@ final class Route: Sendable {
         self.bodyLimit = bodyLimit
         self.label = operation.map { $0.operationId ?? $0.routeKey } ?? "default"
         self.cors = operation?.cors
+        self.takesKey = operation?.apiKey != nil
     }
 }
