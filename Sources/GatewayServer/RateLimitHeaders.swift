@@ -5,45 +5,25 @@ import GatewayPolicies
 /// that apply (`RateLimit-Policy`) and what is left of them (`RateLimit`), as structured fields.
 enum RateLimitHeaders {
     /// `RateLimit-Policy` and `RateLimit` for one keyed request; `policy` comes from `policy(plan:config:)`.
-    static func make(plan name: String, policy: String, decision: RateLimiter.Decision) -> [(String, String)] {
-        var first: (quota: Bool, remaining: Int, reset: Double)?
-        var second: (quota: Bool, remaining: Int, reset: Double)?
+    static func make(plan name: String, policy: String, decision: RateLimiter.Decision) -> RateLimitFields {
+        var fields = RateLimitFields(plan: name, policy: policy)
         switch decision {
         case .admitted(let remaining, let reset, let quotaRemaining, let quotaReset):
-            if let remaining { first = (false, remaining, reset ?? 0) }
+            if let remaining { fields.first = item(false, remaining, reset ?? 0) }
             if let quotaRemaining {
-                let item = (quota: true, remaining: quotaRemaining, reset: quotaReset ?? 0)
-                if first == nil { first = item } else { second = item }
+                let quota = item(true, quotaRemaining, quotaReset ?? 0)
+                if fields.first == nil { fields.first = quota } else { fields.second = quota }
             }
         case .throttled(let wait):
-            first = (false, 0, wait)
+            fields.first = item(false, 0, wait)
         case .quotaExceeded(let wait):
-            first = (true, 0, wait)
+            fields.first = item(true, 0, wait)
         }
-        // Written as bytes into one string (this runs on every keyed request): `"NAME";r=N;t=N`,
-        // then `, "NAME-quota";r=N;t=N`. Each item is at most 54 bytes besides the name.
-        let state = String(unsafeUninitializedCapacity: 2 * (name.utf8.count + 54)) { out in
-            var writer = HTTP1HeadWriter(UnsafeMutableRawBufferPointer(out))
-            put(first, name: name, into: &writer)
-            put(second, name: name, into: &writer)
-            precondition(!writer.overflowed, "RateLimit value larger than the space reserved for it")
-            return writer.count
-        }
-        return [("ratelimit-policy", policy), ("ratelimit", state)]
+        return fields
     }
 
-    /// `"NAME";r=N;t=N` (`NAME-quota` for the quota), after `, ` when something precedes it.
-    private static func put(_ item: (quota: Bool, remaining: Int, reset: Double)?, name: String,
-                            into out: inout HTTP1HeadWriter) {
-        guard let item else { return }
-        if out.count > 0 { out.put(", ") }
-        out.put("\"")
-        out.put(string: name)
-        if item.quota { out.put("-quota") }
-        out.put("\";r=")
-        out.put(decimal: UInt(max(0, item.remaining)))
-        out.put(";t=")
-        out.put(decimal: UInt(wholeSeconds(item.reset)))
+    private static func item(_ quota: Bool, _ remaining: Int, _ reset: Double) -> RateLimitFields.Item {
+        RateLimitFields.Item(quota: quota, remaining: UInt(max(0, remaining)), reset: UInt(wholeSeconds(reset)))
     }
 
     /// A plan's `RateLimit-Policy` value: constant, so built once per runtime.

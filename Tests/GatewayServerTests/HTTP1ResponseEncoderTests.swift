@@ -158,7 +158,10 @@ import Testing
     /// A forwarded head (fields as bytes, the gateway's appended) is written byte for byte as the
     /// same head made `HTTPHeaders` with the gateway's fields added would be.
     @Test func aForwardedHeadIsWrittenAsTheDecoratedHeadWouldBe() throws {
-        let appended = ResponseDecorator.Appended(requestId: "req-1", rateLimit: [("ratelimit-policy", "\"basic\";q=3"), ("ratelimit", "\"basic\";r=2")])
+        let appended = ResponseDecorator.Appended(
+            requestId: "req-1",
+            rateLimit: RateLimitFields(plan: "basic", policy: "\"basic\";q=3", first: .init(quota: false, remaining: 2, reset: 1),
+                                       second: .init(quota: true, remaining: 40, reset: 86_400)))
         let big = String(repeating: "b", count: HTTP1ResponseEncoder.mergedBodyLimit + 10)
         let cases: [(status: HTTPResponseStatus, fields: [(String, String)], method: HTTPMethod, version: HTTPVersion, body: [String])] = [
             (.ok, [("Content-Length", "11"), ("content-type", "application/json")], .GET, .http1_1, [#"{"ok":true}"#]),
@@ -196,7 +199,7 @@ import Testing
 
             var decorated = HTTPHeaders(item.fields)
             decorated.add(name: "x-request-id", value: "req-1")
-            for (name, value) in appended.rateLimit { decorated.add(name: name, value: value) }
+            for (name, value) in appended.rateLimit!.pairs { decorated.add(name: name, value: value) }
             let reference = HTTP1ResponseEncoder()
             let expected = try bytes(reference, [.head(HTTPResponseHead(version: item.version, status: item.status, headers: decorated))] + parts) {
                 reference.record(item.method)

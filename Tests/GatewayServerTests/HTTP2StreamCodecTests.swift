@@ -123,7 +123,7 @@ import Testing
     @Test func aForwardedHeadMakesTheBlockItsDecoratedHeadWouldMake() throws {
         let lines = "Server: nginx/1.22.1\r\nDate: Sat, 05 Dec 2026 13:58:20 GMT\r\nContent-Type: application/json\r\n"
             + "content-length: 11\r\nX-Custom_Field~1: v\r\nTraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
-        let rateLimit = [("ratelimit-policy", #""gold";q=10;w=1"#), ("ratelimit", #""gold";r=9;t=1"#)]
+        let rateLimit = RateLimitFields(plan: "gold", policy: #""gold";q=10;w=1"#, first: .init(quota: false, remaining: 9, reset: 1))
         for status in [HTTPResponseStatus.ok, .noContent, .notFound] {
             let forwarded = UpstreamResponseHead(version: .http1_1, status: status, fields: ByteBuffer(string: lines),
                                                  contentLength: 11, hasGatewayFieldNames: false)
@@ -138,7 +138,7 @@ import Testing
             #expect(block.endStream)
             var decorated = forwarded.head.headers
             decorated.add(name: "x-request-id", value: "r-1")
-            decorated.add(contentsOf: HTTPHeaders(rateLimit))
+            decorated.add(contentsOf: HTTPHeaders(rateLimit.pairs))
             let expected = HTTP2StreamCodec.fields(of: HTTPResponseHead(version: .http2, status: status, headers: decorated))
             #expect(block.headers.map(\.name) == expected.map(\.name))
             #expect(block.headers.map(\.value) == expected.map(\.value))

@@ -36,7 +36,7 @@ import Testing
 
     @Test func theDecoratorKeepsAnUpstreamsRequestIdAndReplacesItsRateLimitFields() {
         let keyed = request([])
-        keyed.rateLimitHeaders = [("ratelimit-policy", #""gold";q=10;w=1"#), ("ratelimit", #""gold";r=9;t=1"#)]
+        keyed.rateLimit = RateLimitFields(plan: "gold", policy: #""gold";q=10;w=1"#, first: .init(quota: false, remaining: 9, reset: 1))
         var plain = HTTPHeaders([("Content-Length", "5")])
         ResponseDecorator.decorate(&plain, for: keyed)
         #expect(plain.map(\.name) == ["Content-Length", "x-request-id", "ratelimit-policy", "ratelimit"])

@@ -5,8 +5,17 @@ import Testing
 @Suite struct RateLimitHeadersTests {
     func state(_ decision: RateLimiter.Decision) -> String? {
         let fields = RateLimitHeaders.make(plan: "gold", policy: "p", decision: decision)
-        #expect(fields.first?.0 == "ratelimit-policy" && fields.first?.1 == "p")
-        return fields.first { $0.0 == "ratelimit" }?.1
+        let pairs = fields.pairs
+        #expect(pairs.first?.0 == "ratelimit-policy" && pairs.first?.1 == "p")
+        // The field lines written into a head are the same fields, within the size reserved.
+        let lines = [UInt8](unsafeUninitializedCapacity: fields.size) { out, count in
+            var writer = HTTP1HeadWriter(UnsafeMutableRawBufferPointer(out))
+            fields.put(into: &writer)
+            #expect(!writer.overflowed)
+            count = writer.count
+        }
+        #expect(String(decoding: lines, as: UTF8.self) == pairs.map { "\($0.0): \($0.1)\r\n" }.joined())
+        return pairs.first { $0.0 == "ratelimit" }?.1
     }
 
     @Test func admittedRequestsShowWhatIsLeftOfTheBucketAndTheQuota() {
@@ -20,5 +29,8 @@ import Testing
         #expect(state(.throttled(retryAfter: 2.01)) == #""gold";r=0;t=3"#)
         #expect(state(.quotaExceeded(retryAfter: 3600)) == #""gold-quota";r=0;t=3600"#)
         #expect(state(.throttled(retryAfter: .infinity)) == "\"gold\";r=0;t=\(Int.max)")
+        // The longest numbers both items can hold fit the space reserved for them.
+        #expect(state(.admitted(remaining: .max, resetSeconds: .infinity, quotaRemaining: .max, quotaResetSeconds: .infinity))
+            == "\"gold\";r=\(Int.max);t=\(Int.max), \"gold-quota\";r=\(Int.max);t=\(Int.max)")
     }
 }

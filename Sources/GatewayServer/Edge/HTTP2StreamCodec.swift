@@ -235,7 +235,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         }
         writeHeld(context: context)
         var headers = HPACKHeaders()
-        headers.reserveCapacity(8 + appended.rateLimit.count)
+        headers.reserveCapacity(10)
         headers.add(name: ":status", value: String(head.status.code))
         head.fields.withUnsafeReadableBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
@@ -249,9 +249,9 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         headers.add(name: "x-request-id", value: appended.requestId, indexing: .nonIndexable)
-        for (name, value) in appended.rateLimit {
-            let single = name.utf8.withContiguousStorageIfAvailable(Self.kind)?.contains(.singleUse) ?? false
-            headers.add(name: name, value: value, indexing: single ? .nonIndexable : .indexable)
+        if let rateLimit = appended.rateLimit {
+            headers.add(name: RateLimitFields.policyName, value: rateLimit.policy)
+            headers.add(name: RateLimitFields.stateName, value: rateLimit.state, indexing: .nonIndexable)
         }
         held = (.headers(.init(headers: headers)), promise)
     }

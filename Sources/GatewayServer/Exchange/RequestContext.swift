@@ -72,7 +72,7 @@ final class RequestContext {
     /// What an authorizer allowed, passed on to the backend.
     var authorization: Forwarding?
     /// `RateLimit-Policy` and `RateLimit` for keyed requests, added to whatever answers.
-    var rateLimitHeaders: [(String, String)] = []
+    var rateLimit: RateLimitFields?
     var throttledBy: Throttle?
     var validationFailed = false
     /// The body must be validated against this `requestBody` entry once read.

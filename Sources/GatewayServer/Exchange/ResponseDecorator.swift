@@ -8,23 +8,28 @@ enum ResponseDecorator {
     static func decorate(_ headers: inout HTTPHeaders, for request: RequestContext) {
         // One look at the names decides: the usual response has neither field, and then they
         // are only added (NIO's `contains` and `replaceOrAdd` each look at every name again).
-        let rateLimit = request.rateLimitHeaders
+        let rateLimit = request.rateLimit
         var hasRequestId = false, hasRateLimit = false
         for (name, _) in headers {
-            let length = name.utf8.count
-            if length == 12 && HeaderRules.equalsLower(name, "x-request-id") {
+            switch name.utf8.count {
+            case 12 where HeaderRules.equalsLower(name, "x-request-id"):
                 hasRequestId = true
-            } else if !rateLimit.isEmpty && rateLimit.contains(where: { $0.0.utf8.count == length && HeaderRules.equalsIgnoringCase($0.0, name) }) {
+            case 9 where rateLimit != nil && HeaderRules.equalsLower(name, "ratelimit"),
+                 16 where rateLimit != nil && HeaderRules.equalsLower(name, "ratelimit-policy"):
                 hasRateLimit = true
+            default:
+                break
             }
         }
         if !hasRequestId { headers.add(name: "x-request-id", value: request.requestId) }
-        if hasRateLimit {
-            for (name, value) in rateLimit { headers.replaceOrAdd(name: name, value: value) }
-        } else if !rateLimit.isEmpty {
-            // Appended as a block: `add(name:value:)` checks each name for non-ASCII bytes, one
-            // byte at a time (the gateway's own names are ASCII).
-            headers.add(contentsOf: HTTPHeaders(rateLimit))
+        if let rateLimit {
+            if hasRateLimit {
+                for (name, value) in rateLimit.pairs { headers.replaceOrAdd(name: name, value: value) }
+            } else {
+                // Appended as a block: `add(name:value:)` checks each name for non-ASCII bytes, one
+                // byte at a time (the gateway's own names are ASCII).
+                headers.add(contentsOf: HTTPHeaders(rateLimit.pairs))
+            }
         }
         if let cors = request.route.cors { applyCORS(cors, to: &headers, origin: request.head.headers.first(name: "origin")) }
     }
@@ -35,31 +40,22 @@ enum ResponseDecorator {
     /// sets (the gateway's replaces it).
     static func appended(to head: UpstreamResponseHead, for request: RequestContext) -> Appended? {
         guard request.route.cors == nil, !head.hasGatewayFieldNames else { return nil }
-        return Appended(requestId: request.requestId, rateLimit: request.rateLimitHeaders)
+        return Appended(requestId: request.requestId, rateLimit: request.rateLimit)
     }
 
     /// `x-request-id` and the RateLimit fields, written as HTTP/1 field lines.
     struct Appended {
         let requestId: String
-        let rateLimit: [(String, String)]
+        let rateLimit: RateLimitFields?
 
-        /// The bytes `put(into:)` writes.
-        var size: Int {
-            var size = 12 + 4 + requestId.utf8.count
-            for (name, value) in rateLimit { size += name.utf8.count + value.utf8.count + 4 }
-            return size
-        }
+        /// At most the bytes `put(into:)` writes.
+        var size: Int { 12 + 4 + requestId.utf8.count + (rateLimit?.size ?? 0) }
 
         func put(into out: inout HTTP1HeadWriter) {
             out.put("x-request-id: ")
             out.put(string: requestId)
             out.put("\r\n")
-            for (name, value) in rateLimit {
-                out.put(string: name)
-                out.put(": ")
-                out.put(string: value)
-                out.put("\r\n")
-            }
+            rateLimit?.put(into: &out)
         }
     }
 

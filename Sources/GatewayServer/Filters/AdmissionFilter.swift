@@ -56,7 +56,7 @@ struct AdmissionFilter: RequestFilter {
 
     func apply(_ decision: RateLimiter.Decision, to request: RequestContext) -> FilterStatus {
         if let key = request.key, let policy = rateLimitPolicies[key.planName] {
-            request.rateLimitHeaders = RateLimitHeaders.make(plan: key.planName, policy: policy, decision: decision)
+            request.rateLimit = RateLimitHeaders.make(plan: key.planName, policy: policy, decision: decision)
         }
         switch decision {
         case .admitted:
