@@ -43,7 +43,7 @@ import Testing
 
     @Test func theOperationBucketAndItsRateLimitState() {
         let filter = AdmissionFilter(limiter: RateLimiter(), shared: nil, failure: .open, routeKey: "GET /a", operationThrottle: Throttle(rate: 0.001, burst: 1),
-                                     operationId: "getA", rateLimitPolicies: [:])
+                                     operationId: "getA")
         #expect(status(filter.run(request(.GET, "/a"), on: loop)) == "next")
         let second = request(.GET, "/a")
         #expect(status(filter.run(second, on: loop)) == "429")

@@ -15,8 +15,7 @@ final class RequestContext {
     /// The consumer's API key, once validated: its id (never the secret) and plan.
     struct Key {
         var id: String
-        var planName: String
-        var plan: GatewayConfig.Plan
+        var plan: KeyPlan
     }
 
     /// Which bucket refused the request, if one did.

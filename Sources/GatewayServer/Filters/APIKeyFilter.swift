@@ -10,7 +10,7 @@ struct APIKeyFilter: RequestFilter {
     let requirement: OperationPlan.APIKeyRequirement
     let policies: PolicyState
     /// The plans as this runtime knows them.
-    let plans: [String: GatewayConfig.Plan]
+    let plans: [String: KeyPlan]
 
     func run(_ request: RequestContext, on loop: any EventLoop) -> FilterStatus {
         guard let presented = request.value(of: requirement) else {
@@ -22,7 +22,7 @@ struct APIKeyFilter: RequestFilter {
         guard let record = found, let plan = plans[record.plan] else {
             return .respond(.forbidden)
         }
-        request.key = RequestContext.Key(id: record.id, planName: record.plan, plan: plan)
+        request.key = RequestContext.Key(id: record.id, plan: plan)
         return .next
     }
 }

@@ -19,18 +19,17 @@ struct AdmissionFilter: RequestFilter {
     let operationThrottle: Throttle?
     /// For the plans' per-operation buckets.
     let operationId: String?
-    /// Each plan's `RateLimit-Policy` value.
-    let rateLimitPolicies: [String: String]
 
     func run(_ request: RequestContext, on loop: any EventLoop) -> FilterStatus {
         var limits = RateLimiter.Request()
         if let operationThrottle { limits.operation = (routeKey, operationThrottle) }
         if let key = request.key {
-            limits.key = (key.id, key.plan.throttle)
-            if let operationId, let t = key.plan.operations[operationId] {
+            let plan = key.plan.config
+            limits.key = (key.id, plan.throttle)
+            if let operationId, let t = plan.operations[operationId] {
                 limits.keyOperation = (key.id, routeKey, t)
             }
-            if let q = key.plan.quota {
+            if let q = plan.quota {
                 limits.quota = .init(keyId: key.id, limit: q.limit, period: q.period)
             }
         }
@@ -55,8 +54,8 @@ struct AdmissionFilter: RequestFilter {
     }
 
     func apply(_ decision: RateLimiter.Decision, to request: RequestContext) -> FilterStatus {
-        if let key = request.key, let policy = rateLimitPolicies[key.planName] {
-            request.rateLimit = RateLimitHeaders.make(plan: key.planName, policy: policy, decision: decision)
+        if let plan = request.key?.plan {
+            request.rateLimit = RateLimitHeaders.make(plan: plan.name, policy: plan.rateLimitPolicy, decision: decision)
         }
         switch decision {
         case .admitted:

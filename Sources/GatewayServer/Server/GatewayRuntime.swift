@@ -23,8 +23,8 @@ public final class GatewayRuntime: Sendable {
         let context: NIOSSLContext
         let settings: String
     }
-    /// Each plan's `RateLimit-Policy` header value.
-    let rateLimitPolicies: [String: String]
+    /// Each plan as keyed requests use it, by name (with its `RateLimit-Policy` value).
+    let keyPlans: [String: KeyPlan]
     /// The plan's authorizers, each with its cache.
     public let authorizers: AuthorizerSet
     /// SHA-256 (hex) of the configuration file and every API document, as read when it was built.
@@ -69,8 +69,8 @@ public final class GatewayRuntime: Sendable {
             }
         }
         self.upstreamTLS = tls
-        self.rateLimitPolicies = plan.config.plans.reduce(into: [:]) { out, entry in
-            out[entry.key] = RateLimitHeaders.policy(plan: entry.key, config: entry.value)
+        self.keyPlans = plan.config.plans.reduce(into: [:]) { out, entry in
+            out[entry.key] = KeyPlan(name: entry.key, config: entry.value)
         }
     }
 }

@@ -75,7 +75,7 @@ final class RouteTable: Sendable {
         for operation in plan.operations {
             var filters = gatewayFilters
             if let requirement = operation.apiKey {
-                filters.append(APIKeyFilter(requirement: requirement, policies: policies, plans: config.plans))
+                filters.append(APIKeyFilter(requirement: requirement, policies: policies, plans: runtime.keyPlans))
             }
             if let requirement = operation.authorizer {
                 guard let authorizer = runtime.authorizers[requirement.id] else {
@@ -87,8 +87,7 @@ final class RouteTable: Sendable {
             if operation.apiKey != nil || operation.throttle != nil {
                 filters.append(AdmissionFilter(limiter: policies.limiter, shared: policies.shared, failure: config.stateFailure,
                                                routeKey: operation.routeKey,
-                                               operationThrottle: operation.throttle, operationId: operation.operationId,
-                                               rateLimitPolicies: runtime.rateLimitPolicies))
+                                               operationThrottle: operation.throttle, operationId: operation.operationId))
             }
             let bodyLimit = operation.maxBodyBytes ?? config.limits.maxBufferedBody
             if let validator = operation.validator {
