@@ -21,6 +21,9 @@ import Testing
         (.http1_0, [("connection", "close"), ("connection", "keep-alive")]),
         (.http1_0, [("Keep-Alive", "timeout=5")]),
         (.http1_1, [("ünïcode", "wert €"), ("x-request-id", "ü")]),
+        (.http1_1, [("Content-Type", "application/json")]),
+        (.http1_1, [("content-length", "0"), ("Accept", "*/*")]),
+        (.http1_1, [("x-content-type", "a"), ("content-lengths", "1"), ("Content-Typ", "b")]),
     ]
 
     func head(_ index: Int) -> HTTPRequestHead {
@@ -38,6 +41,7 @@ import Testing
         #expect(digest.hosts == head.headers["host"].count)
         #expect(digest.transferEncoding == head.headers.contains(name: "transfer-encoding"))
         #expect(digest.connection == head.headers.contains(name: "connection"))
+        #expect(digest.bodyFields == ["content-length", "content-type", "transfer-encoding"].contains { head.headers.contains(name: $0) })
         #expect(HeadDigest.isKeepAlive(head, digest) == head.isKeepAlive, "\(head.version) \(head.headers)")
     }
 

@@ -14,6 +14,9 @@ struct HeadDigest: Equatable, Sendable {
     var size = 0
     var hosts = 0
     var transferEncoding = false
+    /// Whether a `Content-Length`, `Content-Type` or `Transfer-Encoding` field is present (none: a
+    /// validated route knows without looking that an HTTP/1 request has no body to check).
+    var bodyFields = false
     /// Whether a `Connection` field is present (none: the version's default decides keep-alive,
     /// and no field is named for removal).
     var connection = false
@@ -42,8 +45,11 @@ struct HeadDigest: Equatable, Sendable {
                 if traceparent == nil { traceparent = value }
             case 12 where HeaderRules.equalsLower(name, "x-request-id"):
                 if requestId == nil { requestId = value }
+            case 12 where HeaderRules.equalsLower(name, "content-type"), 14 where HeaderRules.equalsLower(name, "content-length"):
+                bodyFields = true
             case 17 where HeaderRules.equalsLower(name, "transfer-encoding"):
                 transferEncoding = true
+                bodyFields = true
             default:
                 break
             }

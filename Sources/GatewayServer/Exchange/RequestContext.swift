@@ -111,6 +111,9 @@ final class RequestContext {
     /// False when the head is known to have no `Connection` field (`HeadDigest`): the upstream
     /// head then has no field named there to leave out, and its fields are not searched for one.
     var mayHaveConnectionField = true
+    /// False when the head is known to have no `Content-Length`, `Content-Type` or
+    /// `Transfer-Encoding` field (`HeadDigest`): validation then looks for none of them.
+    var mayHaveBodyFields = true
 
     var keyId: String? { key?.id }
 
@@ -153,6 +156,7 @@ final class RequestContext {
         self.bodyRead = other.bodyRead
         self.trace = other.trace
         self.mayHaveConnectionField = other.mayHaveConnectionField
+        self.mayHaveBodyFields = other.mayHaveBodyFields
         self.observed = true
         self.isShadow = marked
     }

@@ -30,8 +30,10 @@ struct ValidationFilter: RequestFilter {
                 return .respond(error)
             }
         }
-        switch validator.bodyPlan(contentType: request.head.headers.first(name: "content-type"),
-                                  bodyExpected: Self.bodyExpected(request.head, isHTTP2: request.isHTTP2)) {
+        // A head without any of the body's fields (the usual GET) is not searched for them.
+        let fields = request.mayHaveBodyFields
+        switch validator.bodyPlan(contentType: fields ? request.head.headers.first(name: "content-type") : nil,
+                                  bodyExpected: fields ? Self.bodyExpected(request.head, isHTTP2: request.isHTTP2) : request.isHTTP2) {
         case .pass:
             return .next
         case .refuse(let error):

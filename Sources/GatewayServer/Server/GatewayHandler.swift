@@ -251,6 +251,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
                                      remoteIP: remoteIP, scheme: connection.scheme,
                                      isHTTP2: connection.isHTTP2, start: lastNow)
         request.mayHaveConnectionField = digest.connection
+        request.mayHaveBodyFields = digest.bodyFields
         if route.takesKey && !connection.isHTTP2 {
             if keyMemo == nil { keyMemo = PresentedKeyMemo() }
             request.keyMemo = keyMemo
