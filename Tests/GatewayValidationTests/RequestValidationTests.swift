@@ -51,6 +51,27 @@ import Testing
         }
     }
 
+    /// A parameter reads as a number only in JSON's number grammar; other text stays a string
+    /// (and fails a numeric schema).
+    @Test func numbersFollowJSONsGrammar() throws {
+        let number = try Self.rule("n", .path, ["type": "number"])
+        let integer = try Self.rule("n", .path, ["type": "integer"])
+        let numbers = ["0", "-0", "7", "-12", "3.25", "-0.5", "1e3", "1E+3", "2.5e-2", "12345678901234567890"]
+        let notNumbers = ["", "-", "01", "+1", "1.", ".5", "1e", "1e+", "1.2.3", "0x10", "1 ", " 1", "١", "NaN", "Infinity", "--1"]
+        for text in numbers {
+            let validator = OperationValidator(parameters: [number], body: nil)
+            #expect(validator.validateParameters(Self.request(path: [("n", text)])) == nil, "\(text)")
+        }
+        for text in notNumbers {
+            let validator = OperationValidator(parameters: [number], body: nil)
+            #expect(validator.validateParameters(Self.request(path: [("n", text)])) != nil, "\(text)")
+        }
+        for (text, valid) in [("42", true), ("-3", true), ("4.0", true), ("4.5", false), ("4x", false), ("00", false)] {
+            let validator = OperationValidator(parameters: [integer], body: nil)
+            #expect((validator.validateParameters(Self.request(path: [("n", text)])) == nil) == valid, "\(text)")
+        }
+    }
+
     @Test func queryStyles() throws {
         let cases: [(ParameterRule, String, Bool)] = [
             (try Self.rule("ids", .query, Self.ints), "ids=1&ids=2", true),

@@ -184,25 +184,31 @@ enum ParameterDecoder {
     }
 
     /// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    /// Read over the string's bytes by offset (slicing its UTF-8 view cost about 400 instructions
+    /// for a one-digit path parameter, `bench/callgrind policy`).
     static func isJSONNumber(_ text: String) -> Bool {
-        var u = Substring(text).utf8[...]
-        func digits() -> Int {
-            var n = 0
-            while let c = u.first, c >= 0x30 && c <= 0x39 { u = u.dropFirst(); n += 1 }
-            return n
+        var text = text
+        return text.withUTF8 { u in
+            var i = 0
+            func at(_ byte: Unicode.Scalar) -> Bool { i < u.count && u[i] == UInt8(ascii: byte) }
+            func digits() -> Int {
+                let start = i
+                while i < u.count, u[i] >= 0x30 && u[i] <= 0x39 { i += 1 }
+                return i - start
+            }
+            if at("-") { i += 1 }
+            if at("0") { i += 1 } else if digits() == 0 { return false }
+            if at(".") {
+                i += 1
+                if digits() == 0 { return false }
+            }
+            if at("e") || at("E") {
+                i += 1
+                if at("+") || at("-") { i += 1 }
+                if digits() == 0 { return false }
+            }
+            return i == u.count
         }
-        if u.first == UInt8(ascii: "-") { u = u.dropFirst() }
-        if u.first == UInt8(ascii: "0") { u = u.dropFirst() } else if digits() == 0 { return false }
-        if u.first == UInt8(ascii: ".") {
-            u = u.dropFirst()
-            if digits() == 0 { return false }
-        }
-        if u.first == UInt8(ascii: "e") || u.first == UInt8(ascii: "E") {
-            u = u.dropFirst()
-            if u.first == UInt8(ascii: "+") || u.first == UInt8(ascii: "-") { u = u.dropFirst() }
-            if digits() == 0 { return false }
-        }
-        return u.isEmpty
     }
 
     /// A string as the type its schema declares, when it reads as one.
