@@ -30,10 +30,6 @@ struct RequestIDGenerator {
         return product.high ^ product.low
     }
 
-    private static let digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102)
-
     /// 64 random bits, never zero (a W3C span id).
     mutating func nextWord() -> UInt64 {
         let w = word()
@@ -43,16 +39,9 @@ struct RequestIDGenerator {
     mutating func next() -> String {
         let words = (word(), word())
         return String(unsafeUninitializedCapacity: 32) { buffer in
-            withUnsafeBytes(of: Self.digits) { digits in
-                var i = 0
-                for var w in [words.0, words.1] {
-                    for _ in 0..<16 {
-                        buffer[i] = digits[Int(w >> 60)]
-                        w <<= 4
-                        i += 1
-                    }
-                }
-            }
+            let out = UnsafeMutableRawPointer(buffer.baseAddress!)
+            HexDigits.write(words.0, to: out)
+            HexDigits.write(words.1, to: out + 16)
             return 32
         }
     }

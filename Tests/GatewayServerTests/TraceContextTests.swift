@@ -36,3 +36,30 @@ import Testing
         #expect(reused.traceId == "0123456789abcdef0123456789abcdef")
     }
 }
+
+@Suite struct HexDigitsTests {
+    func reference(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    @Test func sixteenDigitsAsStringRadix16WritesThem() {
+        var generator = SystemRandomNumberGenerator()
+        let values: [UInt64] = [0, 1, 9, 10, 15, 16, 0xA, 0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210, .max, 0x8000_0000_0000_0000,
+                                0x9999_9999_9999_9999, 0xAAAA_AAAA_AAAA_AAAA]
+            + (0..<1000).map { _ in generator.next() }
+        for value in values {
+            let text = String(unsafeUninitializedCapacity: 16) { out in
+                HexDigits.write(value, to: UnsafeMutableRawPointer(out.baseAddress!))
+                return 16
+            }
+            #expect(text == reference(value))
+        }
+        // TraceContext's span id and the request ids are made with it.
+        #expect(TraceContext.hex(0x00F0_67AA_0BA9_02B7) == "00f067aa0ba902b7")
+        var ids = RequestIDGenerator(seed: 7)
+        let id = ids.next()
+        #expect(id.utf8.count == 32 && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
+        #expect(ids.next() != id)
+    }
+}

@@ -58,12 +58,8 @@ struct TraceContext: Sendable, Equatable {
     /// 16 lower-case hex digits of `value` from `start`.
     @inline(__always)
     private static func writeHex(_ value: UInt64, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
-        var w = value
-        for j in 0..<16 {
-            let digit = UInt8(truncatingIfNeeded: w >> 60)
-            out[start + j] = digit < 10 ? 48 + digit : 87 + digit
-            w <<= 4
-        }
+        precondition(start + 16 <= out.count)
+        HexDigits.write(value, to: UnsafeMutableRawPointer(out.baseAddress! + start))
     }
 
     /// The context a tracer propagates (its span becomes the gateway's span id).
