@@ -57,6 +57,28 @@ import Testing
         return try #require(plan.operations[0].validator)
     }
 
+    @Test func headerAndCookieParametersAreReadFromTheRequestsHead() throws {
+        let v = try validator("""
+        openapi: 3.1.0
+        info: {title: t, version: '1'}
+        paths:
+          /items:
+            get:
+              parameters:
+                - {name: x-level, in: header, required: true, schema: {type: integer, maximum: 3}}
+                - {name: session, in: cookie, required: true, schema: {type: string, minLength: 4}}
+              x-gateway: {function: f}
+              responses: {'200': {description: ok}}
+        """)
+        #expect(v.readsHeaders)
+        let filter = ValidationFilter(validator: v, bodyLimit: 100)
+        #expect(status(filter.run(request(.GET, "/items", [("X-Level", "2"), ("cookie", "a=1; session=abcd")]), on: loop)) == "next")
+        #expect(status(filter.run(request(.GET, "/items", [("X-Level", "7"), ("cookie", "session=abcd")]), on: loop)) == "400")
+        #expect(status(filter.run(request(.GET, "/items", [("cookie", "session=abcd")]), on: loop)) == "400")
+        #expect(status(filter.run(request(.GET, "/items", [("x-level", "1"), ("cookie", "session=ab")]), on: loop)) == "400")
+        #expect(status(filter.run(request(.GET, "/items", [("x-level", "1")]), on: loop)) == "400")
+    }
+
     @Test func validationChecksParametersThenAsksForTheBodyThenValidatesIt() throws {
         let v = try validator("""
         openapi: 3.1.0

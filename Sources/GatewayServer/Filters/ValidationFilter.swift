@@ -22,9 +22,16 @@ struct ValidationFilter: RequestFilter {
             return .next
         }
         if validator.checksParameters {
-            let headers = request.head.headers
-            let values = RequestValues(pathParameters: request.pathParameters, query: request.query,
-                                       header: { headers[$0] })
+            // A closure that captures the headers is allocated: made only when a parameter is
+            // read from a header or a cookie.
+            let header: (String) -> [String]
+            if validator.readsHeaders {
+                let headers = request.head.headers
+                header = { headers[$0] }
+            } else {
+                header = { _ in [] }
+            }
+            let values = RequestValues(pathParameters: request.pathParameters, query: request.query, header: header)
             if let error = validator.validateParameters(values) {
                 request.validationFailed = true
                 return .respond(error)

@@ -13,6 +13,8 @@ public final class OperationValidator: Sendable {
     public let rejectUnknownQuery: Bool
     private let usesQuery: Bool
     private let usesCookies: Bool
+    /// Some parameter is read from a header or a cookie: only then does `RequestValues.header` run.
+    public let readsHeaders: Bool
     private let queryNames: Set<String>
     private let deepObjectPrefixes: [String]
     private let explodedObjectProperties: Set<String>
@@ -24,6 +26,7 @@ public final class OperationValidator: Sendable {
         let query = parameters.filter { $0.location == .query }
         usesQuery = !query.isEmpty || rejectUnknownQuery
         usesCookies = parameters.contains { $0.location == .cookie }
+        readsHeaders = parameters.contains { $0.location == .header || $0.location == .cookie }
         queryNames = Set(query.map(\.name))
         deepObjectPrefixes = query.filter { $0.style == .deepObject }.map { $0.name + "[" }
         var exploded: Set<String> = []
