@@ -58,8 +58,18 @@ final class RequestContext {
     // MARK: the route
     var route: Route
     var operation: OperationPlan? { route.operation }
+    /// Path parameters' template names (the operation's, shared) and their values as sent (not
+    /// decoded), index-aligned: kept apart, no array of pairs is made per request.
+    var pathParameterNames: [String] = []
+    var pathParameterValues: [String] = []
     /// Path parameters by template name, as sent (not decoded).
-    var pathParameters: [(String, String)] = []
+    var pathParameters: [(String, String)] {
+        get { Array(zip(pathParameterNames, pathParameterValues)) }
+        set {
+            pathParameterNames = newValue.map(\.0)
+            pathParameterValues = newValue.map(\.1)
+        }
+    }
     /// The next filter of the route's chain to run.
     var nextFilter = 0
 
@@ -149,7 +159,8 @@ final class RequestContext {
         self.route = other.route
         self.path = other.path
         self.query = other.query
-        self.pathParameters = other.pathParameters
+        self.pathParameterNames = other.pathParameterNames
+        self.pathParameterValues = other.pathParameterValues
         self.key = other.key
         self.authorization = other.authorization
         self.body = other.body
@@ -195,7 +206,8 @@ final class RequestContext {
 
     /// A path parameter, percent-decoded.
     func pathParameter(_ name: String) -> String? {
-        guard let raw = pathParameters.first(where: { $0.0 == name })?.1 else { return nil }
+        guard let index = pathParameterNames.firstIndex(of: name), index < pathParameterValues.count else { return nil }
+        let raw = pathParameterValues[index]
         return PathTemplate.percentDecoded(raw) ?? raw
     }
 }

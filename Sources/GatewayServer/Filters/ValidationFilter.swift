@@ -31,7 +31,8 @@ struct ValidationFilter: RequestFilter {
             } else {
                 header = { _ in [] }
             }
-            let values = RequestValues(pathParameters: request.pathParameters, query: request.query, header: header)
+            let values = RequestValues(pathNames: request.pathParameterNames, pathValues: request.pathParameterValues,
+                                       query: request.query, header: header)
             if let error = validator.validateParameters(values) {
                 request.validationFailed = true
                 return .respond(error)

@@ -273,7 +273,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         // Only the names are read from the operation (binding the whole OperationPlan copied it,
         // every reference in it retained and released again).
         if !values.isEmpty, let names = route.operation?.parameterNames {
-            request.pathParameters = Array(zip(names, values))
+            request.pathParameterNames = names
+            request.pathParameterValues = values
         }
         // A CORS preflight on a route with CORS is the gateway's to answer, before API keys and
         // authorizers (browsers send no credentials with it), as AWS does.

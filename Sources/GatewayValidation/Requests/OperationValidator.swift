@@ -47,7 +47,7 @@ public final class OperationValidator: Sendable {
         var missing: [String] = []
         var errors: [GatewayError.FieldError] = []
         for rule in parameters {
-            switch ParameterDecoder.decode(rule, path: request.pathParameters, query: query,
+            switch ParameterDecoder.decode(rule, path: rule.location == .path ? request.pathValue(rule.name) : nil, query: query,
                                            header: request.header, cookies: cookies) {
             case .missing:
                 if rule.required {

@@ -11,12 +11,13 @@ enum ParameterDecoder {
         case invalid(String)
     }
 
-    static func decode(_ rule: ParameterRule, path: [(String, String)], query: [(name: String, raw: Substring)],
+    /// `path`: the value of the path parameter named `rule.name`, if any.
+    static func decode(_ rule: ParameterRule, path: String?, query: [(name: String, raw: Substring)],
                        header: (String) -> [String], cookies: [(name: String, raw: Substring)]) -> Decoded {
         let hint = rule.validator?.typeHint ?? .unknown
         switch rule.location {
         case .path:
-            guard let raw = path.first(where: { $0.0 == rule.name })?.1 else { return .missing }
+            guard let raw = path else { return .missing }
             return pathValue(rule, Substring(raw), hint)
         case .query:
             return queryValue(rule, query, hint)

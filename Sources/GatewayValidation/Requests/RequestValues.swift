@@ -2,17 +2,31 @@ import GatewayCore
 
 /// The raw parts of a request that parameters are read from, as the data plane has them.
 public struct RequestValues {
-    /// Path parameters by template name, as sent (still percent-encoded).
-    public var pathParameters: [(String, String)]
+    /// Path parameters' template names and their values as sent (still percent-encoded),
+    /// index-aligned.
+    public var pathNames: [String]
+    public var pathValues: [String]
     /// The query string without `?`, as sent.
     public var query: Substring?
     /// All values of a header, by lower-case name.
     public var header: (String) -> [String]
 
-    public init(pathParameters: [(String, String)], query: Substring?, header: @escaping (String) -> [String]) {
-        self.pathParameters = pathParameters
+    public init(pathNames: [String], pathValues: [String], query: Substring?, header: @escaping (String) -> [String]) {
+        self.pathNames = pathNames
+        self.pathValues = pathValues
         self.query = query
         self.header = header
+    }
+
+    /// Path parameters as name and value pairs.
+    public init(pathParameters: [(String, String)], query: Substring?, header: @escaping (String) -> [String]) {
+        self.init(pathNames: pathParameters.map(\.0), pathValues: pathParameters.map(\.1), query: query, header: header)
+    }
+
+    /// The value of the path parameter `name`, as sent.
+    func pathValue(_ name: String) -> String? {
+        guard let index = pathNames.firstIndex(of: name), index < pathValues.count else { return nil }
+        return pathValues[index]
     }
 
     /// `name=value` pairs of the query: names form-decoded, values still raw (so a style's
