@@ -94,6 +94,12 @@ public enum APIKey {
 public struct KeyDigest: Hashable, Sendable {
     let a: UInt64, b: UInt64, c: UInt64, d: UInt64
 
+    /// One word of the digest is hashed: its bits are SHA-256's, as even as any hash of them would
+    /// be, and `==` compares all four (a lookup hashed 32 bytes per request before).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(a)
+    }
+
     init(_ digest: SHA256.Digest) {
         (a, b, c, d) = digest.withUnsafeBytes { raw in
             (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),

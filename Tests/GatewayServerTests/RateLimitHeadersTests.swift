@@ -34,3 +34,28 @@ import Testing
             == "\"gold\";r=\(Int.max);t=\(Int.max), \"gold-quota\";r=\(Int.max);t=\(Int.max)")
     }
 }
+
+@Suite struct HTTP1HeadWriterTests {
+    func written(_ space: Int, _ body: (inout HTTP1HeadWriter) -> Void) -> (text: String, overflowed: Bool) {
+        var overflowed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: space) { out, count in
+            var writer = HTTP1HeadWriter(UnsafeMutableRawBufferPointer(out))
+            body(&writer)
+            overflowed = writer.overflowed
+            count = writer.count
+        }
+        return (String(decoding: bytes, as: UTF8.self), overflowed)
+    }
+
+    @Test func decimalsAreWrittenAsStringDescribesThem() {
+        let values: [UInt] = [0, 1, 9, 10, 99, 100, 200, 404, 999_999, 1_000_000, 86_400, UInt(Int.max), .max]
+        for value in values {
+            #expect(written(24) { $0.put(decimal: value) } == (String(value), false))
+            #expect(HTTP1HeadWriter.decimalSize(value) == String(value).count)
+        }
+        // After other bytes, and refused whole when the space is short.
+        #expect(written(6) { $0.put("x="); $0.put(decimal: 1234) } == ("x=1234", false))
+        let short = written(5) { $0.put("x="); $0.put(decimal: 1234); $0.put(decimal: 5) }
+        #expect(short.text == "x=" && short.overflowed)
+    }
+}
