@@ -12,8 +12,8 @@ public struct IAMPolicy: Sendable, Equatable {
             self.resources = resources.map(WildcardPattern.init)
         }
 
-        func applies(action: String, resource: String) -> Bool {
-            actions.contains { $0.matches(action) } && resources.contains { $0.matches(resource) }
+        func applies(action: UnsafeBufferPointer<UInt8>, resource: UnsafeBufferPointer<UInt8>) -> Bool {
+            actions.contains { $0.matches(bytes: action) } && resources.contains { $0.matches(bytes: resource) }
         }
     }
 
@@ -27,12 +27,21 @@ public struct IAMPolicy: Sendable, Equatable {
 
     /// IAM's rule: an explicit deny wins, then an allow; nothing matching is an implicit deny.
     public func evaluate(methodArn: String) -> AuthorizerDecision {
-        var allowed = false
-        for statement in statements where statement.applies(action: Self.invokeAction, resource: methodArn) {
-            if !statement.allow { return .explicitDeny }
-            allowed = true
+        var methodArn = methodArn
+        return methodArn.withUTF8 { evaluate(methodArn: $0) }
+    }
+
+    /// The same for the ARN's bytes (the request path builds it on the stack).
+    public func evaluate(methodArn: UnsafeBufferPointer<UInt8>) -> AuthorizerDecision {
+        var action = Self.invokeAction
+        return action.withUTF8 { action in
+            var allowed = false
+            for statement in statements where statement.applies(action: action, resource: methodArn) {
+                if !statement.allow { return .explicitDeny }
+                allowed = true
+            }
+            return allowed ? .allow : .deny
         }
-        return allowed ? .allow : .deny
     }
 }
 

@@ -22,13 +22,16 @@ public struct WildcardPattern: Sendable, Equatable {
 
     public func matches(_ candidate: String) -> Bool {
         var subject = candidate
-        return subject.withUTF8 { s in
-            bytes.withUnsafeBufferPointer { p in
-                if isLiteral {
-                    return p.count == s.count && (s.isEmpty || memcmp(p.baseAddress!, s.baseAddress!, s.count) == 0)
-                }
-                return Self.matches(pattern: p, subject: s)
+        return subject.withUTF8 { matches(bytes: $0) }
+    }
+
+    /// The same for a subject's UTF-8 bytes.
+    public func matches(bytes s: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.withUnsafeBufferPointer { p in
+            if isLiteral {
+                return p.count == s.count && (s.isEmpty || memcmp(p.baseAddress!, s.baseAddress!, s.count) == 0)
             }
+            return Self.matches(pattern: p, subject: s)
         }
     }
 

@@ -62,6 +62,17 @@ import Testing
         #expect(verdict.decision(methodArn: AuthorizerEvent.methodArn(api: "flights", method: "POST", path: "/alerts")) == .deny)
         #expect(verdict.decision(methodArn: AuthorizerEvent.methodArn(api: "flights", method: "GET", path: "/alerts/x")) == .deny)
         #expect(!verdict.deniesEverything)
+        // The request path's way: the ARN's bytes in scratch space, never a string (a long path
+        // too, which does not fit on the stack).
+        let long = "/alerts/" + String(repeating: "x", count: 5000)
+        for (method, path) in [("GET", "/alerts"), ("POST", "/alerts"), ("GET", "/alerts/x"), ("GET", long)] {
+            let string = verdict.decision(methodArn: AuthorizerEvent.methodArn(api: "flights", method: method, path: path[...]))
+            let bytes = AuthorizerEvent.withMethodArn(api: "flights", method: method, path: path[...]) { arn in
+                #expect(String(decoding: arn, as: UTF8.self) == AuthorizerEvent.methodArn(api: "flights", method: method, path: path[...]))
+                return verdict.decision(methodArn: arn)
+            }
+            #expect(bytes == string, "\(method) \(path.prefix(20))")
+        }
     }
 
     @Test func simpleAnswers() throws {

@@ -67,11 +67,21 @@ public enum AuthorizerEvent {
     /// Built for every request a cached policy is applied to: its bytes are copied into a string
     /// of the right size at once (interpolating the parts cost about 3,000 instructions).
     public static func methodArn(api: String, method: String, path: Substring) -> String {
+        withMethodArn(api: api, method: method, path: path) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The method ARN's bytes, made in scratch space (on the stack unless the path is long) for
+    /// `body`: a cached policy is evaluated against them on every request without a string made.
+    /// Inlinable: specialized where it is called (a generic call across the module made the
+    /// scratch space's type at run time).
+    @inlinable
+    public static func withMethodArn<R>(api: String, method: String, path: Substring,
+                                        _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         var trimmed = path.utf8.first == UInt8(ascii: "/") ? path.dropFirst() : path
         let prefix: StaticString = "arn:aws:execute-api:gateway:local:", stage: StaticString = "/$default/"
         var api = api, method = method
         let count = prefix.utf8CodeUnitCount + api.utf8.count + stage.utf8CodeUnitCount + method.utf8.count + 1 + trimmed.utf8.count
-        return String(unsafeUninitializedCapacity: count) { out in
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { out in
             var at = 0
             func put(_ bytes: UnsafeBufferPointer<UInt8>) {
                 guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
@@ -85,7 +95,7 @@ public enum AuthorizerEvent {
             out[at] = UInt8(ascii: "/")
             at += 1
             trimmed.withUTF8(put)
-            return at
+            return body(UnsafeBufferPointer(start: out.baseAddress, count: at))
         }
     }
 }

@@ -99,8 +99,8 @@ enum HeaderRules {
         var named = request.mayHaveConnectionField ? connectionValues(source) : []
         // Tokens that name only hop-by-hop fields (left out for their own names) or `close`.
         if !named.isEmpty { named.removeAll(where: namesOnlyHopByHop) }
-        var keyHeader: String?
-        if let key = request.operation?.apiKey, key.location == .header { keyHeader = key.name }
+        // Read from the route: `request.operation` copies the whole OperationPlan.
+        let keyHeader = request.route.keyHeader
         let replacesTrace = request.trace != nil
         var originalHost: String?
         var forwardedFor = false

@@ -60,9 +60,12 @@ struct AuthorizerFilter: RequestFilter {
             return .respond(Self.unauthorized(config, reason: reason))
         case .success(.verdict(let verdict)):
             let decision: AuthorizerDecision
-            if case .policy = verdict.grant {
-                decision = verdict.decision(methodArn: AuthorizerEvent.methodArn(
-                    api: request.operation?.api ?? "gateway", method: request.head.method.rawValue, path: request.path))
+            if case .policy(let policy) = verdict.grant {
+                // The ARN's bytes in scratch space, evaluated there: no string per request.
+                decision = AuthorizerEvent.withMethodArn(api: request.route.api, method: request.head.method.rawValue,
+                                                         path: request.path) {
+                    policy.evaluate(methodArn: $0)
+                }
             } else {
                 decision = verdict.decision(methodArn: "")
             }
@@ -126,7 +129,7 @@ struct AuthorizerFilter: RequestFilter {
 
     /// The callout's event (cold path: built only on a cache miss).
     static func event(for request: RequestContext, config: AuthorizerConfig, identity: [String]) -> JSONValue {
-        let methodArn = AuthorizerEvent.methodArn(api: request.operation?.api ?? "gateway",
+        let methodArn = AuthorizerEvent.methodArn(api: request.route.api,
                                                   method: request.head.method.rawValue, path: request.path)
         guard case .callout(let callout) = config.kind, callout.type == .request else {
             return AuthorizerEvent.token(identity.first ?? "", methodArn: methodArn)

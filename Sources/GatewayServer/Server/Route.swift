@@ -24,6 +24,11 @@ final class Route: Sendable {
     /// The operation takes a gateway API key (the handler then lends the request its connection's
     /// `PresentedKeyMemo`).
     let takesKey: Bool
+    /// The header that carries the operation's API key, if it is carried in one (left out of
+    /// what goes upstream).
+    let keyHeader: String?
+    /// The operation's API name in method ARNs (`gateway` for the fallback route).
+    let api: String
 
     init(operation: OperationPlan?, filters: [any RequestFilter], action: Action, bodyLimit: Int) {
         self.operation = operation
@@ -33,5 +38,7 @@ final class Route: Sendable {
         self.label = operation.map { $0.operationId ?? $0.routeKey } ?? "default"
         self.cors = operation?.cors
         self.takesKey = operation?.apiKey != nil
+        self.keyHeader = operation?.apiKey.flatMap { $0.location == .header ? $0.name : nil }
+        self.api = operation?.api ?? "gateway"
     }
 }
