@@ -24,12 +24,13 @@ enum HeaderRules {
     /// The request head sent to an upstream target (`upstreamFields`), written as HTTP/1.1 bytes
     /// in one pass: the same bytes `UpstreamRequestEncoder` writes for `upstreamRequest`, without
     /// building the fields, NIO's head, or the encoder's passes over them.
-    static func upstreamRequestHead(_ request: RequestContext, target: Upstream.Target) -> UpstreamRequestHead {
+    static func upstreamRequestHead(_ request: RequestContext, target: Upstream.Target,
+                                    buffers: HeadBuffers? = nil) -> UpstreamRequestHead {
         let method = request.head.method
         // A guess that holds almost every head; a longer one is written again with more room.
         var room = 1024 + request.head.uri.utf8.count + target.basePath.utf8.count
         while true {
-            var buffer = ByteBufferAllocator().buffer(capacity: room)
+            var buffer = buffers?.take(room, allocator: ByteBufferAllocator()) ?? ByteBufferAllocator().buffer(capacity: room)
             var chunked = false
             let written = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { raw in
                 var sink = HeadBytes(out: HTTP1HeadWriter(raw))

@@ -30,7 +30,8 @@ struct UpstreamDispatcher: Dispatcher {
 
     func start(_ request: RequestContext, body: DispatchBody, loop: any EventLoop, local: LoopLocal,
                sink: any DispatchSink) -> any Dispatch {
-        let exchange = UpstreamExchange(dispatcher: self, request: request, loop: loop, pool: local.pool, sink: sink)
+        let exchange = UpstreamExchange(dispatcher: self, request: request, loop: loop, pool: local.pool,
+                                        headBuffers: local.headBuffers, sink: sink)
         exchange.start(body)
         return exchange
     }

@@ -21,6 +21,9 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     private let id: UInt64
     private let loop: any EventLoop
     private let pool: UpstreamPool
+    /// The loop's spare head buffers: the head is written into one and given back when the
+    /// exchange is over.
+    private let headBuffers: HeadBuffers
     private let upstreamGuard: UpstreamGuard?
     /// Held strongly while the exchange runs (the handler holds the exchange too); let go when it
     /// ends or is cancelled, which breaks the cycle.
@@ -67,12 +70,13 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     static let overflow = GatewayError(status: 503, message: "Service Unavailable", headers: [("retry-after", "1")])
 
     init(dispatcher: UpstreamDispatcher, request: RequestContext, loop: any EventLoop, pool: UpstreamPool,
-         sink: any DispatchSink) {
+         headBuffers: HeadBuffers, sink: any DispatchSink) {
         self.dispatcher = dispatcher
         self.request = request
         self.id = request.id
         self.loop = loop
         self.pool = pool
+        self.headBuffers = headBuffers
         self.sink = sink
         self.upstreamGuard = dispatcher.upstreamGuard
         self.lastActivity = loop.now
@@ -92,7 +96,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         running = self
         request.target = .upstream(dispatcher.upstream.name, target)
         request.dispatchStart = loop.now
-        head = HeaderRules.upstreamRequestHead(request, target: target)
+        head = HeaderRules.upstreamRequestHead(request, target: target, buffers: headBuffers)
         pending = []
         switch body {
         case .whole(let buffer):
@@ -256,7 +260,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             target = dispatcher.upstream.targets[targetIndex]
             poolKey = dispatcher.poolKeys[targetIndex]
             request.target = .upstream(dispatcher.upstream.name, target)
-            head = HeaderRules.upstreamRequestHead(request, target: target)
+            head = HeaderRules.upstreamRequestHead(request, target: target, buffers: headBuffers)
             if let replay {
                 pending = []
                 for part in replay where part.readableBytes > 0 { pending.append(.body(.byteBuffer(part))) }
@@ -328,7 +332,16 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         connection = nil
         pending.removeAll()
         releaseSlots()
+        recycleHead()
         running = nil
+    }
+
+    /// The exchange is over: its head's buffer goes back to the loop's spares (taken again only
+    /// once the connection's write of it is done).
+    private func recycleHead() {
+        guard let head else { return }
+        self.head = nil
+        headBuffers.giveBack(head.bytes)
     }
 
     /// What the request holds of the guard's counts: its target's in-flight slot, its request
@@ -427,6 +440,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             connection = nil
             self.sink = nil
             releaseSlots()
+            recycleHead()
             running = nil
             sink.dispatchEnded(id)
         }

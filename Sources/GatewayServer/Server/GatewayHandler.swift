@@ -79,6 +79,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         local = shared.local(for: context.eventLoop)
+        connection.responseEncoder?.headBuffers = local?.headBuffers
         machine.opened(now: context.eventLoop.now)
         armClock()
     }

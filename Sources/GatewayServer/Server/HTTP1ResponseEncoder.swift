@@ -47,6 +47,9 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
     /// case, one at a time), pipelined ones after it.
     private var nextMethod: HTTPMethod?
     private var laterMethods: [HTTPMethod] = []
+    /// The event loop's spare head buffers (set by the connection's handler): a forwarded head is
+    /// written into one, and every head's buffer is given back once written.
+    var headBuffers: HeadBuffers?
 
     func record(_ method: HTTPMethod) {
         if nextMethod == nil { nextMethod = method } else { laterMethods.append(method) }
@@ -121,7 +124,8 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
         let code = head.status.code, reason = head.status.reasonPhrase
         let size = HTTP1HeadWriter.statusLineSize(version, code: code, reason: reason) + head.fields.readableBytes + appended.size
             + (chunked ? Self.chunkedField.utf8CodeUnitCount : 0) + 2
-        var buffer = context.channel.allocator.buffer(capacity: size + extra)
+        var buffer = headBuffers?.take(size + extra, allocator: context.channel.allocator)
+            ?? context.channel.allocator.buffer(capacity: size + extra)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var out = HTTP1HeadWriter(raw)
             out.put(statusLine: version, code: code, reason: reason)
@@ -163,6 +167,7 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
             bodyLeft = bodyLength
         } else {
             context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
+            headBuffers?.giveBack(buffer)
         }
     }
 
@@ -173,6 +178,7 @@ final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandle
         let promise = heldPromise
         heldPromise = nil
         context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
+        headBuffers?.giveBack(buffer)
     }
 
     /// A head held for its body is written now, so that the flush that follows sends it (the

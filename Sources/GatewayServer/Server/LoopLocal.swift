@@ -7,6 +7,8 @@ final class LoopLocal {
     var requestIDs = RequestIDGenerator()
     /// This loop's request metrics (merged at scrape time).
     let metrics: LoopMetrics
+    /// Spare buffers for the heads this loop writes.
+    let headBuffers = HeadBuffers()
 
     init(eventLoop: any EventLoop) {
         let metrics = LoopMetrics()
