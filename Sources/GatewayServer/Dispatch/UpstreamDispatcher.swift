@@ -5,8 +5,9 @@ import NIOHTTP1
 import NIOSSL
 
 /// An upstream route's action: one `UpstreamExchange` per request on a pooled keep-alive
-/// connection of the request's own event loop.
-struct UpstreamDispatcher: Dispatcher {
+/// connection of the request's own event loop. A class: each exchange keeps it, with one
+/// reference rather than a copy of its fields.
+final class UpstreamDispatcher: Dispatcher {
     let upstream: Upstream
     let timeout: TimeAmount
     /// The client context for `https://` targets; nil for plain ones.
