@@ -95,7 +95,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     func start(_ body: DispatchBody) {
         running = self
         request.target = .upstream(dispatcher.upstream.name, target)
-        request.dispatchStart = loop.now
+        request.dispatchStart = lastActivity  // read from the loop's clock at init, just before
         head = HeaderRules.upstreamRequestHead(request, target: target, buffers: headBuffers)
         pending = []
         switch body {
@@ -399,7 +399,8 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
 
     func upstreamResponse(_ part: UpstreamResponsePart) {
         guard !done, let sink else { return }
-        lastActivity = loop.now
+        // The end needs no time: no timeout follows it.
+        if case .end = part {} else { lastActivity = loop.now }
         switch part {
         case .head(let head):
             if head.status.code < 200 && head.status.code != 101 { return }

@@ -18,28 +18,38 @@ struct AuthorizerFilter: RequestFilter {
 
     func run(_ request: RequestContext, on loop: any EventLoop) -> FilterStatus {
         let config = authorizer.config
+        let sources = config.identitySources
+        // Each authorizer has its own cache, so the key is just the identity: the values of its
+        // sources (one value as it is, with no array made for it; several joined with NUL, which
+        // no header or query value holds).
+        let key: String
         var values: [String] = []
-        values.reserveCapacity(config.identitySources.count)
-        for source in config.identitySources {
-            guard let value = Self.identity(source, request), !value.isEmpty else {
+        if sources.count == 1 {
+            guard let value = Self.identity(sources[0], request), !value.isEmpty else {
                 return requirement.optional ? .next : .respond(Self.unauthorized(config, reason: nil))
             }
-            values.append(value)
+            key = value
+        } else {
+            values.reserveCapacity(sources.count)
+            for source in sources {
+                guard let value = Self.identity(source, request), !value.isEmpty else {
+                    return requirement.optional ? .next : .respond(Self.unauthorized(config, reason: nil))
+                }
+                values.append(value)
+            }
+            key = values.joined(separator: "\u{0}")
         }
         var jwtToken: String?
         if case .jwt = config.kind {
-            guard let token = Self.bearerToken(values[0]) else {
+            guard let token = Self.bearerToken(sources.count == 1 ? key : values[0]) else {
                 return requirement.optional ? .next : .respond(Self.unauthorized(config, reason: nil))
             }
             jwtToken = token
         }
-        // Each authorizer has its own cache, so the key is just the identity: the values of its
-        // sources (one value as it is; several joined with NUL, which no header or query value holds).
-        let key = values.count == 1 ? values[0] : values.joined(separator: "\u{0}")
         let start = authorizer.authorize(key: key, requestId: request.requestId, on: loop,
                                          now: NIODeadline.now().uptimeNanoseconds) {
             if let jwtToken { return .string(jwtToken) }
-            return Self.event(for: request, config: config, identity: values)
+            return Self.event(for: request, config: config, identity: sources.count == 1 ? [key] : values)
         }
         switch start {
         case .cached(let outcome):

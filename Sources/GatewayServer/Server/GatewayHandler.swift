@@ -672,6 +672,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         guard !draining else { return }
         draining = true
         defer { draining = false }
+        // One look at the clock (each costs a call into the event loop).
+        let now = self.now
         while let action = machine.takeUpQueued(now: now) {
             perform(action)
         }
