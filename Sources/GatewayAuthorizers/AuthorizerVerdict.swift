@@ -24,12 +24,6 @@ public struct AuthorizerVerdict: Sendable, Equatable {
     }
 
     public func decision(methodArn: String) -> AuthorizerDecision {
-        var methodArn = methodArn
-        return methodArn.withUTF8 { decision(methodArn: $0) }
-    }
-
-    /// The same for the ARN's bytes.
-    public func decision(methodArn: UnsafeBufferPointer<UInt8>) -> AuthorizerDecision {
         switch grant {
         case .simple(let isAuthorized): return isAuthorized ? .allow : .deny
         case .policy(let policy): return policy.evaluate(methodArn: methodArn)

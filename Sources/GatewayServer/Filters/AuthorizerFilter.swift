@@ -22,13 +22,14 @@ struct AuthorizerFilter: RequestFilter {
         // Each authorizer has its own cache, so the key is just the identity: the values of its
         // sources (one value as it is, with no array made for it; several joined with NUL, which
         // no header or query value holds).
-        let key: String
+        let key: String, first: String
         var values: [String] = []
         if sources.count == 1 {
             guard let value = Self.identity(sources[0], request), !value.isEmpty else {
                 return requirement.optional ? .next : .respond(Self.unauthorized(config, reason: nil))
             }
             key = value
+            first = value
         } else {
             values.reserveCapacity(sources.count)
             for source in sources {
@@ -38,10 +39,11 @@ struct AuthorizerFilter: RequestFilter {
                 values.append(value)
             }
             key = values.joined(separator: "\u{0}")
+            first = values.first ?? ""
         }
         var jwtToken: String?
         if case .jwt = config.kind {
-            guard let token = Self.bearerToken(sources.count == 1 ? key : values[0]) else {
+            guard let token = Self.bearerToken(first) else {
                 return requirement.optional ? .next : .respond(Self.unauthorized(config, reason: nil))
             }
             jwtToken = token
@@ -49,7 +51,7 @@ struct AuthorizerFilter: RequestFilter {
         let start = authorizer.authorize(key: key, requestId: request.requestId, on: loop,
                                          now: NIODeadline.now().uptimeNanoseconds) {
             if let jwtToken { return .string(jwtToken) }
-            return Self.event(for: request, config: config, identity: sources.count == 1 ? [key] : values)
+            return Self.event(for: request, config: config, identity: sources.count == 1 ? [first] : values)
         }
         switch start {
         case .cached(let outcome):
