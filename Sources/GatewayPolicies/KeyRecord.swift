@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// A stored API key, without its secret.
 public struct KeyRecord: Sendable, Equatable {
     public var id: String
@@ -39,11 +41,11 @@ public struct KeyRecord: Sendable, Equatable {
 
 /// The keys a running gateway knows, by digest: an immutable snapshot, refreshed from the store.
 public struct KeySnapshot: Sendable {
-    private let byDigest: [KeyDigest: KeyRecord]
+    private let byDigest: [KeyDigest: KeyEntry]
 
     public init(_ records: [KeyRecord]) {
-        var map: [KeyDigest: KeyRecord] = [:]
-        for r in records { map[r.digest] = r }
+        var map: [KeyDigest: KeyEntry] = [:]
+        for r in records { map[r.digest] = KeyEntry(r) }
         byDigest = map
     }
 
@@ -51,43 +53,43 @@ public struct KeySnapshot: Sendable {
 
     public var count: Int { byDigest.count }
 
-    public var records: [KeyRecord] { Array(byDigest.values) }
+    public var records: [KeyRecord] { byDigest.values.map(\.record) }
 
     /// The valid key a presented secret belongs to; nil for junk, unknown, revoked or expired keys.
     public func lookup<S: StringProtocol>(_ secret: S, at time: Double) -> KeyRecord? {
         guard APIKey.isWellFormed(secret) else { return nil }
-        guard let record = byDigest[APIKey.digest(secret)], record.isValid(at: time) else { return nil }
-        return record
-    }
-
-    /// The same for the gateway's request path, without generics: called across the module
-    /// boundary, the generic version's byte access instantiated `Optional`'s metadata at run
-    /// time twice per request (2,500 instructions, bench/callgrind policy).
-    public func lookup(_ secret: Substring, at time: Double) -> KeyRecord? {
-        var secret = secret
-        return secret.withUTF8 { lookup(bytes: $0, at: time) }
+        guard let entry = byDigest[APIKey.digest(secret)], entry.record.isValid(at: time) else { return nil }
+        return entry.record
     }
 
     public func lookup(_ secret: String, at time: Double) -> KeyRecord? {
         var secret = secret
-        return secret.withUTF8 { lookup(bytes: $0, at: time) }
+        return secret.withUTF8 { entry(bytes: $0, at: time) }?.record
+    }
+
+    /// The same for the gateway's request path: the key's entry, without generics (called across
+    /// the module boundary, the generic version's byte access instantiated `Optional`'s metadata
+    /// at run time twice per request: 2,500 instructions, bench/callgrind policy).
+    public func entry(_ secret: Substring, at time: Double) -> KeyEntry? {
+        var secret = secret
+        return secret.withUTF8 { entry(bytes: $0, at: time) }
     }
 
     /// The same, with the connection's memo of the key it presented last: the same key again is
     /// not checked and hashed again (`PresentedKeyMemo`).
-    public func lookup(_ secret: Substring, at time: Double, memo: PresentedKeyMemo) -> KeyRecord? {
+    public func entry(_ secret: Substring, at time: Double, memo: PresentedKeyMemo) -> KeyEntry? {
         var secret = secret
         return secret.withUTF8 { bytes in
-            guard let digest = memo.digest(of: bytes), let record = byDigest[digest], record.isValid(at: time) else {
+            guard let digest = memo.digest(of: bytes), let entry = byDigest[digest], entry.record.isValid(at: time) else {
                 return nil
             }
-            return record
+            return entry
         }
     }
 
-    private func lookup(bytes: UnsafeBufferPointer<UInt8>, at time: Double) -> KeyRecord? {
+    private func entry(bytes: UnsafeBufferPointer<UInt8>, at time: Double) -> KeyEntry? {
         guard APIKey.isWellFormed(bytes: bytes) else { return nil }
-        guard let record = byDigest[APIKey.digest(bytes: bytes)], record.isValid(at: time) else { return nil }
-        return record
+        guard let entry = byDigest[APIKey.digest(bytes: bytes)], entry.record.isValid(at: time) else { return nil }
+        return entry
     }
 }

@@ -12,22 +12,23 @@ public final class RateLimiter: Sendable {
     public typealias Limit = Throttle
 
     public struct Quota: Sendable, Equatable {
-        public var keyId: String
+        public var keyId: HashedName
         public var limit: Int
         public var period: QuotaPeriod
-        public init(keyId: String, limit: Int, period: QuotaPeriod) {
+        public init(keyId: HashedName, limit: Int, period: QuotaPeriod) {
             self.keyId = keyId
             self.limit = limit
             self.period = period
         }
     }
 
-    /// The buckets and quota one request must pass. `operation` names the operation (its route key).
+    /// The buckets and quota one request must pass. `operation` names the operation (its route
+    /// key). Names come hashed (`HashedName`): the buckets are found without hashing a string.
     public struct Request: Sendable {
         public var gateway: Limit?
-        public var operation: (name: String, limit: Limit)?
-        public var key: (id: String, limit: Limit)?
-        public var keyOperation: (id: String, operation: String, limit: Limit)?
+        public var operation: (name: HashedName, limit: Limit)?
+        public var key: (id: HashedName, limit: Limit)?
+        public var keyOperation: (id: HashedName, operation: HashedName, limit: Limit)?
         public var quota: Quota?
         public init() {}
         public var isEmpty: Bool { gateway == nil && operation == nil && key == nil && keyOperation == nil && quota == nil }
@@ -42,9 +43,9 @@ public final class RateLimiter: Sendable {
 
     enum BucketKey: Hashable {
         case gateway
-        case operation(String)
-        case key(String)
-        case keyOperation(String, String)
+        case operation(HashedName)
+        case key(HashedName)
+        case keyOperation(HashedName, HashedName)
     }
 
     struct QuotaCounter {
@@ -57,8 +58,8 @@ public final class RateLimiter: Sendable {
 
     struct State {
         var buckets: [BucketKey: TokenBucket] = [:]
-        var quotas: [String: QuotaCounter] = [:]
-        var dirty: Set<String> = []
+        var quotas: [HashedName: QuotaCounter] = [:]
+        var dirty: Set<HashedName> = []
     }
 
     private let state = Mutex(State())
@@ -181,9 +182,9 @@ public final class RateLimiter: Sendable {
             state.buckets = state.buckets.filter { key, _ in
                 switch key {
                 case .gateway: return gateway
-                case .operation(let name): return operations.contains(name)
-                case .key(let id): return keys.contains(id)
-                case .keyOperation(let id, let name): return keys.contains(id) && operations.contains(name)
+                case .operation(let name): return operations.contains(name.string)
+                case .key(let id): return keys.contains(id.string)
+                case .keyOperation(let id, let name): return keys.contains(id.string) && operations.contains(name.string)
                 }
             }
         }
@@ -208,7 +209,7 @@ public final class RateLimiter: Sendable {
     public func drainChangedQuotas() -> [QuotaUsage] {
         state.withLock { state in
             let out = state.dirty.compactMap { id in
-                state.quotas[id].map { QuotaUsage(keyId: id, periodStart: $0.start, used: $0.used) }
+                state.quotas[id].map { QuotaUsage(keyId: id.string, periodStart: $0.start, used: $0.used) }
             }
             for id in state.dirty { state.quotas[id]?.dirty = false }
             state.dirty.removeAll(keepingCapacity: true)
@@ -220,15 +221,16 @@ public final class RateLimiter: Sendable {
     public func seed(_ usage: QuotaUsage, period: QuotaPeriod) {
         let window = period.window(containing: Double(usage.periodStart))
         state.withLock { state in
-            if let existing = state.quotas[usage.keyId], existing.start >= window.start { return }
-            state.quotas[usage.keyId] = QuotaCounter(start: window.start, end: window.end, used: usage.used)
+            let id = HashedName(usage.keyId)
+            if let existing = state.quotas[id], existing.start >= window.start { return }
+            state.quotas[id] = QuotaCounter(start: window.start, end: window.end, used: usage.used)
         }
     }
 
     /// The key's count in the current window, as this process knows it.
     public func quotaUsed(keyId: String, wallClock: Double) -> Int? {
         state.withLock { state in
-            guard let c = state.quotas[keyId], wallClock >= Double(c.start), wallClock < Double(c.end) else { return nil }
+            guard let c = state.quotas[HashedName(keyId)], wallClock >= Double(c.start), wallClock < Double(c.end) else { return nil }
             return c.used
         }
     }

@@ -69,13 +69,13 @@ public enum RedisAdmissionScript {
             keys.append(key)
             arguments += [String(limit.rate), String(limit.burst), keyed ? "1" : "0"]
         }
-        if let (name, limit) = request.operation { add(bucket(operation: name), limit, keyed: false) }
-        if let (id, limit) = request.key { add(bucket(key: id), limit, keyed: true) }
-        if let (id, name, limit) = request.keyOperation { add(bucket(key: id, operation: name), limit, keyed: true) }
+        if let (name, limit) = request.operation { add(bucket(operation: name.string), limit, keyed: false) }
+        if let (id, limit) = request.key { add(bucket(key: id.string), limit, keyed: true) }
+        if let (id, name, limit) = request.keyOperation { add(bucket(key: id.string, operation: name.string), limit, keyed: true) }
         arguments[0] = String(keys.count)
         if let quota = request.quota {
             let window = quota.period.window(containing: wallClock)
-            keys.append(RedisStateStore.quota(quota.keyId, window.start))
+            keys.append(RedisStateStore.quota(quota.keyId.string, window.start))
             arguments += [String(quota.limit), String(window.start + RedisStateStore.quotaLifetime)]
         } else {
             arguments += ["-1", "0"]

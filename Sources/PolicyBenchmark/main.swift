@@ -48,23 +48,27 @@ func run(_ label: String, iterations: Int = iterations, _ body: (Int) -> Bool) {
 run("key phase (checksum, SHA-256, snapshot lookup)") { i in
     snapshot.lookup(secrets[i % keyCount], at: now) != nil
 }
+// Bucket names are hashed once, as the gateway does when its plan compiles and its keys load.
+let routeName: HashedName = "GET /flights/{flightId}"
+let keyNames = (0..<100).map { HashedName("key_\($0)") }
 run("buckets: gateway + key + key/operation + operation") { i in
     var r = RateLimiter.Request()
     r.gateway = .init(rate: 1e9, burst: 1_000_000)
-    r.operation = ("GET /flights/{flightId}", .init(rate: 1e9, burst: 1_000_000))
-    r.key = ("key_\(i % 100)", .init(rate: 1e9, burst: 1_000_000))
-    r.keyOperation = ("key_\(i % 100)", "GET /flights/{flightId}", .init(rate: 1e9, burst: 1_000_000))
-    r.quota = .init(keyId: "key_\(i % 100)", limit: Int.max, period: .day)
+    r.operation = (routeName, .init(rate: 1e9, burst: 1_000_000))
+    r.key = (keyNames[i % 100], .init(rate: 1e9, burst: 1_000_000))
+    r.keyOperation = (keyNames[i % 100], routeName, .init(rate: 1e9, burst: 1_000_000))
+    r.quota = .init(keyId: keyNames[i % 100], limit: Int.max, period: .day)
     if case .admitted = limiter.admit(r, now: UInt64(i) * 1000, wallClock: now) { return true }
     return false
 }
+let substrings = secrets.map { Substring($0) }
 run("both, as the gateway does per keyed request") { i in
-    guard let record = snapshot.lookup(secrets[i % keyCount], at: now) else { return false }
+    guard let entry = snapshot.entry(substrings[i % keyCount], at: now) else { return false }
     var r = RateLimiter.Request()
     r.gateway = .init(rate: 1e9, burst: 1_000_000)
-    r.key = (record.id, .init(rate: 1e9, burst: 1_000_000))
-    r.keyOperation = (record.id, "GET /flights/{flightId}", .init(rate: 1e9, burst: 1_000_000))
-    r.quota = .init(keyId: record.id, limit: Int.max, period: .day)
+    r.key = (entry.id, .init(rate: 1e9, burst: 1_000_000))
+    r.keyOperation = (entry.id, routeName, .init(rate: 1e9, burst: 1_000_000))
+    r.quota = .init(keyId: entry.id, limit: Int.max, period: .day)
     if case .admitted = limiter.admit(r, now: UInt64(i) * 1000, wallClock: now) { return true }
     return false
 }

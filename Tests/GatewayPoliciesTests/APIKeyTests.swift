@@ -54,22 +54,22 @@ import Testing
             KeyRecord(id: "b", name: nil, plan: "basic", digest: APIKey.digest(b), createdAt: 0, revokedAt: 50),
         ])
         let memo = PresentedKeyMemo()
-        #expect(snapshot.lookup(Substring(a), at: 10, memo: memo)?.id == "a")
-        #expect(snapshot.lookup(Substring(a), at: 10, memo: memo)?.id == "a")
-        #expect(snapshot.lookup(Substring(b), at: 10, memo: memo)?.id == "b")
+        #expect(snapshot.entry(Substring(a), at: 10, memo: memo)?.record.id == "a")
+        #expect(snapshot.entry(Substring(a), at: 10, memo: memo)?.record.id == "a")
+        #expect(snapshot.entry(Substring(b), at: 10, memo: memo)?.record.id == "b")
         // The memo never answers for a key it does not hold: the last one differs in one byte.
         var changed = Array(a.utf8)
         changed[30] = changed[30] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
-        #expect(snapshot.lookup(Substring(a), at: 10, memo: memo)?.id == "a")
-        #expect(snapshot.lookup(Substring(decoding: changed, as: UTF8.self), at: 10, memo: memo) == nil)
-        #expect(snapshot.lookup(Substring(a.dropLast()), at: 10, memo: memo) == nil)
-        #expect(snapshot.lookup("nonsense", at: 10, memo: memo) == nil)
+        #expect(snapshot.entry(Substring(a), at: 10, memo: memo)?.record.id == "a")
+        #expect(snapshot.entry(Substring(decoding: changed, as: UTF8.self), at: 10, memo: memo) == nil)
+        #expect(snapshot.entry(Substring(a.dropLast()), at: 10, memo: memo) == nil)
+        #expect(snapshot.entry("nonsense", at: 10, memo: memo) == nil)
         // Validity is the snapshot's, whatever the memo holds: b is revoked at 50.
-        #expect(snapshot.lookup(Substring(b), at: 49, memo: memo)?.id == "b")
-        #expect(snapshot.lookup(Substring(b), at: 50, memo: memo) == nil)
+        #expect(snapshot.entry(Substring(b), at: 49, memo: memo)?.record.id == "b")
+        #expect(snapshot.entry(Substring(b), at: 50, memo: memo) == nil)
         // A key held in a longer text (a header value's slice) is the same key.
         let padded = "x" + b + "y"
-        #expect(snapshot.lookup(padded.dropFirst().dropLast(), at: 10, memo: memo)?.id == "b")
+        #expect(snapshot.entry(padded.dropFirst().dropLast(), at: 10, memo: memo)?.record.id == "b")
     }
 }
 

@@ -14,8 +14,10 @@ import Tracing
 final class RequestContext {
     /// The consumer's API key, once validated: its id (never the secret) and plan.
     struct Key {
-        var id: String
+        /// The key's id, hashed once when the keys loaded: it names the key's buckets and quota.
+        var name: HashedName
         var plan: KeyPlan
+        var id: String { name.string }
     }
 
     /// Which bucket refused the request, if one did.

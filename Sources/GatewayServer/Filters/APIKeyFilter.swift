@@ -9,20 +9,21 @@ import NIOCore
 struct APIKeyFilter: RequestFilter {
     let requirement: OperationPlan.APIKeyRequirement
     let policies: PolicyState
-    /// The plans as this runtime knows them.
-    let plans: [String: KeyPlan]
+    /// The plans as this runtime knows them, by name (the key's entry carries its plan's name
+    /// hashed).
+    let plans: [HashedName: KeyPlan]
 
     func run(_ request: RequestContext, on loop: any EventLoop) -> FilterStatus {
         guard let presented = request.value(of: requirement) else {
             return requirement.optional ? .next : .respond(.forbidden)
         }
         let wallClock = Double(request.startWallClock) / 1000
-        let found = request.keyMemo.map { policies.keys.lookup(presented, at: wallClock, memo: $0) }
-            ?? policies.keys.lookup(presented, at: wallClock)
-        guard let record = found, let plan = plans[record.plan] else {
+        let found = request.keyMemo.map { policies.keys.entry(presented, at: wallClock, memo: $0) }
+            ?? policies.keys.entry(presented, at: wallClock)
+        guard let entry = found, let plan = plans[entry.plan] else {
             return .respond(.forbidden)
         }
-        request.key = RequestContext.Key(id: record.id, plan: plan)
+        request.key = RequestContext.Key(name: entry.id, plan: plan)
         return .next
     }
 }

@@ -13,8 +13,8 @@ struct AdmissionFilter: RequestFilter {
     let shared: SharedLimiter?
     /// What to do while the shared state cannot answer.
     let failure: StateFailure
-    /// The operation's route key: its bucket's name.
-    let routeKey: String
+    /// The operation's route key: its bucket's name (hashed once, when the plan compiles).
+    let routeKey: HashedName
     /// The operation's own bucket (`x-gateway.throttle`).
     let operationThrottle: Throttle?
     /// For the plans' per-operation buckets.
@@ -25,12 +25,12 @@ struct AdmissionFilter: RequestFilter {
         if let operationThrottle { limits.operation = (routeKey, operationThrottle) }
         if let key = request.key {
             let plan = key.plan.config
-            limits.key = (key.id, plan.throttle)
+            limits.key = (key.name, plan.throttle)
             if let operationId, let t = plan.operations[operationId] {
-                limits.keyOperation = (key.id, routeKey, t)
+                limits.keyOperation = (key.name, routeKey, t)
             }
             if let q = plan.quota {
-                limits.quota = .init(keyId: key.id, limit: q.limit, period: q.period)
+                limits.quota = .init(keyId: key.name, limit: q.limit, period: q.period)
             }
         }
         if limits.isEmpty { return .next }

@@ -24,7 +24,7 @@ public final class GatewayRuntime: Sendable {
         let settings: String
     }
     /// Each plan as keyed requests use it, by name (with its `RateLimit-Policy` value).
-    let keyPlans: [String: KeyPlan]
+    let keyPlans: [HashedName: KeyPlan]
     /// The plan's authorizers, each with its cache.
     public let authorizers: AuthorizerSet
     /// SHA-256 (hex) of the configuration file and every API document, as read when it was built.
@@ -70,7 +70,7 @@ public final class GatewayRuntime: Sendable {
         }
         self.upstreamTLS = tls
         self.keyPlans = plan.config.plans.reduce(into: [:]) { out, entry in
-            out[entry.key] = KeyPlan(name: entry.key, config: entry.value)
+            out[HashedName(entry.key)] = KeyPlan(name: entry.key, config: entry.value)
         }
     }
 }

@@ -86,7 +86,7 @@ final class RouteTable: Sendable {
             }
             if operation.apiKey != nil || operation.throttle != nil {
                 filters.append(AdmissionFilter(limiter: policies.limiter, shared: policies.shared, failure: config.stateFailure,
-                                               routeKey: operation.routeKey,
+                                               routeKey: HashedName(operation.routeKey),
                                                operationThrottle: operation.throttle, operationId: operation.operationId))
             }
             let bodyLimit = operation.maxBodyBytes ?? config.limits.maxBufferedBody
