@@ -55,7 +55,7 @@ enum TestRuntime {
     }
 
     /// A request's context outside any server, on a route with `operation` (and no filters).
-    static func context(_ head: HTTPRequestHead, operation: OperationPlan? = nil, requestId: String = "rid",
+    static func context(_ head: HTTPRequestHead, operation: OperationPlan? = nil, requestId: RequestID = "rid",
                         remoteIP: String = "10.1.2.3", scheme: String = "https") -> RequestContext {
         let route = Route(operation: operation, filters: [], action: .unmatched, bodyLimit: 1 << 20)
         return RequestContext(id: 1, head: head, target: try! RequestTarget(parsing: head.uri), route: route,

@@ -55,6 +55,8 @@ enum HeaderRules {
         mutating func add(field name: StaticString, _ value: String)
         /// `traceparent: ` and the trace's value.
         mutating func add(traceparent trace: TraceContext)
+        /// `x-request-id: ` and the id.
+        mutating func add(requestId: RequestID)
     }
 
     struct FieldList: FieldSink {
@@ -62,6 +64,7 @@ enum HeaderRules {
         mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
         mutating func add(field name: StaticString, _ value: String) { add(name.description, value) }
         mutating func add(traceparent trace: TraceContext) { add("traceparent", trace.traceparent) }
+        mutating func add(requestId: RequestID) { add("x-request-id", requestId.text) }
     }
 
     struct HeadBytes: FieldSink {
@@ -83,6 +86,12 @@ enum HeaderRules {
         mutating func add(traceparent trace: TraceContext) {
             out.put("traceparent: ")
             out.put(count: TraceContext.traceparentLength) { trace.write(traceparentInto: $0) }
+            out.put("\r\n")
+        }
+
+        mutating func add(requestId: RequestID) {
+            out.put("x-request-id: ")
+            out.put(count: requestId.utf8Count) { requestId.write(to: $0) }
             out.put("\r\n")
         }
     }
@@ -165,7 +174,7 @@ enum HeaderRules {
         }
         sink.add(field: "x-forwarded-proto", request.scheme)
         if let trace = request.trace { sink.add(traceparent: trace) }
-        sink.add(field: "x-request-id", request.requestId)
+        sink.add(requestId: request.requestID)
         let chunked: Bool
         switch method {
         case .TRACE:

@@ -248,7 +248,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
                             indexing: kind.contains(.singleUse) ? .nonIndexable : .indexable)
             }
         }
-        headers.add(name: "x-request-id", value: appended.requestId, indexing: .nonIndexable)
+        headers.add(name: "x-request-id", value: appended.requestId.text, indexing: .nonIndexable)
         if let rateLimit = appended.rateLimit {
             headers.add(name: RateLimitFields.policyName, value: rateLimit.policy)
             headers.add(name: RateLimitFields.stateName, value: rateLimit.state, indexing: .nonIndexable)

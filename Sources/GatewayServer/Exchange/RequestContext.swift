@@ -42,7 +42,9 @@ final class RequestContext {
 
     // MARK: the request
     let id: UInt64
-    let requestId: String
+    let requestID: RequestID
+    /// The request id as text (made on each call for a generated id: for logs, events, HTTP/2).
+    var requestId: String { requestID.text }
     let head: HTTPRequestHead
     let start: NIODeadline
     let startWallClock: Int64
@@ -129,11 +131,11 @@ final class RequestContext {
 
     var keyId: String? { key?.id }
 
-    init(id: UInt64, head: HTTPRequestHead, target: RequestTarget, route: Route, requestId: String, remoteIP: String,
+    init(id: UInt64, head: HTTPRequestHead, target: RequestTarget, route: Route, requestId: RequestID, remoteIP: String,
          scheme: String, isHTTP2: Bool, start: NIODeadline) {
         self.id = id
         self.head = head
-        self.requestId = requestId
+        self.requestID = requestId
         self.remoteIP = remoteIP
         self.scheme = scheme
         self.isHTTP2 = isHTTP2
@@ -152,7 +154,7 @@ final class RequestContext {
         if marked { head.headers.replaceOrAdd(name: "x-gateway-shadow", value: "1") }
         self.id = other.id
         self.head = head
-        self.requestId = other.requestId
+        self.requestID = other.requestID
         self.remoteIP = other.remoteIP
         self.scheme = other.scheme
         self.isHTTP2 = other.isHTTP2

@@ -40,20 +40,20 @@ enum ResponseDecorator {
     /// sets (the gateway's replaces it).
     static func appended(to head: UpstreamResponseHead, for request: RequestContext) -> Appended? {
         guard request.route.cors == nil, !head.hasGatewayFieldNames else { return nil }
-        return Appended(requestId: request.requestId, rateLimit: request.rateLimit)
+        return Appended(requestId: request.requestID, rateLimit: request.rateLimit)
     }
 
     /// `x-request-id` and the RateLimit fields, written as HTTP/1 field lines.
     struct Appended {
-        let requestId: String
+        let requestId: RequestID
         let rateLimit: RateLimitFields?
 
         /// At most the bytes `put(into:)` writes.
-        var size: Int { 12 + 4 + requestId.utf8.count + (rateLimit?.size ?? 0) }
+        var size: Int { 12 + 4 + requestId.utf8Count + (rateLimit?.size ?? 0) }
 
         func put(into out: inout HTTP1HeadWriter) {
             out.put("x-request-id: ")
-            out.put(string: requestId)
+            out.put(count: requestId.utf8Count) { requestId.write(to: $0) }
             out.put("\r\n")
             rateLimit?.put(into: &out)
         }

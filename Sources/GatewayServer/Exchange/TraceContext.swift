@@ -1,20 +1,34 @@
 /// W3C Trace Context for one request: the client's `traceparent` continued (same trace id and
 /// flags, the client's span as parent), or a new trace; the gateway's own span id is what
 /// upstreams and functions receive as their parent. `tracestate` travels unchanged. Kept small:
-/// a new trace reuses the request id the gateway generated as its trace id, the span id is a
-/// number, and `traceparent` is written straight into the upstream head (or one `String`).
+/// a new trace reuses the request id the gateway generated as its trace id (its two words, no
+/// string), the span id is a number, and `traceparent` is written straight into the upstream
+/// head (or one `String`).
 struct TraceContext: Sendable, Equatable {
-    /// 32 lower-case hex digits.
-    let traceId: String
+    /// The trace id's 128 bits (a new trace's are the generated request id's).
+    private let traceHigh: UInt64
+    private let traceLow: UInt64
     /// The gateway's span for this request.
     let span: UInt64
-    /// The client's span, when it sent a valid `traceparent`.
-    let parentId: String?
+    /// The client's span, when it sent a valid `traceparent` (never zero then); 0: none.
+    private let parent: UInt64
     /// `true`: sampled (`01`).
     let sampled: Bool
 
+    /// 32 lower-case hex digits.
+    var traceId: String {
+        String(unsafeUninitializedCapacity: 32) { out in
+            Self.writeHex(traceHigh, into: out, at: 0)
+            Self.writeHex(traceLow, into: out, at: 16)
+            return 32
+        }
+    }
+
+    /// The client's span, when it sent a valid `traceparent`: 16 lower-case hex digits.
+    var parentId: String? { parent == 0 ? nil : Self.hex(parent) }
+
     /// The client sent a valid `traceparent` (the forwarded one replaces it).
-    var continued: Bool { parentId != nil }
+    var continued: Bool { parent != 0 }
 
     /// 16 lower-case hex digits.
     var spanId: String { Self.hex(span) }
@@ -33,16 +47,10 @@ struct TraceContext: Sendable, Equatable {
     /// Writes `traceparent` into `out` (`traceparentLength` bytes): the upstream head takes it so,
     /// without a `String` made and freed per request.
     func write(traceparentInto out: UnsafeMutableBufferPointer<UInt8>) {
+        precondition(out.count >= Self.traceparentLength)
         out[0] = 48; out[1] = 48; out[2] = 45
-        // The trace id is 32 bytes (validated or generated): copied as a block when it is
-        // stored contiguously, as a native string is.
-        let copied = traceId.utf8.count == 32 && traceId.utf8.withContiguousStorageIfAvailable {
-            UnsafeMutableRawPointer(out.baseAddress! + 3).copyMemory(from: $0.baseAddress!, byteCount: 32)
-        } != nil
-        if !copied {
-            var i = 3
-            for byte in traceId.utf8.prefix(32) { out[i] = byte; i += 1 }
-        }
+        Self.writeHex(traceHigh, into: out, at: 3)
+        Self.writeHex(traceLow, into: out, at: 19)
         out[35] = 45
         Self.writeHex(span, into: out, at: 36)
         out[52] = 45; out[53] = 48; out[54] = sampled ? 49 : 48
@@ -65,28 +73,49 @@ struct TraceContext: Sendable, Equatable {
     /// The context a tracer propagates (its span becomes the gateway's span id).
     init?(propagated traceparent: String, incoming: String?) {
         guard let parsed = Self.parse(traceparent), let span = UInt64(parsed.parentId, radix: 16) else { return nil }
-        self.traceId = parsed.traceId
-        self.span = span
-        self.parentId = incoming.flatMap(Self.parse).map(\.parentId)
-        self.sampled = (UInt8(parsed.flags, radix: 16) ?? 0) & 1 == 1
+        self.init(traceId: parsed.traceId, span: span, parentId: incoming.flatMap(Self.parse).map(\.parentId),
+                  sampled: (UInt8(parsed.flags, radix: 16) ?? 0) & 1 == 1)
     }
 
+    /// - Parameters:
+    ///   - traceId: 32 hex digits (as `parse` accepts them).
+    ///   - parentId: 16 hex digits, not all zero.
     init(traceId: String, span: UInt64, parentId: String?, sampled: Bool) {
-        self.traceId = traceId
+        precondition(traceId.utf8.count == 32, "a trace id is 32 hex digits")
+        self.traceHigh = Self.word(traceId.utf8.prefix(16))
+        self.traceLow = Self.word(traceId.utf8.dropFirst(16))
         self.span = span
-        self.parentId = parentId
+        self.parent = parentId.map { Self.word($0.utf8) } ?? 0
         self.sampled = sampled
     }
 
-    /// - Parameter generatedId: the request id when the gateway generated it (32 random hex
-    ///   digits: it serves as the trace id of a new trace).
-    static func make(incoming: String?, generatedId: String?, generator: inout RequestIDGenerator) -> TraceContext {
+    /// The value of up to 16 hex digits (checked by `parse`).
+    private static func word<Digits: Collection<UInt8>>(_ digits: Digits) -> UInt64 {
+        var value: UInt64 = 0
+        for d in digits.prefix(16) {
+            value = value << 4 | UInt64(d <= 57 ? d &- 48 : (d | 0x20) &- 87)
+        }
+        return value
+    }
+
+    private init(traceHigh: UInt64, traceLow: UInt64, span: UInt64) {
+        self.traceHigh = traceHigh
+        self.traceLow = traceLow
+        self.span = span
+        self.parent = 0
+        self.sampled = true
+    }
+
+    /// - Parameter requestId: the request's id; when the gateway generated it (128 random bits)
+    ///   they serve as the trace id of a new trace.
+    static func make(incoming: String?, requestId: RequestID?, generator: inout RequestIDGenerator) -> TraceContext {
         let span = generator.nextWord()
         if let incoming, let parsed = parse(incoming) {
             let sampled = (UInt8(parsed.flags, radix: 16) ?? 0) & 1 == 1
             return TraceContext(traceId: parsed.traceId, span: span, parentId: parsed.parentId, sampled: sampled)
         }
-        return TraceContext(traceId: generatedId ?? generator.next(), span: span, parentId: nil, sampled: true)
+        let words = requestId?.words ?? generator.nextID().words!
+        return TraceContext(traceHigh: words.high, traceLow: words.low, span: span)
     }
 
     /// `version-traceid-parentid-flags`; version `ff`, all-zero ids, upper case or wrong lengths

@@ -228,7 +228,6 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         let remoteIP = self.remoteIP!
         let clientRequestId = digest.requestId
         let requestId = RequestID.make(clientValue: clientRequestId, generator: &local.requestIDs)
-        let generatedId = requestId != clientRequestId
         let target: RequestTarget
         switch edge {
         case .pass(let t):
@@ -268,7 +267,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             request.trace = tracing.traceparent(of: span).flatMap { TraceContext(propagated: $0, incoming: incomingTrace) }
         }
         if request.trace == nil {
-            request.trace = TraceContext.make(incoming: incomingTrace, generatedId: generatedId ? requestId : nil,
+            request.trace = TraceContext.make(incoming: incomingTrace, requestId: requestId,
                                               generator: &local.requestIDs)
         }
         // Only the names are read from the operation (binding the whole OperationPlan copied it,
@@ -625,11 +624,11 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     /// that timed out), written before the connection closes; recorded like every request.
     private func answerAtEdge(_ error: GatewayError, reason: String) {
         guard !connection.isHTTP2, let context, let local else { return }
-        let requestId = local.requestIDs.next()
+        let requestId = local.requestIDs.nextID()
         let body = ByteBuffer(bytes: error.body.serialized())
         let headers = HTTPHeaders([
             ("content-type", "application/json"), ("content-length", String(body.readableBytes)),
-            ("x-request-id", requestId), ("connection", "close"),
+            ("x-request-id", requestId.text), ("connection", "close"),
         ])
         write(context, .head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: error.status), headers: headers)))
         write(context, .body(.byteBuffer(body)))
