@@ -114,6 +114,31 @@ import Testing
         }
     }
 
+    /// A connection's next head with the same field lines takes the last head's fields over
+    /// (`HeadFieldMemo`); whatever differs is parsed again: the parts stay NIO's on one
+    /// connection sending the same, nearly the same, and different heads in turn.
+    @Test func repeatedFieldLinesOnOneConnectionGiveWhatNIOGives() throws {
+        let get = "GET /a HTTP/1.1\r\nHost: a\r\nUser-Agent: some client/1.0 (x)\r\nX-Api-Key: k1\r\n\r\n"
+        let post5 = "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+        let post7 = "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\n\r\nhello!!"
+        let sequence = [
+            get, get, get.replacingOccurrences(of: "/a", with: "/b"),
+            get.replacingOccurrences(of: "k1", with: "k2"), get,
+            post5, post5, post7, post5, get,
+            // The same fields with one of them upgraded: NIO's from there on, and what follows too.
+            "GET /a HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n",
+        ]
+        for n in 1...sequence.count {
+            let reads = Array(sequence.prefix(n))
+            let handed = try Self.agree(reads)
+            #expect(handed == (n == sequence.count), "handed to NIO after \(n) heads")
+            try Self.agree([reads.joined()])
+        }
+        // A head whose fields end in a bare LF after the same lines is not taken for the last one.
+        try Self.agree([get, "GET /a HTTP/1.1\r\nHost: a\r\nUser-Agent: some client/1.0 (x)\r\nX-Api-Key: k1\r\n\n"])
+        try Self.agree([get, "GET /a HTTP/1.1\r\nHost: a\r\nUser-Agent: some client/1.0 (x)\r\nX-Api-Key: k1\n\r\n"])
+    }
+
     @Test func everyVisibleByteInATargetOrAValueAndEveryTokenByteInANameAgrees() throws {
         for byte in UInt8(0x21)...UInt8(0x7E) {
             let character = String(UnicodeScalar(byte))

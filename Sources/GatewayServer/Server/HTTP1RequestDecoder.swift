@@ -44,6 +44,8 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     /// empty line, so its end is searched for from there), and how many of them were fields.
     private var checkedLines = 0
     private var checkedFields = 0
+    /// The last head's field lines and target, and what they were parsed into.
+    private let memo = HeadFieldMemo()
 
     /// The handler right after this decoder's in the pipeline, called directly with each part
     /// this decoder parses (NIO's decoder fires its parts down the pipeline, which reaches the
@@ -158,7 +160,7 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     }
 
     private func parse(_ buffer: ByteBuffer) -> Parsed {
-        let maxHeadBytes = maxHeadBytes, maxFields = maxFields
+        let maxHeadBytes = maxHeadBytes, maxFields = maxFields, memo = memo
         var checked = checkedLines, fields = checkedFields
         let parsed = buffer.withUnsafeReadableBytes { raw -> Parsed in
             let bytes = raw.bindMemory(to: UInt8.self)
@@ -171,7 +173,7 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
                 return .incomplete
             }
             guard end <= maxHeadBytes else { return .other }
-            return Self.head(UnsafeBufferPointer(rebasing: bytes[0..<end]), maxFields: maxFields)
+            return Self.head(UnsafeBufferPointer(rebasing: bytes[0..<end]), maxFields: maxFields, memo: memo)
         }
         if case .incomplete = parsed {
             checkedLines = checked
@@ -257,10 +259,20 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         return false
     }
 
-    /// The request in `head` (its bytes up to and with the empty line), or `.other`.
-    private static func head(_ head: UnsafeBufferPointer<UInt8>, maxFields: Int) -> Parsed {
+    /// The request in `head` (its bytes up to and with the empty line), or `.other`. Field lines
+    /// that are the same bytes as the connection's last head's are not parsed again (`memo`).
+    private static func head(_ head: UnsafeBufferPointer<UInt8>, maxFields: Int, memo: HeadFieldMemo) -> Parsed {
         guard let lineEnd = lineEnd(head, from: 0), let (method, target, minor) = requestLine(head, end: lineEnd) else {
             return .other
+        }
+        let version = HTTPVersion(major: 1, minor: minor)
+        let uri = memo.target(UnsafeBufferPointer(rebasing: head[target]))
+        // The field lines, each with its CRLF, without the empty line's.
+        let lines = UnsafeBufferPointer(rebasing: head[(lineEnd + 2)..<(head.count - 2)])
+        if head.count >= 4, head[head.count - 4] == 0x0D, head[head.count - 3] == 0x0A, head[head.count - 2] == 0x0D,
+           let (fields, contentLength) = memo.fields(matching: lines) {
+            let request = HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(fields))
+            return .request(request, bodyLength: contentLength ?? 0, size: head.count)
         }
         var fields: [(String, String)] = []
         fields.reserveCapacity(8)
@@ -286,9 +298,8 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
             fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
             start = end + 2
         }
-        let uri = String(decoding: UnsafeBufferPointer(rebasing: head[target]), as: UTF8.self)
-        let request = HTTPRequestHead(version: HTTPVersion(major: 1, minor: minor), method: method, uri: uri,
-                                      headers: HTTPHeaders(fields))
+        memo.remember(lines, fields: fields, contentLength: contentLength)
+        let request = HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(fields))
         return .request(request, bodyLength: contentLength ?? 0, size: head.count)
     }
 
