@@ -139,6 +139,27 @@ import Testing
         try Self.agree([get, "GET /a HTTP/1.1\r\nHost: a\r\nUser-Agent: some client/1.0 (x)\r\nX-Api-Key: k1\n\r\n"])
     }
 
+    /// The digest the decoder hands on with a head (made from the fields it parsed, or kept with
+    /// the fields it took over) is the one the head itself gives.
+    @Test func theDigestHandedOnIsTheHeadsOwn() throws {
+        let memo = HeadFieldMemo()
+        let heads = Self.common.map { String($0[..<$0.range(of: "\r\n\r\n")!.upperBound]) } + [
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: r-1\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n",
+            "GET /longer/target HTTP/1.1\r\nHost: a\r\nX-Request-Id: r-1\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n",
+        ]
+        var parsed = 0
+        for text in heads + heads.reversed() + heads {
+            for _ in 0..<2 {
+                let bytes = Array(text.utf8)
+                let result = bytes.withUnsafeBufferPointer { HTTP1RequestDecoder.head($0, maxFields: Self.maxFields, memo: memo) }
+                guard case .request(let head, _, _, let digest) = result else { continue }
+                parsed += 1
+                #expect(digest == HeadDigest(head), "\(text.debugDescription)")
+            }
+        }
+        #expect(parsed >= 2 * 3 * Self.common.count)
+    }
+
     @Test func everyVisibleByteInATargetOrAValueAndEveryTokenByteInANameAgrees() throws {
         for byte in UInt8(0x21)...UInt8(0x7E) {
             let character = String(UnicodeScalar(byte))

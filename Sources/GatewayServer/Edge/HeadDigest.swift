@@ -27,10 +27,20 @@ struct HeadDigest: Equatable, Sendable {
     /// The first `traceparent` field's value.
     var traceparent: String?
 
+    /// A head without fields, before its request line is counted.
+    init() {}
+
     init(_ head: HTTPRequestHead) {
-        size = head.method.rawValue.utf8.count + head.uri.utf8.count + 12
+        self.init(fields: head.headers)
+        addRequestLine(of: head)
+    }
+
+    /// The digest of the fields alone (`size` counts their lines only): `HTTP1RequestDecoder`
+    /// keeps it beside the fields it remembers (`HeadFieldMemo`), so the same fields again are
+    /// not read again.
+    init(fields: HTTPHeaders) {
         var expectSeen = false
-        for (name, value) in head.headers {
+        for (name, value) in fields {
             let n = name.utf8.count
             size += n + value.utf8.count + 4
             switch n {
@@ -54,6 +64,11 @@ struct HeadDigest: Equatable, Sendable {
                 break
             }
         }
+    }
+
+    /// Counts `head`'s request line into `size` (to a digest of its fields).
+    mutating func addRequestLine(of head: HTTPRequestHead) {
+        size += head.method.rawValue.utf8.count + head.uri.utf8.count + 12
     }
 
     /// Whether the connection stays open after this request (HTTP/1): NIO's reading of the head

@@ -134,22 +134,24 @@ struct ExchangeStateMachine {
 
     // MARK: request parts
 
-    mutating func received(_ part: HTTPServerRequestPart, now: NIODeadline) -> Action {
+    /// - Parameter digest: the head's digest when the decoder made it already (a queued head's is
+    ///   made when its turn comes).
+    mutating func received(_ part: HTTPServerRequestPart, now: NIODeadline, digest: HeadDigest? = nil) -> Action {
         if !queue.isEmpty {
             queue.append(part)
             return .none
         }
-        return process(part, now: now)
+        return process(part, now: now, digest: digest)
     }
 
-    private mutating func process(_ part: HTTPServerRequestPart, now: NIODeadline) -> Action {
+    private mutating func process(_ part: HTTPServerRequestPart, now: NIODeadline, digest given: HeadDigest? = nil) -> Action {
         switch (part, phase) {
         case (.head, .active):
             queue.append(part)
             return .none
         case (.head(let head), .idle):
             nextID &+= 1
-            let digest = HeadDigest(head)
+            let digest = given ?? HeadDigest(head)
             let close = configuration.isHTTP2 ? false : !HeadDigest.isKeepAlive(head, digest)
             exchange = Exchange(id: nextID, body: .holding([], bytes: 0, limit: 1 << 20),
                                 closeAfterResponse: close, expectsContinue: digest.expectsContinue, lastBodyActivity: now)

@@ -104,17 +104,18 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     /// with a direct call (`HTTP1RequestDecoder.receiver`, `HTTP2StreamCodec.receiver`); without
     /// one, down the pipeline from `context`, which reaches the same handler.
     @inline(__always)
-    static func deliver(_ part: HTTPServerRequestPart, to receiver: GatewayHandler?, from context: ChannelHandlerContext) {
+    static func deliver(_ part: HTTPServerRequestPart, digest: HeadDigest? = nil, to receiver: GatewayHandler?,
+                        from context: ChannelHandlerContext) {
         if let receiver {
-            receiver.receive(part)
+            receiver.receive(part, digest: digest)
         } else {
             context.fireChannelRead(NIOAny(part))
         }
     }
 
     /// A request part, from the pipeline or straight from the request decoder or stream codec
-    /// before this handler (`deliver`).
-    func receive(_ part: HTTPServerRequestPart) {
+    /// before this handler (`deliver`), a head with its digest when the decoder made it.
+    func receive(_ part: HTTPServerRequestPart, digest: HeadDigest? = nil) {
         guard let context else { return }
         partsThisRead = true
         switch part {
@@ -127,7 +128,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         case .end:
             break
         }
-        perform(machine.received(part, now: lastNow))
+        perform(machine.received(part, now: lastNow, digest: digest))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

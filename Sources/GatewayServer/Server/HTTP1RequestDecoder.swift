@@ -117,13 +117,13 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
                 return .needMoreData
             case .other:
                 return try handToNIO(context: context).decode(context: context, buffer: &buffer)
-            case .request(let head, let length, let size):
+            case .request(let head, let length, let size, let digest):
                 buffer.moveReaderIndex(forwardBy: size)
                 if length > 0 {
                     state = .body(left: length)
-                    GatewayHandler.deliver(.head(head), to: receiver, from: context)
+                    GatewayHandler.deliver(.head(head), digest: digest, to: receiver, from: context)
                 } else {
-                    GatewayHandler.deliver(.head(head), to: receiver, from: context)
+                    GatewayHandler.deliver(.head(head), digest: digest, to: receiver, from: context)
                     GatewayHandler.deliver(.end(nil), to: receiver, from: context)
                 }
                 return .continue
@@ -151,12 +151,14 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
 
     // MARK: the head
 
-    private enum Parsed {
+    enum Parsed {
         /// No whole head yet.
         case incomplete
         /// Not in this decoder's subset: NIO's decoder takes it.
         case other
-        case request(HTTPRequestHead, bodyLength: Int, size: Int)
+        /// With the head's digest (`HeadDigest`), made here: for fields taken over from the memo
+        /// it is the memo's.
+        case request(HTTPRequestHead, bodyLength: Int, size: Int, digest: HeadDigest)
     }
 
     private func parse(_ buffer: ByteBuffer) -> Parsed {
@@ -261,7 +263,7 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
 
     /// The request in `head` (its bytes up to and with the empty line), or `.other`. Field lines
     /// that are the same bytes as the connection's last head's are not parsed again (`memo`).
-    private static func head(_ head: UnsafeBufferPointer<UInt8>, maxFields: Int, memo: HeadFieldMemo) -> Parsed {
+    static func head(_ head: UnsafeBufferPointer<UInt8>, maxFields: Int, memo: HeadFieldMemo) -> Parsed {
         guard let lineEnd = lineEnd(head, from: 0), let (method, target, minor) = requestLine(head, end: lineEnd) else {
             return .other
         }
@@ -270,9 +272,11 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         // The field lines, each with its CRLF, without the empty line's.
         let lines = UnsafeBufferPointer(rebasing: head[(lineEnd + 2)..<(head.count - 2)])
         if head.count >= 4, head[head.count - 4] == 0x0D, head[head.count - 3] == 0x0A, head[head.count - 2] == 0x0D,
-           let (fields, contentLength) = memo.fields(matching: lines) {
+           let (fields, contentLength, fieldsDigest) = memo.fields(matching: lines) {
             let request = HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(fields))
-            return .request(request, bodyLength: contentLength ?? 0, size: head.count)
+            var digest = fieldsDigest
+            digest.addRequestLine(of: request)
+            return .request(request, bodyLength: contentLength ?? 0, size: head.count, digest: digest)
         }
         var fields: [(String, String)] = []
         fields.reserveCapacity(8)
@@ -298,9 +302,13 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
             fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
             start = end + 2
         }
-        memo.remember(lines, fields: fields, contentLength: contentLength)
-        let request = HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(fields))
-        return .request(request, bodyLength: contentLength ?? 0, size: head.count)
+        let headers = HTTPHeaders(fields)
+        let fieldsDigest = HeadDigest(fields: headers)
+        memo.remember(lines, fields: fields, contentLength: contentLength, digest: fieldsDigest)
+        let request = HTTPRequestHead(version: version, method: method, uri: uri, headers: headers)
+        var digest = fieldsDigest
+        digest.addRequestLine(of: request)
+        return .request(request, bodyLength: contentLength ?? 0, size: head.count, digest: digest)
     }
 
     /// Where the line that starts at `from` ends (the index of its CR); nil when it does not end in

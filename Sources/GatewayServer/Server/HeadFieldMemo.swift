@@ -48,6 +48,8 @@ final class HeadFieldMemo {
     private var fieldBytes = Bytes()
     private var fields: [(String, String)] = []
     private var contentLength: Int?
+    /// The fields' `HeadDigest` (without a request line).
+    private var digest = HeadDigest()
     private var targetBytes = Bytes()
     private var target = ""
 
@@ -57,22 +59,24 @@ final class HeadFieldMemo {
     }
 
     /// The fields parsed from the same field-line bytes as `lines`, and their Content-Length.
-    func fields(matching lines: UnsafeBufferPointer<UInt8>) -> (fields: [(String, String)], contentLength: Int?)? {
+    func fields(matching lines: UnsafeBufferPointer<UInt8>) -> (fields: [(String, String)], contentLength: Int?, digest: HeadDigest)? {
         guard fieldBytes.same(lines) else { return nil }
-        return (fields, contentLength)
+        return (fields, contentLength, digest)
     }
 
     /// Remembers `lines` and what they were parsed into (when they are not too long).
-    func remember(_ lines: UnsafeBufferPointer<UInt8>, fields: [(String, String)], contentLength: Int?) {
+    func remember(_ lines: UnsafeBufferPointer<UInt8>, fields: [(String, String)], contentLength: Int?, digest: HeadDigest) {
         guard lines.count <= Self.maxBytes else {
             fieldBytes.clear()
             self.fields = []
             self.contentLength = nil
+            self.digest = HeadDigest()
             return
         }
         fieldBytes.set(lines)
         self.fields = fields
         self.contentLength = contentLength
+        self.digest = digest
     }
 
     /// The request-target as a string: the last one's when it is the same bytes.
