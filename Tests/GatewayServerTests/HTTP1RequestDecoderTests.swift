@@ -160,6 +160,29 @@ import Testing
         #expect(parsed >= 2 * 3 * Self.common.count)
     }
 
+    /// The memo matches the same bytes only: a change of any one byte, at any place, or of the
+    /// length, is a miss.
+    @Test func theMemoMatchesOnlyTheSameBytes() {
+        let memo = HeadFieldMemo()
+        let lines = Array("Host: a\r\nUser-Agent: some client/1.0\r\nX-Api-Key: gw_0123456789abcdef\r\n".utf8)
+        lines.withUnsafeBufferPointer { memo.remember($0, fields: [("Host", "a")], contentLength: 3, digest: HeadDigest()) }
+        let hit = lines.withUnsafeBufferPointer { memo.fields(matching: $0) }
+        #expect(hit?.fields.first?.0 == "Host" && hit?.contentLength == 3)
+        for i in lines.indices {
+            var changed = lines
+            changed[i] ^= 0x01
+            #expect(changed.withUnsafeBufferPointer { memo.fields(matching: $0) } == nil, "byte \(i)")
+        }
+        #expect(Array(lines.dropLast()).withUnsafeBufferPointer { memo.fields(matching: $0) } == nil)
+        #expect((lines + [0x41]).withUnsafeBufferPointer { memo.fields(matching: $0) } == nil)
+        let target = Array("/items/1?key=abc".utf8)
+        let first = target.withUnsafeBufferPointer { memo.target($0) }
+        #expect(first == "/items/1?key=abc" && target.withUnsafeBufferPointer { memo.target($0) } == first)
+        var other = target
+        other[other.count - 1] = UInt8(ascii: "d")
+        #expect(other.withUnsafeBufferPointer { memo.target($0) } == "/items/1?key=abd")
+    }
+
     @Test func everyVisibleByteInATargetOrAValueAndEveryTokenByteInANameAgrees() throws {
         for byte in UInt8(0x21)...UInt8(0x7E) {
             let character = String(UnicodeScalar(byte))

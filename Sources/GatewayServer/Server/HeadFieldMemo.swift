@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A connection's last request head as `HTTP1RequestDecoder` parsed it: the bytes of its field
 /// lines and of its request-target, and what they were parsed into. A client on a keep-alive
 /// connection mostly sends the same field lines again (the same Host, User-Agent, Accept, API
@@ -24,9 +18,24 @@ final class HeadFieldMemo {
         var count = 0
         var capacity = 0
 
+        /// Compared eight bytes at a time without an early exit: the lines may hold another
+        /// client's credentials (a connection can carry several clients' requests behind another
+        /// proxy), so how far they match must not show in the time taken.
         func same(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
             guard let base, bytes.count == count else { return false }
-            return count == 0 || memcmp(base, bytes.baseAddress!, count) == 0
+            guard count > 0, let other = bytes.baseAddress.map(UnsafeRawPointer.init) else { return count == 0 }
+            var difference: UInt64 = 0
+            var i = 0
+            while i + 8 <= count {
+                difference |= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    ^ other.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            while i < count {
+                difference |= UInt64(base.load(fromByteOffset: i, as: UInt8.self) ^ other.load(fromByteOffset: i, as: UInt8.self))
+                i += 1
+            }
+            return difference == 0
         }
 
         mutating func set(_ bytes: UnsafeBufferPointer<UInt8>) {
