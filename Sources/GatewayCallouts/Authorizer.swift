@@ -43,10 +43,11 @@ public final class Authorizer: Sendable {
 
     /// Answers from the cache, joins a callout in flight for the same key, or starts one.
     /// `event` is built only when a callout is made. `now` is monotonic nanoseconds.
-    public func authorize(key: String, requestId: String, on loop: any EventLoop, now: UInt64,
+    /// - Parameter requestId: read only when the authorizer is called (a cache hit makes no string).
+    public func authorize(key: String, requestId: @autoclosure () -> String, on loop: any EventLoop, now: UInt64,
                           event: () -> JSONValue) -> Start {
         guard config.ttl > .zero else {
-            return .pending(call(event(), requestId: requestId, on: loop))
+            return .pending(call(event(), requestId: requestId(), on: loop))
         }
         // The promise a waiting request resumes on is only made when it has to wait.
         var waiter: EventLoopPromise<Outcome>?
@@ -64,7 +65,7 @@ public final class Authorizer: Sendable {
             return .pending(waiter!.futureResult)
         case .miss:
             let promise = loop.makePromise(of: Outcome.self)
-            call(event(), requestId: requestId, on: loop).whenComplete { [self] result in
+            call(event(), requestId: requestId(), on: loop).whenComplete { [self] result in
                 let outcome: Outcome
                 switch result {
                 case .success(let o): outcome = o
