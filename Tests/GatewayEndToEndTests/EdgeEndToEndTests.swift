@@ -168,6 +168,26 @@ import Testing
             #expect(try await rawStatus(port, "CONNECT /old HTTP/1.1\r\nHost: a\r\n\r\n") == 405)
             #expect(try await rawStatus(port, "GET /old HTTP/1.0\r\n\r\n") == 200, "HTTP/1.0 may omit Host")
             #expect(backend.requests == 1)
+            // After a request that filled the connection's field memo, a request line ending in
+            // CRLF and a bare LF: a 400 for it, and the gateway serves on.
+            let memo = try await RawConnection.open(port: port)
+            try await memo.send("GET /old HTTP/1.1\r\nHost: a\r\n\r\n")
+            _ = await memo.waitFor { bytes in
+                // The whole first response: its head and Content-Length bytes of body.
+                let text = String(decoding: bytes, as: UTF8.self)
+                guard let headEnd = text.range(of: "\r\n\r\n"),
+                      let field = text[..<headEnd.lowerBound].split(separator: "\r\n")
+                          .first(where: { $0.lowercased().hasPrefix("content-length:") }),
+                      let length = Int(field.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+                else { return false }
+                return text.utf8.count - text[..<headEnd.upperBound].utf8.count >= length
+            }
+            try await memo.send("GET /old HTTP/1.1\r\n\n")
+            _ = await memo.waitFor { String(decoding: $0, as: UTF8.self).components(separatedBy: "HTTP/1.1 ").count >= 3 }
+            #expect(memo.text.hasPrefix("HTTP/1.1 200") && memo.text.contains("HTTP/1.1 400"), "\(memo.text)")
+            #expect(await memo.waitForClose() != nil)
+            #expect(try await rawStatus(port, "GET /old HTTP/1.1\r\nHost: a\r\n\r\n") == 200)
+            #expect(backend.requests == 3)
             // After a 400 for framing the connection is closed.
             let connection = try await RawConnection.open(port: port)
             try await connection.send("GET /old HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")

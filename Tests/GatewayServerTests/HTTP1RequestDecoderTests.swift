@@ -134,6 +134,10 @@ import Testing
             #expect(handed == (n == sequence.count), "handed to NIO after \(n) heads")
             try Self.agree([reads.joined()])
         }
+        // A request line ending in CRLF then a bare LF: the head ends before any field line.
+        try Self.agree(["GET / HTTP/1.1\r\n\n"])
+        try Self.agree([get, "GET / HTTP/1.1\r\n\n"])
+        try Self.agree(["GET / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\n\r\n", get, "GET / HTTP/1.1\r\n\r\n"])
         // A head whose fields end in a bare LF after the same lines is not taken for the last one.
         try Self.agree([get, "GET /a HTTP/1.1\r\nHost: a\r\nUser-Agent: some client/1.0 (x)\r\nX-Api-Key: k1\r\n\n"])
         try Self.agree([get, "GET /a HTTP/1.1\r\nHost: a\r\nUser-Agent: some client/1.0 (x)\r\nX-Api-Key: k1\n\r\n"])
@@ -158,6 +162,24 @@ import Testing
             }
         }
         #expect(parsed >= 2 * 3 * Self.common.count)
+    }
+
+    /// Each common head with a CR or LF put in place of any one of its bytes, after the head
+    /// itself on the same connection (so the memo holds its fields): nothing crashes, and the
+    /// parts are NIO's.
+    @Test func aLineBreakAnywhereAfterARememberedHeadGivesWhatNIOGives() throws {
+        // Heads after which the connection stays open (after the others the gateway closes it).
+        for request in Self.common where !request.contains("HTTP/1.0\r\nHost") && !request.contains("close") {
+            let head = String(request[..<request.range(of: "\r\n\r\n")!.upperBound])
+            let bytes = Array(head.utf8)
+            for i in bytes.indices {
+                for byte: UInt8 in [0x0D, 0x0A] where bytes[i] != byte {
+                    var changed = bytes
+                    changed[i] = byte
+                    try Self.agree([head, String(decoding: changed, as: UTF8.self)])
+                }
+            }
+        }
     }
 
     /// The memo matches the same bytes only: a change of any one byte, at any place, or of the

@@ -269,10 +269,14 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         }
         let version = HTTPVersion(major: 1, minor: minor)
         let uri = memo.target(UnsafeBufferPointer(rebasing: head[target]))
-        // The field lines, each with its CRLF, without the empty line's.
-        let lines = UnsafeBufferPointer(rebasing: head[(lineEnd + 2)..<(head.count - 2)])
-        if head.count >= 4, head[head.count - 4] == 0x0D, head[head.count - 3] == 0x0A, head[head.count - 2] == 0x0D,
-           let (fields, contentLength, fieldsDigest) = memo.fields(matching: lines) {
+        let fieldsStart = lineEnd + 2
+        // A head that ends in CRLF CRLF after its request line: its field lines (each with its
+        // CRLF, without the empty line's) may be the memo's. (One that ends otherwise, as
+        // `GET / HTTP/1.1\r\n\n` does, is parsed, and refused, below.)
+        if head.count >= fieldsStart + 2, head[head.count - 4] == 0x0D, head[head.count - 3] == 0x0A,
+           head[head.count - 2] == 0x0D,
+           let (fields, contentLength, fieldsDigest) = memo.fields(
+               matching: UnsafeBufferPointer(rebasing: head[fieldsStart..<(head.count - 2)])) {
             let request = HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(fields))
             var digest = fieldsDigest
             digest.addRequestLine(of: request)
@@ -281,7 +285,7 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         var fields: [(String, String)] = []
         fields.reserveCapacity(8)
         var contentLength: Int?
-        var start = lineEnd + 2
+        var start = fieldsStart
         while true {
             guard let end = Self.lineEnd(head, from: start) else { return .other }
             if end == start { break }
@@ -304,7 +308,9 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         }
         let headers = HTTPHeaders(fields)
         let fieldsDigest = HeadDigest(fields: headers)
-        memo.remember(lines, fields: fields, contentLength: contentLength, digest: fieldsDigest)
+        // The field lines end where the empty line starts.
+        memo.remember(UnsafeBufferPointer(rebasing: head[fieldsStart..<start]), fields: fields, contentLength: contentLength,
+                      digest: fieldsDigest)
         let request = HTTPRequestHead(version: version, method: method, uri: uri, headers: headers)
         var digest = fieldsDigest
         digest.addRequestLine(of: request)
