@@ -121,9 +121,4 @@ struct RequestIDGenerator {
         let high = word()
         return RequestID(high: high, low: word())
     }
-
-    /// A new id as 32 lower-case hex digits.
-    mutating func next() -> String {
-        nextID().text
-    }
 }

@@ -63,9 +63,9 @@ import Testing
         // TraceContext's span id and the request ids are made with it.
         #expect(TraceContext.hex(0x00F0_67AA_0BA9_02B7) == "00f067aa0ba902b7")
         var ids = RequestIDGenerator(seed: 7)
-        let id = ids.next()
+        let id = ids.nextID().text
         #expect(id.utf8.count == 32 && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
-        #expect(ids.next() != id)
+        #expect(ids.nextID().text != id)
     }
 }
 

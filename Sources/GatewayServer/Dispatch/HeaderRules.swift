@@ -174,7 +174,7 @@ enum HeaderRules {
         }
         sink.add(field: "x-forwarded-proto", request.scheme)
         if let trace = request.trace { sink.add(traceparent: trace) }
-        sink.add(requestId: request.requestID)
+        sink.add(requestId: request.requestIdValue)
         let chunked: Bool
         switch method {
         case .TRACE:

@@ -42,9 +42,9 @@ final class RequestContext {
 
     // MARK: the request
     let id: UInt64
-    let requestID: RequestID
+    let requestIdValue: RequestID
     /// The request id as text (made on each call for a generated id: for logs, events, HTTP/2).
-    var requestId: String { requestID.text }
+    var requestId: String { requestIdValue.text }
     let head: HTTPRequestHead
     let start: NIODeadline
     let startWallClock: Int64
@@ -135,7 +135,7 @@ final class RequestContext {
          scheme: String, isHTTP2: Bool, start: NIODeadline) {
         self.id = id
         self.head = head
-        self.requestID = requestId
+        self.requestIdValue = requestId
         self.remoteIP = remoteIP
         self.scheme = scheme
         self.isHTTP2 = isHTTP2
@@ -154,7 +154,7 @@ final class RequestContext {
         if marked { head.headers.replaceOrAdd(name: "x-gateway-shadow", value: "1") }
         self.id = other.id
         self.head = head
-        self.requestID = other.requestID
+        self.requestIdValue = other.requestIdValue
         self.remoteIP = other.remoteIP
         self.scheme = other.scheme
         self.isHTTP2 = other.isHTTP2

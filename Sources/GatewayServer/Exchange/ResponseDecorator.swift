@@ -40,7 +40,7 @@ enum ResponseDecorator {
     /// sets (the gateway's replaces it).
     static func appended(to head: UpstreamResponseHead, for request: RequestContext) -> Appended? {
         guard request.route.cors == nil, !head.hasGatewayFieldNames else { return nil }
-        return Appended(requestId: request.requestID, rateLimit: request.rateLimit)
+        return Appended(requestId: request.requestIdValue, rateLimit: request.rateLimit)
     }
 
     /// `x-request-id` and the RateLimit fields, written as HTTP/1 field lines.
