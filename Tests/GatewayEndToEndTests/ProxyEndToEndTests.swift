@@ -89,6 +89,28 @@ import Testing
         }
     }
 
+    /// On one HTTP/2 connection the request id is indexed for its name on the first response and
+    /// sent without indexing after it (`HTTP2RequestIdIndexing`): every response still decodes
+    /// to its own id, the one its request carried to the backend.
+    @Test func eachResponseOnOneHTTP2ConnectionCarriesItsOwnRequestId() async throws {
+        try await withGateway { gateway, legacy, _ in
+            let client = gateway.client(http2: true)
+            var ids: Set<String> = []
+            for round in 0..<8 {
+                let given = round % 3 == 2 ? [("x-request-id", "client-\(round)")] : []
+                let (response, text) = try await send(client, gateway.https + "/old/\(round)", headers: given)
+                #expect(response.version == .http2)
+                let id = try #require(response.headers["x-request-id"].first)
+                #expect(response.headers["x-request-id"].count == 1)
+                #expect(try json(text)["headers"]?["x-request-id"] == [.string(id)])
+                if round % 3 == 2 { #expect(id == "client-\(round)") } else { #expect(id.utf8.count == 32) }
+                ids.insert(id)
+            }
+            #expect(ids.count == 8)
+            #expect(legacy.requests == 8)
+        }
+    }
+
     @Test func functionRoutesServeTheFlightExample() async throws {
         try await withGateway { gateway, legacy, _ in
             let client = gateway.client(http2: true)

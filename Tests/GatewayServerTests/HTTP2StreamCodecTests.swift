@@ -128,7 +128,8 @@ import Testing
             let forwarded = UpstreamResponseHead(version: .http1_1, status: status, fields: ByteBuffer(string: lines),
                                                  contentLength: 11, hasGatewayFieldNames: false)
             let (channel, writer) = try stream()
-            writer.write(forwarded: forwarded, appending: .init(requestId: "r-1", rateLimit: rateLimit), promise: nil)
+            writer.write(forwarded: forwarded, appending: .init(requestId: "r-1", rateLimit: rateLimit),
+                         requestStart: .now(), promise: nil)
             writer.write(.end(nil), promise: nil)
             channel.flush()
             guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else {
@@ -146,6 +147,50 @@ import Testing
             #expect(block.headers.map(\.name).contains("x-custom_field~1"))
             _ = try channel.finish()
         }
+    }
+
+    /// The request id is indexed for its name on a connection's first response and again once
+    /// `refresh` has passed, whichever way the head is written; never in between.
+    @Test func theRequestIdIsIndexedOnlyNowAndThenOnAConnection() throws {
+        let indexing = HTTP2RequestIdIndexing()
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        #expect(indexing.indexing(at: start) == .indexable)
+        #expect(indexing.indexing(at: start) == .nonIndexable)
+        #expect(indexing.indexing(at: start + HTTP2RequestIdIndexing.refresh - .nanoseconds(1)) == .nonIndexable)
+        #expect(indexing.indexing(at: start + HTTP2RequestIdIndexing.refresh) == .indexable)
+        #expect(indexing.indexing(at: start + HTTP2RequestIdIndexing.refresh + .seconds(1)) == .nonIndexable)
+
+        // Through the codec, for the streams of one connection: forwarded heads and made ones.
+        let shared = HTTP2RequestIdIndexing()
+        func requestIdIndexing(_ write: (HTTP2StreamCodec) -> Void) throws -> HPACKIndexing? {
+            let (channel, writer) = try stream()
+            writer.requestIdIndexing = shared
+            write(writer)
+            writer.write(.end(nil), promise: nil)
+            channel.flush()
+            guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else { return nil }
+            _ = try channel.finish()
+            return block.headers.first { $0.name == "x-request-id" }?.indexable
+        }
+        let forwarded = UpstreamResponseHead(version: .http1_1, status: .ok, fields: ByteBuffer(string: "Server: s\r\n"),
+                                             contentLength: nil, hasGatewayFieldNames: false)
+        let now = NIODeadline.now()
+        #expect(try requestIdIndexing { $0.write(forwarded: forwarded, appending: .init(requestId: "r-1", rateLimit: nil), requestStart: now, promise: nil) } == .indexable)
+        #expect(try requestIdIndexing { $0.write(forwarded: forwarded, appending: .init(requestId: "r-2", rateLimit: nil), requestStart: now, promise: nil) } == .nonIndexable)
+        #expect(try requestIdIndexing { $0.write(head(.ok, [("X-Request-ID", "r-3")]), promise: nil) } == .nonIndexable)
+        let later = now + HTTP2RequestIdIndexing.refresh
+        #expect(try requestIdIndexing { $0.write(forwarded: forwarded, appending: .init(requestId: "r-4", rateLimit: nil), requestStart: later, promise: nil) } == .indexable)
+        // Without a connection's indexing (and in a block made apart): never indexed.
+        let (channel, writer) = try stream()
+        writer.write(head(.ok, [("x-request-id", "r-5")]), promise: nil)
+        writer.write(.end(nil), promise: nil)
+        channel.flush()
+        guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else {
+            Issue.record("no HEADERS frame")
+            return
+        }
+        #expect(block.headers.first { $0.name == "x-request-id" }?.indexable == .nonIndexable)
+        _ = try channel.finish()
     }
 
     @Test func aConnectionHeaderAfterTheFieldsItNamesStillRemovesThem() throws {

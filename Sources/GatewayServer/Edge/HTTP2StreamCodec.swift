@@ -32,7 +32,8 @@ import NIOHTTP2
 ///   copied every head into an array, then `HTTPHeaders`, then `HPACKHeaders` with every name
 ///   lower-cased anew, about 8,000 instructions per response.)
 /// - Fields whose value differs on every response — the request id, the RateLimit state, a
-///   traceparent — are sent without being added to HPACK's dynamic table (RFC 7541 §6.2.2).
+///   traceparent — are sent without being added to HPACK's dynamic table (RFC 7541 §6.2.2); the
+///   request id's is added now and then for its name only (`HTTP2RequestIdIndexing`).
 ///   Indexed, each such field took the place of an entry later responses could have reused, and
 ///   kept the table full: NIOHPACK's encoder scans the dynamic table linearly for every field of
 ///   every response, so a table of single-use entries cost about 30,000 instructions per response
@@ -54,6 +55,8 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// a handler per stream (its context made and removed for every request) and a step per
     /// event. Nil: parts and events go down the pipeline (the tests read them there).
     var receiver: GatewayHandler?
+    /// The connection's choice of when `x-request-id` is indexed; nil: never.
+    var requestIdIndexing: HTTP2RequestIdIndexing?
 
     private var context: ChannelHandlerContext?
     /// The request's first header block came (a later one is its trailers).
@@ -186,11 +189,12 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         switch part {
         case .head(let head):
             writeHeld(context: context)
-            let frame = HTTP2Frame.FramePayload.headers(.init(headers: Self.fields(of: head)))
             if head.status.code < 200 {
+                let frame = HTTP2Frame.FramePayload.headers(.init(headers: Self.fields(of: head)))
                 context.write(wrapOutboundOut(frame), promise: promise)
             } else {
-                held = (frame, promise)
+                let indexing = requestIdIndexing?.indexing(at: context.eventLoop.now) ?? .nonIndexable
+                held = (.headers(.init(headers: Self.fields(of: head, requestIdIndexing: indexing))), promise)
             }
         case .body(let body):
             writeHeld(context: context)
@@ -225,10 +229,11 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// gateway's `appended` fields after them: one `HPACKHeaders` made from the lines, with no
     /// `HTTPHeaders` built, decorated and converted on the way (about 4,000 instructions per
     /// response). The same block as `write(.head(…))` makes of the decorated head: `:status`, the
-    /// names in lower case, single-use fields not indexed. The upstream's hop-by-hop fields, the
+    /// names in lower case, single-use fields not indexed (the request id: as `requestIdIndexing`
+    /// says for a request that started at `requestStart`). The upstream's hop-by-hop fields, the
     /// connection-specific ones among them, are gone already (`UpstreamResponseParser`).
     func write(forwarded head: UpstreamResponseHead, appending appended: ResponseDecorator.Appended,
-               promise: EventLoopPromise<Void>?) {
+               requestStart: NIODeadline, promise: EventLoopPromise<Void>?) {
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
@@ -248,7 +253,8 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
                             indexing: kind.contains(.singleUse) ? .nonIndexable : .indexable)
             }
         }
-        headers.add(name: "x-request-id", value: appended.requestId.text, indexing: .nonIndexable)
+        headers.add(name: "x-request-id", value: appended.requestId.text,
+                    indexing: requestIdIndexing?.indexing(at: requestStart) ?? .nonIndexable)
         if let rateLimit = appended.rateLimit {
             headers.add(name: RateLimitFields.policyName, value: rateLimit.policy)
             headers.add(name: RateLimitFields.stateName, value: rateLimit.state, indexing: .nonIndexable)
@@ -288,40 +294,43 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(last.frame), promise: last.promise)
     }
 
-    /// A response head's header block: `:status`, then the fields (`append`).
-    static func fields(of head: HTTPResponseHead) -> HPACKHeaders {
-        block(head.headers, status: head.status.code)
+    /// A response head's header block: `:status`, then the fields (`append`); `x-request-id`
+    /// with `requestIdIndexing`.
+    static func fields(of head: HTTPResponseHead, requestIdIndexing: HPACKIndexing = .nonIndexable) -> HPACKHeaders {
+        block(head.headers, status: head.status.code, requestIdIndexing: requestIdIndexing)
     }
 
     /// A trailer block.
     static func fields(ofTrailers trailers: HTTPHeaders) -> HPACKHeaders {
-        block(trailers, status: nil)
+        block(trailers, status: nil, requestIdIndexing: .nonIndexable)
     }
 
-    private static func block(_ fields: HTTPHeaders, status: UInt?) -> HPACKHeaders {
+    private static func block(_ fields: HTTPHeaders, status: UInt?, requestIdIndexing: HPACKIndexing) -> HPACKHeaders {
         var headers = HPACKHeaders()
         headers.reserveCapacity(fields.count + 1)
         if let status { headers.add(name: ":status", value: String(status)) }
-        if !append(fields, to: &headers, naming: nil) {
+        if !append(fields, to: &headers, naming: nil, requestIdIndexing: requestIdIndexing) {
             headers = HPACKHeaders()
             if let status { headers.add(name: ":status", value: String(status)) }
-            _ = append(fields, to: &headers, naming: HeaderRules.connectionValues(fields))
+            _ = append(fields, to: &headers, naming: HeaderRules.connectionValues(fields), requestIdIndexing: requestIdIndexing)
         }
         return headers
     }
 
     /// HTTP/1 fields as HTTP/2 fields, in one pass: names in lower case, connection-specific fields
     /// and those a `Connection` header names (`naming`: the values of every `Connection` header)
-    /// left out, single-use fields not indexed. With `naming` nil, false at the first `Connection`
-    /// header (the usual block has none: the caller then starts again with its values).
-    private static func append(_ fields: HTTPHeaders, to headers: inout HPACKHeaders, naming connection: [String]?) -> Bool {
+    /// left out, single-use fields not indexed (`x-request-id`: with `requestIdIndexing`). With
+    /// `naming` nil, false at the first `Connection` header (the usual block has none: the caller
+    /// then starts again with its values).
+    private static func append(_ fields: HTTPHeaders, to headers: inout HPACKHeaders, naming connection: [String]?,
+                               requestIdIndexing: HPACKIndexing) -> Bool {
         for (name, value) in fields {
             let kind = name.utf8.withContiguousStorageIfAvailable(Self.kind) ?? Array(name.utf8).withUnsafeBufferPointer(Self.kind)
             if kind.contains(.connection) && connection == nil { return false }
             if kind.contains(.connectionSpecific) { continue }
             if let connection, !connection.isEmpty, connection.contains(where: { HeaderRules.tokenList($0, contains: name) }) { continue }
             headers.add(name: kind.contains(.upperCase) ? name.lowercased() : name, value: value,
-                        indexing: kind.contains(.singleUse) ? .nonIndexable : .indexable)
+                        indexing: kind.contains(.requestId) ? requestIdIndexing : kind.contains(.singleUse) ? .nonIndexable : .indexable)
         }
         return true
     }
@@ -332,6 +341,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         static let singleUse = Kind(rawValue: 2)
         static let connectionSpecific = Kind(rawValue: 4)
         static let connection = Kind(rawValue: 8)
+        static let requestId = Kind(rawValue: 16)
     }
 
     /// What a field name is, in one look at its bytes.
@@ -347,7 +357,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         case 10 where HeaderRules.equalsLower(name, "connection"): kind.formUnion([.connection, .connectionSpecific])
         case 10 where HeaderRules.equalsLower(name, "keep-alive"): kind.insert(.connectionSpecific)
         case 11 where HeaderRules.equalsLower(name, "traceparent"): kind.insert(.singleUse)
-        case 12 where HeaderRules.equalsLower(name, "x-request-id"): kind.insert(.singleUse)
+        case 12 where HeaderRules.equalsLower(name, "x-request-id"): kind.formUnion([.singleUse, .requestId])
         case 16 where HeaderRules.equalsLower(name, "proxy-connection"): kind.insert(.connectionSpecific)
         case 17 where HeaderRules.equalsLower(name, "transfer-encoding"): kind.insert(.connectionSpecific)
         default: break

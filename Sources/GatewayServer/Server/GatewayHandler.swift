@@ -484,7 +484,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
            let appended = ResponseDecorator.appended(to: head, for: request) {
             request.status = Int(head.status.code)
             machine.responseStarted()
-            codec.write(forwarded: head, appending: appended, promise: nil)
+            codec.write(forwarded: head, appending: appended, requestStart: request.start, promise: nil)
             return
         }
         // An HTTP/1.1 client gets the upstream's field bytes as they are, with the gateway's
