@@ -1,4 +1,5 @@
 @testable import GatewayServer
+import Foundation
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -302,6 +303,113 @@ import Testing
             var parts: [UpstreamResponsePart] = []
             while let part = try parser.next(&bytes) { parts.append(part) }
             #expect(Self.describe(parts) == ["head 1.1 200 Content-Length=2"] + (round == 1 ? [] : ["body ok"]) + ["end"])
+        }
+    }
+
+    // MARK: the connection's memo of the last head
+
+    /// What a parser makes of `bytes`, one response to a GET, with `memo` (nil: none): its parts
+    /// described (a head's forwarded lines, Content-Length and gateway names with it), then the
+    /// connection's keep-alive and the bytes left; or the error.
+    static func outcome(_ bytes: [UInt8], memo: ResponseHeadMemo?) -> String {
+        var parser = UpstreamResponseParser()
+        parser.requestSent(method: .GET)
+        var buffer = ByteBuffer(bytes: bytes)
+        var out: [String] = []
+        do {
+            while let part = try parser.next(&buffer, memo: memo) {
+                switch part {
+                case .head(let head):
+                    out.append("head \(head.version) \(head.status.code) [\(String(buffer: head.fields))] "
+                               + "\(head.contentLength.map { String($0) } ?? "-") \(head.hasGatewayFieldNames)")
+                case .body(let body): out.append("body \(String(buffer: body))")
+                case .end(let trailers): out.append("end \(trailers.map { "\($0)" } ?? "")")
+                }
+            }
+            out.append("keepAlive \(parser.keepAlive) left \(buffer.readableBytes)")
+        } catch {
+            out.append("error \(error)")
+        }
+        return out.joined(separator: " | ")
+    }
+
+    static let memoBase = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sat, 05 Dec 2026 21:36:56 GMT\r\n"
+        + "Content-Type: application/json\r\nContent-Length: 10\r\nConnection: keep-alive\r\n\r\n0123456789"
+
+    /// Heads one after another on one connection give with its memo what each gives alone:
+    /// the same head, one line changed, fewer and more lines, other framing, heads over the
+    /// memo's limits, and the first head again after each.
+    @Test func headsReadWithTheMemoGiveWhatTheyGiveAlone() {
+        let base = Self.memoBase
+        let long = (0..<40).map { "X-Field-\($0): \($0)\r\n" }.joined()
+        let large = "X-Large: " + String(repeating: "v", count: 2000) + "\r\n"
+        let heads: [String] = [
+            base, base,
+            base.replacingOccurrences(of: "21:36:56", with: "21:36:57"),
+            base.replacingOccurrences(of: "Content-Length: 10\r\n", with: ""),
+            base.replacingOccurrences(of: "Connection: keep-alive\r\n", with: "Connection: keep-alive\r\nSet-Cookie: s=1\r\n"),
+            base.replacingOccurrences(of: "Connection: keep-alive", with: "Connection: close"),
+            base.replacingOccurrences(of: "Connection: keep-alive", with: "Connection: X-Secret\r\nX-Secret: 1"),
+            base.replacingOccurrences(of: "Connection: keep-alive\r\n", with: "X-Secret: 1\r\nConnection: X-Secret\r\n"),
+            base.replacingOccurrences(of: "Content-Length: 10", with: "Content-Length: 4"),
+            base.replacingOccurrences(of: "Content-Length: 10", with: "Content-Length: 10\r\nContent-Length: 10"),
+            base.replacingOccurrences(of: "Content-Length: 10", with: "Transfer-Encoding: chunked").replacingOccurrences(of: "0123456789", with: "3\r\nabc\r\n0\r\n\r\n"),
+            base.replacingOccurrences(of: "Content-Length: 10", with: "Transfer-Encoding: gzip"),
+            base.replacingOccurrences(of: "\r\n", with: "\n"),
+            base.replacingOccurrences(of: "Server: nginx", with: "Server:nginx"),
+            base.replacingOccurrences(of: "HTTP/1.1 200 OK", with: "HTTP/1.0 200 OK"),
+            base.replacingOccurrences(of: "HTTP/1.1 200 OK", with: "HTTP/1.1 404 Not Found"),
+            base.replacingOccurrences(of: "HTTP/1.1 200 OK\r\n", with: "HTTP/1.1 200 OK\r\nx-request-id: up\r\n"),
+            base.replacingOccurrences(of: "Connection: keep-alive\r\n", with: long),
+            base.replacingOccurrences(of: "Connection: keep-alive\r\n", with: large),
+            base.replacingOccurrences(of: "Server: nginx/1.22.1\r\n", with: "Server: nginx/1.22.1\r\n Folded\r\n"),
+            "HTTP/1.1 200 OK\r\n\r\n",
+        ]
+        let memo = ResponseHeadMemo()
+        for head in heads {
+            let bytes = Array(head.utf8)
+            let alone = Self.outcome(bytes, memo: nil)
+            #expect(Self.outcome(bytes, memo: memo) == alone, "\(head.debugDescription)")
+            #expect(Self.outcome(bytes, memo: memo) == alone, "again: \(head.debugDescription)")
+            let first = Array(base.utf8)
+            #expect(Self.outcome(first, memo: memo) == Self.outcome(first, memo: nil), "the first head after \(head.debugDescription)")
+        }
+    }
+
+    /// Every byte of a head replaced in turn by one that matters to the parser, after the memo
+    /// holds the head itself: what the changed head gives with the memo is what it gives alone
+    /// (a memo that took over a line not compared whole fails this).
+    @Test func aHeadThatDiffersInOneByteIsReadAsItself() {
+        let base = Array(Self.memoBase.utf8)
+        let memo = ResponseHeadMemo()
+        let headEnd = Self.memoBase.utf8.count - 10
+        for index in 0..<headEnd {
+            for byte: UInt8 in [0x0D, 0x0A, 0x3A, 0x20, 0x09, 0x58, 0x00, 0x7F, 0x31] where byte != base[index] {
+                var changed = base
+                changed[index] = byte
+                _ = Self.outcome(base, memo: memo)
+                let alone = Self.outcome(changed, memo: nil)
+                #expect(Self.outcome(changed, memo: memo) == alone, "byte \(index) as \(byte)")
+                #expect(Self.outcome(changed, memo: memo) == alone, "byte \(index) as \(byte), again")
+            }
+        }
+    }
+
+    @Test func theMemosComparisonSeesEveryByte() {
+        for count in 0...24 {
+            let a = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+            a.withUnsafeBytes { x in
+                #expect(ResponseHeadMemo.equal(x.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, x.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, count: count))
+            }
+            for index in 0..<count {
+                var b = a
+                b[index] ^= 0x20
+                a.withUnsafeBytes { x in
+                    b.withUnsafeBytes { y in
+                        #expect(!ResponseHeadMemo.equal(x.baseAddress!, y.baseAddress!, count: count), "length \(count), byte \(index)")
+                    }
+                }
+            }
         }
     }
 }

@@ -59,6 +59,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// Encodes the request parts `send` writes (nil: they go down the pipeline as parts).
     private let encoder: UpstreamRequestEncoder?
     private var parser = UpstreamResponseParser()
+    /// The last response head's lines, for the parser to compare the next one's with.
+    private let memo = ResponseHeadMemo()
     /// Bytes of a line not yet whole, kept for the next read (or a read that came while parts
     /// were handed on).
     private var unparsed: ByteBuffer?
@@ -147,7 +149,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
             do {
                 // One part at a time, the parser left before the exchange hears of it: the
                 // exchange may send the next request (`send(head:)` tells the parser) meanwhile.
-                while let part = try withParser({ try $0.next(&buffer) }) {
+                while let part = try withParser({ try $0.next(&buffer, memo: memo) }) {
                     delegate?.upstreamResponse(part)
                 }
             } catch {

@@ -82,8 +82,9 @@ struct UpstreamResponseParser {
     }
 
     /// The next part that `buffer` completes, consuming its bytes; nil when more bytes are
-    /// needed (an incomplete line stays in `buffer`).
-    mutating func next(_ buffer: inout ByteBuffer) throws -> UpstreamResponsePart? {
+    /// needed (an incomplete line stays in `buffer`). A head's lines are compared with the last
+    /// head's in `memo` (the connection's), when there is one.
+    mutating func next(_ buffer: inout ByteBuffer, memo: ResponseHeadMemo? = nil) throws -> UpstreamResponsePart? {
         while true {
             switch state {
             case .end:
@@ -91,7 +92,7 @@ struct UpstreamResponseParser {
                 return .end(nil)
             case .head:
                 guard buffer.readableBytes > 0 else { return nil }
-                guard let head = try readHead(&buffer) else { return nil }
+                guard let head = try readHead(&buffer, memo: memo) else { return nil }
                 // An interim answer is not handed on (as NIO's decoder does): the final one follows.
                 if head.status.code < 200 { continue }
                 return .head(head)
@@ -246,7 +247,7 @@ struct UpstreamResponseParser {
         return fields
     }
 
-    private mutating func readHead(_ buffer: inout ByteBuffer) throws -> UpstreamResponseHead? {
+    private mutating func readHead(_ buffer: inout ByteBuffer, memo: ResponseHeadMemo?) throws -> UpstreamResponseHead? {
         // Empty lines before a status line are skipped (RFC 9112 §2.2).
         while let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
               first == UInt8(ascii: "\r") || first == UInt8(ascii: "\n") {
@@ -267,9 +268,9 @@ struct UpstreamResponseParser {
             // end. One that did not is only searched for its end in the bytes each read adds, and
             // parsed once whole: a head that trickles in costs time linear in its size.
             if scannedSoFar == 0 {
-                if let head = try parseHead(bytes) { return head }
+                if let head = try parseHead(bytes, memo: memo) { return head }
             } else if let end = Self.sectionEnd(bytes, from: scannedSoFar - 3) {
-                return try parseHead(UnsafeBufferPointer(rebasing: bytes[0..<end]))
+                return try parseHead(UnsafeBufferPointer(rebasing: bytes[0..<end]), memo: memo)
             }
             if bytes.count > Self.maxHeadSize { throw fail("a response head over \(Self.maxHeadSize) bytes") }
             return nil
@@ -335,8 +336,9 @@ struct UpstreamResponseParser {
     }
 
     /// The head at the start of `bytes`, read line by line up to the empty line that ends it; nil
-    /// when `bytes` has no such line yet.
-    private mutating func parseHead(_ bytes: UnsafeBufferPointer<UInt8>) throws -> ParsedHead? {
+    /// when `bytes` has no such line yet. A line that is the same bytes as the last head's at its
+    /// place takes that line's reading over (`ResponseHeadMemo`).
+    private mutating func parseHead(_ bytes: UnsafeBufferPointer<UInt8>, memo: ResponseHeadMemo?) throws -> ParsedHead? {
         var status: (version: HTTPVersion, code: Int)?
         var length: Int?
         var close = false, keepAliveToken = false
@@ -348,52 +350,90 @@ struct UpstreamResponseParser {
         var fields = ForwardedFieldLines()
         var start = 0
         var end = 0
+        var index = 0
+        /// Whether a line was read anew (or the head has fewer lines than the memo's): the head
+        /// is then remembered in place of the last one.
+        var missed = false
         while true {
-            guard let lf = Self.lineFeed(in: bytes, from: start) else { return nil }
-            let crlf = lf > start && bytes[lf - 1] == UInt8(ascii: "\r")
-            let line = UnsafeBufferPointer(rebasing: bytes[start..<(crlf ? lf - 1 : lf)])
+            guard start < bytes.count else { return nil }
+            // The empty line that ends the head.
+            if bytes[start] == UInt8(ascii: "\n") {
+                end = start + 1
+                break
+            }
+            if bytes[start] == UInt8(ascii: "\r") && start + 1 < bytes.count && bytes[start + 1] == UInt8(ascii: "\n") {
+                end = start + 2
+                break
+            }
             let lineStart = start
-            start = lf + 1
-            guard status != nil else {
-                status = Self.statusLine(line)
-                if status == nil { throw fail("a malformed status line") }
-                continue
-            }
-            if line.isEmpty {
-                end = start
-                break
-            }
-            let (nameEnd, valueStart, valueEnd) = try field(line)
-            let name = UnsafeBufferPointer(rebasing: line[0..<nameEnd])
-            let value = UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd])
-            switch nameEnd {
-            case 9 where HeaderRules.equalsLower(name, "ratelimit"): gatewayNames = true
-            case 12 where HeaderRules.equalsLower(name, "x-request-id"): gatewayNames = true
-            case 14 where HeaderRules.equalsLower(name, "content-length"):
-                let parsed = HeaderRules.contentLength(bytes: value)
-                // A repeated Content-Length is refused even with the same value (as llhttp does).
-                if parsed == nil || lengthSeen { lengthInvalid = true }
-                length = parsed
-                lengthSeen = true
-            case 16 where HeaderRules.equalsLower(name, "ratelimit-policy"): gatewayNames = true
-            case 17 where HeaderRules.equalsLower(name, "transfer-encoding"):
-                chunkedLast = Self.lastCodingIsChunked(String(decoding: value, as: UTF8.self))
-            case 10 where HeaderRules.equalsLower(name, "connection"):
-                let tokens = HeaderRules.connectionTokens(value)
-                if tokens.close { close = true }
-                if tokens.keepAlive { keepAliveToken = true }
-                if tokens.namesOthers { named.append(String(decoding: value, as: UTF8.self)) }
-            default:
-                break
-            }
-            // Hop-by-hop fields belong to this connection: they are not part of the head handed
-            // on (RFC 9110 §7.6.1).
-            if HeaderRules.isHopByHop(name) { continue }
-            if crlf && valueStart == nameEnd + 2 && valueEnd == line.count && line[nameEnd + 1] == 0x20 {
-                fields.keep(lineStart..<start, of: bytes)
+            let reading: ResponseHeadMemo.Reading
+            if !missed, let (remembered, length) = memo?.reading(index, in: bytes, at: start) {
+                reading = remembered
+                start += length
             } else {
-                fields.keep(name: name, value: value, of: bytes)
+                guard let lf = Self.lineFeed(in: bytes, from: start) else { return nil }
+                let crlf = lf > start && bytes[lf - 1] == UInt8(ascii: "\r")
+                let line = UnsafeBufferPointer(rebasing: bytes[start..<(crlf ? lf - 1 : lf)])
+                start = lf + 1
+                if status == nil {
+                    guard let parsed = Self.statusLine(line) else { throw fail("a malformed status line") }
+                    reading = .status(parsed.version, code: parsed.code)
+                } else {
+                    reading = .field(try readField(line, crlf: crlf))
+                }
+                if !missed {
+                    missed = true
+                    memo?.start(sameUpTo: index)
+                }
             }
+            if missed { memo?.add(.init(end: start, reading: reading)) }
+            index += 1
+            switch reading {
+            case .status(let version, let code):
+                guard status == nil else { throw fail("a malformed header line") }
+                status = (version, code)
+                continue
+            case .field(let field):
+                guard status != nil else { throw fail("a malformed status line") }
+                switch field.role {
+                case .other:
+                    break
+                case .gatewayName:
+                    gatewayNames = true
+                case .contentLength(let parsed):
+                    // A repeated Content-Length is refused even with the same value (as llhttp does).
+                    if parsed == nil || lengthSeen { lengthInvalid = true }
+                    length = parsed
+                    lengthSeen = true
+                case .transferEncoding(let chunked):
+                    chunkedLast = chunked
+                case .connection(let tokens):
+                    if tokens.close { close = true }
+                    if tokens.keepAlive { keepAliveToken = true }
+                    if tokens.namesOthers {
+                        named.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[(lineStart + field.valueStart)..<(lineStart + field.valueEnd)]),
+                                            as: UTF8.self))
+                    }
+                }
+                // Hop-by-hop fields belong to this connection: they are not part of the head handed
+                // on (RFC 9110 §7.6.1).
+                if field.hopByHop { continue }
+                if field.plain {
+                    fields.keep(lineStart..<start, of: bytes)
+                } else {
+                    fields.keep(name: UnsafeBufferPointer(rebasing: bytes[lineStart..<(lineStart + field.nameEnd)]),
+                                value: UnsafeBufferPointer(rebasing: bytes[(lineStart + field.valueStart)..<(lineStart + field.valueEnd)]),
+                                of: bytes)
+                }
+            }
+        }
+        if let memo {
+            // The same lines, fewer of them: the head is remembered too.
+            if !missed && index != memo.count {
+                missed = true
+                memo.start(sameUpTo: index)
+            }
+            if missed { memo.remember(bytes) }
         }
         fields.finish(of: bytes)
         if !named.isEmpty { fields.remove(named: named, of: bytes) }
@@ -426,6 +466,28 @@ struct UpstreamResponseParser {
         let code = Int(line[9] - 48) * 100 + Int(line[10] - 48) * 10 + Int(line[11] - 48)
         guard code >= 100 else { return nil }
         return (HTTPVersion(major: 1, minor: line[7] == UInt8(ascii: "0") ? 0 : 1), code)
+    }
+
+    /// A field line (without its line ending) read: its name and value, and what they mean to the
+    /// parser (`crlf`: the line ended in CRLF).
+    private mutating func readField(_ line: UnsafeBufferPointer<UInt8>, crlf: Bool) throws -> FieldLineReading {
+        let (nameEnd, valueStart, valueEnd) = try field(line)
+        let name = UnsafeBufferPointer(rebasing: line[0..<nameEnd])
+        let value = UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd])
+        let role: FieldLineReading.Role
+        switch nameEnd {
+        case 9 where HeaderRules.equalsLower(name, "ratelimit"): role = .gatewayName
+        case 12 where HeaderRules.equalsLower(name, "x-request-id"): role = .gatewayName
+        case 14 where HeaderRules.equalsLower(name, "content-length"): role = .contentLength(HeaderRules.contentLength(bytes: value))
+        case 16 where HeaderRules.equalsLower(name, "ratelimit-policy"): role = .gatewayName
+        case 17 where HeaderRules.equalsLower(name, "transfer-encoding"):
+            role = .transferEncoding(chunkedLast: Self.lastCodingIsChunked(String(decoding: value, as: UTF8.self)))
+        case 10 where HeaderRules.equalsLower(name, "connection"): role = .connection(HeaderRules.connectionTokens(value))
+        default: role = .other
+        }
+        let plain = crlf && valueStart == nameEnd + 2 && valueEnd == line.count && line[nameEnd + 1] == 0x20
+        return FieldLineReading(nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd, plain: plain,
+                                hopByHop: HeaderRules.isHopByHop(name), role: role)
     }
 
     /// `name: value`: where the name ends and where the value, without the spaces and tabs
