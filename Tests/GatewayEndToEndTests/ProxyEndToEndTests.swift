@@ -90,7 +90,7 @@ import Testing
     }
 
     /// On one HTTP/2 connection the request id is indexed for its name on the first response and
-    /// sent without indexing after it (`HTTP2RequestIdIndexing`): every response still decodes
+    /// sent without indexing after it (`HTTP2FieldIndexing`): every response still decodes
     /// to its own id, the one its request carried to the backend.
     @Test func eachResponseOnOneHTTP2ConnectionCarriesItsOwnRequestId() async throws {
         try await withGateway { gateway, legacy, _ in

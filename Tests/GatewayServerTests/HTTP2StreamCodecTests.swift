@@ -150,46 +150,65 @@ import Testing
     }
 
     /// The request id is indexed for its name on a connection's first response and again once
-    /// `refresh` has passed, whichever way the head is written; never in between.
-    @Test func theRequestIdIsIndexedOnlyNowAndThenOnAConnection() throws {
-        let indexing = HTTP2RequestIdIndexing()
+    /// `refresh` has passed, never in between; Content-Length only when it is the last one's again.
+    @Test func theConnectionIndexesTheRequestIdNowAndThenAndARepeatedContentLength() throws {
+        let indexing = HTTP2FieldIndexing()
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
-        #expect(indexing.indexing(at: start) == .indexable)
-        #expect(indexing.indexing(at: start) == .nonIndexable)
-        #expect(indexing.indexing(at: start + HTTP2RequestIdIndexing.refresh - .nanoseconds(1)) == .nonIndexable)
-        #expect(indexing.indexing(at: start + HTTP2RequestIdIndexing.refresh) == .indexable)
-        #expect(indexing.indexing(at: start + HTTP2RequestIdIndexing.refresh + .seconds(1)) == .nonIndexable)
+        #expect(indexing.requestId(at: start) == .indexable)
+        #expect(indexing.requestId(at: start) == .nonIndexable)
+        #expect(indexing.requestId(at: start + HTTP2FieldIndexing.refresh - .nanoseconds(1)) == .nonIndexable)
+        #expect(indexing.requestId(at: start + HTTP2FieldIndexing.refresh) == .indexable)
+        #expect(indexing.requestId(at: start + HTTP2FieldIndexing.refresh + .seconds(1)) == .nonIndexable)
+        #expect(["11", "11", "11", "12", "11", "11", "7", "8", "8"].map(indexing.contentLength)
+                == [.nonIndexable, .indexable, .indexable, .nonIndexable, .nonIndexable, .indexable, .nonIndexable, .nonIndexable, .indexable])
 
         // Through the codec, for the streams of one connection: forwarded heads and made ones.
-        let shared = HTTP2RequestIdIndexing()
-        func requestIdIndexing(_ write: (HTTP2StreamCodec) -> Void) throws -> HPACKIndexing? {
+        let shared = HTTP2FieldIndexing()
+        func sent(_ write: (HTTP2StreamCodec) -> Void) throws -> [String: HPACKIndexing] {
             let (channel, writer) = try stream()
-            writer.requestIdIndexing = shared
+            writer.fieldIndexing = shared
             write(writer)
             writer.write(.end(nil), promise: nil)
             channel.flush()
-            guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else { return nil }
+            guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else { return [:] }
             _ = try channel.finish()
-            return block.headers.first { $0.name == "x-request-id" }?.indexable
+            var found: [String: HPACKIndexing] = [:]
+            for (name, _, indexable) in block.headers where name == "x-request-id" || name == "content-length" { found[name] = indexable }
+            return found
         }
-        let forwarded = UpstreamResponseHead(version: .http1_1, status: .ok, fields: ByteBuffer(string: "Server: s\r\n"),
-                                             contentLength: nil, hasGatewayFieldNames: false)
+        func forwarded(length: Int, id: String, start: NIODeadline) -> (HTTP2StreamCodec) -> Void {
+            let head = forwarded(length: length)
+            let appended = ResponseDecorator.Appended(requestId: RequestID(id), rateLimit: nil)
+            return { $0.write(forwarded: head, appending: appended, requestStart: start, promise: nil) }
+        }
+        func forwarded(length: Int) -> UpstreamResponseHead {
+            UpstreamResponseHead(version: .http1_1, status: .ok, fields: ByteBuffer(string: "Server: s\r\nContent-Length: \(length)\r\n"),
+                                 contentLength: length, hasGatewayFieldNames: false)
+        }
         let now = NIODeadline.now()
-        #expect(try requestIdIndexing { $0.write(forwarded: forwarded, appending: .init(requestId: "r-1", rateLimit: nil), requestStart: now, promise: nil) } == .indexable)
-        #expect(try requestIdIndexing { $0.write(forwarded: forwarded, appending: .init(requestId: "r-2", rateLimit: nil), requestStart: now, promise: nil) } == .nonIndexable)
-        #expect(try requestIdIndexing { $0.write(head(.ok, [("X-Request-ID", "r-3")]), promise: nil) } == .nonIndexable)
-        let later = now + HTTP2RequestIdIndexing.refresh
-        #expect(try requestIdIndexing { $0.write(forwarded: forwarded, appending: .init(requestId: "r-4", rateLimit: nil), requestStart: later, promise: nil) } == .indexable)
+        #expect(try sent(forwarded(length: 2, id: "r-1", start: now))
+                == ["x-request-id": HPACKIndexing.indexable, "content-length": .nonIndexable])
+        #expect(try sent(forwarded(length: 2, id: "r-2", start: now))
+                == ["x-request-id": HPACKIndexing.nonIndexable, "content-length": .indexable])
+        #expect(try sent { $0.write(head(.ok, [("X-Request-ID", "r-3"), ("Content-Length", "2")]), promise: nil) }
+                == ["x-request-id": HPACKIndexing.nonIndexable, "content-length": .indexable])
+        // A block made again for its Connection header asks the connection once.
+        #expect(try sent { $0.write(head(.ok, [("content-length", "3"), ("x-a", "1"), ("Connection", "x-a")]), promise: nil) }
+                == ["content-length": HPACKIndexing.nonIndexable])
+        #expect(try sent { $0.write(head(.ok, [("content-length", "3")]), promise: nil) } == ["content-length": HPACKIndexing.indexable])
+        let later = now + HTTP2FieldIndexing.refresh
+        #expect(try sent(forwarded(length: 5, id: "r-4", start: later))
+                == ["x-request-id": HPACKIndexing.indexable, "content-length": .nonIndexable])
         // Without a connection's indexing (and in a block made apart): never indexed.
         let (channel, writer) = try stream()
-        writer.write(head(.ok, [("x-request-id", "r-5")]), promise: nil)
+        writer.write(head(.ok, [("x-request-id", "r-5"), ("content-length", "5")]), promise: nil)
         writer.write(.end(nil), promise: nil)
         channel.flush()
         guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else {
             Issue.record("no HEADERS frame")
             return
         }
-        #expect(block.headers.first { $0.name == "x-request-id" }?.indexable == .nonIndexable)
+        #expect(block.headers.filter { $0.name == "x-request-id" || $0.name == "content-length" }.map(\.indexable) == [.nonIndexable, .nonIndexable])
         _ = try channel.finish()
     }
 

@@ -33,7 +33,8 @@ import NIOHTTP2
 ///   lower-cased anew, about 8,000 instructions per response.)
 /// - Fields whose value differs on every response — the request id, the RateLimit state, a
 ///   traceparent — are sent without being added to HPACK's dynamic table (RFC 7541 §6.2.2); the
-///   request id's is added now and then for its name only (`HTTP2RequestIdIndexing`).
+///   request id's is added now and then for its name only, and Content-Length only when it
+///   repeats (`HTTP2FieldIndexing`, per connection).
 ///   Indexed, each such field took the place of an entry later responses could have reused, and
 ///   kept the table full: NIOHPACK's encoder scans the dynamic table linearly for every field of
 ///   every response, so a table of single-use entries cost about 30,000 instructions per response
@@ -55,8 +56,9 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// a handler per stream (its context made and removed for every request) and a step per
     /// event. Nil: parts and events go down the pipeline (the tests read them there).
     var receiver: GatewayHandler?
-    /// The connection's choice of when `x-request-id` is indexed; nil: never.
-    var requestIdIndexing: HTTP2RequestIdIndexing?
+    /// The connection's choice of when `x-request-id` and `content-length` are indexed; nil:
+    /// never.
+    var fieldIndexing: HTTP2FieldIndexing?
 
     private var context: ChannelHandlerContext?
     /// The request's first header block came (a later one is its trailers).
@@ -193,8 +195,8 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
                 let frame = HTTP2Frame.FramePayload.headers(.init(headers: Self.fields(of: head)))
                 context.write(wrapOutboundOut(frame), promise: promise)
             } else {
-                let indexing = requestIdIndexing?.indexing(at: context.eventLoop.now) ?? .nonIndexable
-                held = (.headers(.init(headers: Self.fields(of: head, requestIdIndexing: indexing))), promise)
+                let fields = Self.fields(of: head, indexing: fieldIndexing, now: context.eventLoop.now)
+                held = (.headers(.init(headers: fields)), promise)
             }
         case .body(let body):
             writeHeld(context: context)
@@ -229,8 +231,8 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// gateway's `appended` fields after them: one `HPACKHeaders` made from the lines, with no
     /// `HTTPHeaders` built, decorated and converted on the way (about 4,000 instructions per
     /// response). The same block as `write(.head(…))` makes of the decorated head: `:status`, the
-    /// names in lower case, single-use fields not indexed (the request id: as `requestIdIndexing`
-    /// says for a request that started at `requestStart`). The upstream's hop-by-hop fields, the
+    /// names in lower case, single-use fields not indexed (the request id and Content-Length: as
+    /// `fieldIndexing` says, for a request that started at `requestStart`). The upstream's hop-by-hop fields, the
     /// connection-specific ones among them, are gone already (`UpstreamResponseParser`).
     func write(forwarded head: UpstreamResponseHead, appending appended: ResponseDecorator.Appended,
                requestStart: NIODeadline, promise: EventLoopPromise<Void>?) {
@@ -248,13 +250,19 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
                 let name = UnsafeBufferPointer(rebasing: bytes[nameRange])
                 let kind = Self.kind(name)
                 if kind.contains(.connectionSpecific) { return }
+                let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[valueRange]), as: UTF8.self)
+                let indexing: HPACKIndexing
+                if kind.contains(.contentLength) {
+                    indexing = fieldIndexing?.contentLength(value) ?? .nonIndexable
+                } else {
+                    indexing = kind.contains(.singleUse) ? .nonIndexable : .indexable
+                }
                 headers.add(name: kind.contains(.upperCase) ? Self.lowerCased(name) : String(decoding: name, as: UTF8.self),
-                            value: String(decoding: UnsafeBufferPointer(rebasing: bytes[valueRange]), as: UTF8.self),
-                            indexing: kind.contains(.singleUse) ? .nonIndexable : .indexable)
+                            value: value, indexing: indexing)
             }
         }
         headers.add(name: "x-request-id", value: appended.requestId.text,
-                    indexing: requestIdIndexing?.indexing(at: requestStart) ?? .nonIndexable)
+                    indexing: fieldIndexing?.requestId(at: requestStart) ?? .nonIndexable)
         if let rateLimit = appended.rateLimit {
             headers.add(name: RateLimitFields.policyName, value: rateLimit.policy)
             headers.add(name: RateLimitFields.stateName, value: rateLimit.state, indexing: .nonIndexable)
@@ -294,45 +302,76 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(last.frame), promise: last.promise)
     }
 
-    /// A response head's header block: `:status`, then the fields (`append`); `x-request-id`
-    /// with `requestIdIndexing`.
-    static func fields(of head: HTTPResponseHead, requestIdIndexing: HPACKIndexing = .nonIndexable) -> HPACKHeaders {
-        block(head.headers, status: head.status.code, requestIdIndexing: requestIdIndexing)
+    /// A response head's header block: `:status`, then the fields (`append`); `x-request-id` and
+    /// `content-length` as the connection's `indexing` says (for a request answered at `now`).
+    static func fields(of head: HTTPResponseHead, indexing: HTTP2FieldIndexing? = nil, now: NIODeadline = .now()) -> HPACKHeaders {
+        block(head.headers, status: head.status.code, indexing: indexing, now: now)
     }
 
     /// A trailer block.
     static func fields(ofTrailers trailers: HTTPHeaders) -> HPACKHeaders {
-        block(trailers, status: nil, requestIdIndexing: .nonIndexable)
+        block(trailers, status: nil, indexing: nil, now: .now())
     }
 
-    private static func block(_ fields: HTTPHeaders, status: UInt?, requestIdIndexing: HPACKIndexing) -> HPACKHeaders {
+    private static func block(_ fields: HTTPHeaders, status: UInt?, indexing: HTTP2FieldIndexing?, now: NIODeadline) -> HPACKHeaders {
         var headers = HPACKHeaders()
         headers.reserveCapacity(fields.count + 1)
         if let status { headers.add(name: ":status", value: String(status)) }
-        if !append(fields, to: &headers, naming: nil, requestIdIndexing: requestIdIndexing) {
+        var decided = Decided(indexing: indexing, now: now)
+        if !append(fields, to: &headers, naming: nil, decided: &decided) {
             headers = HPACKHeaders()
             if let status { headers.add(name: ":status", value: String(status)) }
-            _ = append(fields, to: &headers, naming: HeaderRules.connectionValues(fields), requestIdIndexing: requestIdIndexing)
+            _ = append(fields, to: &headers, naming: HeaderRules.connectionValues(fields), decided: &decided)
         }
         return headers
     }
 
     /// HTTP/1 fields as HTTP/2 fields, in one pass: names in lower case, connection-specific fields
     /// and those a `Connection` header names (`naming`: the values of every `Connection` header)
-    /// left out, single-use fields not indexed (`x-request-id`: with `requestIdIndexing`). With
-    /// `naming` nil, false at the first `Connection` header (the usual block has none: the caller
-    /// then starts again with its values).
+    /// left out, single-use fields not indexed (`x-request-id` and `content-length`: as `decided`).
+    /// With `naming` nil, false at the first `Connection` header (the usual block has none: the
+    /// caller then starts again with its values).
     private static func append(_ fields: HTTPHeaders, to headers: inout HPACKHeaders, naming connection: [String]?,
-                               requestIdIndexing: HPACKIndexing) -> Bool {
+                               decided: inout Decided) -> Bool {
         for (name, value) in fields {
             let kind = name.utf8.withContiguousStorageIfAvailable(Self.kind) ?? Array(name.utf8).withUnsafeBufferPointer(Self.kind)
             if kind.contains(.connection) && connection == nil { return false }
             if kind.contains(.connectionSpecific) { continue }
             if let connection, !connection.isEmpty, connection.contains(where: { HeaderRules.tokenList($0, contains: name) }) { continue }
             headers.add(name: kind.contains(.upperCase) ? name.lowercased() : name, value: value,
-                        indexing: kind.contains(.requestId) ? requestIdIndexing : kind.contains(.singleUse) ? .nonIndexable : .indexable)
+                        indexing: kind.contains(.requestId) ? decided.requestId()
+                            : kind.contains(.contentLength) ? decided.contentLength(value)
+                            : kind.contains(.singleUse) ? .nonIndexable : .indexable)
         }
         return true
+    }
+
+    /// The connection's answers for one block, asked once each: a block made again (after a
+    /// `Connection` header) gets the same ones.
+    private struct Decided {
+        let indexing: HTTP2FieldIndexing?
+        let now: NIODeadline
+        private var requestIdAnswer: HPACKIndexing?
+        private var contentLengthAnswer: HPACKIndexing?
+
+        init(indexing: HTTP2FieldIndexing?, now: NIODeadline) {
+            self.indexing = indexing
+            self.now = now
+        }
+
+        mutating func requestId() -> HPACKIndexing {
+            if let requestIdAnswer { return requestIdAnswer }
+            let answer = indexing?.requestId(at: now) ?? .nonIndexable
+            requestIdAnswer = answer
+            return answer
+        }
+
+        mutating func contentLength(_ value: String) -> HPACKIndexing {
+            if let contentLengthAnswer { return contentLengthAnswer }
+            let answer = indexing?.contentLength(value) ?? .nonIndexable
+            contentLengthAnswer = answer
+            return answer
+        }
     }
 
     private struct Kind: OptionSet {
@@ -342,6 +381,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         static let connectionSpecific = Kind(rawValue: 4)
         static let connection = Kind(rawValue: 8)
         static let requestId = Kind(rawValue: 16)
+        static let contentLength = Kind(rawValue: 32)
     }
 
     /// What a field name is, in one look at its bytes.
@@ -358,6 +398,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         case 10 where HeaderRules.equalsLower(name, "keep-alive"): kind.insert(.connectionSpecific)
         case 11 where HeaderRules.equalsLower(name, "traceparent"): kind.insert(.singleUse)
         case 12 where HeaderRules.equalsLower(name, "x-request-id"): kind.formUnion([.singleUse, .requestId])
+        case 14 where HeaderRules.equalsLower(name, "content-length"): kind.formUnion([.singleUse, .contentLength])
         case 16 where HeaderRules.equalsLower(name, "proxy-connection"): kind.insert(.connectionSpecific)
         case 17 where HeaderRules.equalsLower(name, "transfer-encoding"): kind.insert(.connectionSpecific)
         default: break

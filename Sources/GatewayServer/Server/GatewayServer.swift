@@ -319,7 +319,7 @@ public final class GatewayServer: Sendable {
                 logger.info("closing an HTTP/2 connection", metadata: ["reason": "\(reason)"])
             })
             try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
-            let requestIdIndexing = NIOLoopBound(HTTP2RequestIdIndexing(), eventLoop: channel.eventLoop)
+            let fieldIndexing = NIOLoopBound(HTTP2FieldIndexing(), eventLoop: channel.eventLoop)
             _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
                 mode: .server, connectionConfiguration: configuration.connection,
                 streamConfiguration: configuration.stream,
@@ -329,7 +329,7 @@ public final class GatewayServer: Sendable {
                     // directly, on its own context; the handler hands it the response's parts.
                     // Named: a handler without a name gets one made by string interpolation.
                     let codec = HTTP2StreamCodec()
-                    codec.requestIdIndexing = requestIdIndexing.value
+                    codec.fieldIndexing = fieldIndexing.value
                     codec.receiver = GatewayHandler(shared: shared, connection: .init(
                         scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record,
                         streamCodec: codec))
