@@ -64,4 +64,39 @@ import Testing
         let controlAfterTab = Array("abc\tdefghij\u{1}klmnop".utf8)
         #expect(!Self.check(controlAfterTab, from: 0, to: controlAfterTab.count, obsText: false))
     }
+
+    /// HTTP/2's byte tests (names: tokens without upper case; values: no NUL, CR, LF; pseudo-header
+    /// values: nothing up to SP, no DEL), for every byte value at every place of up to 24 bytes,
+    /// on a background of letters and of bytes from 0x80 up: the word tests agree with the byte
+    /// rules.
+    @Test func http2sByteTestsAgreeWithTheirByteRules() {
+        let lineByte: (UInt8) -> Bool = { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D }
+        let spaceOrControl: (UInt8) -> Bool = { $0 <= 0x20 || $0 == 0x7F }
+        let lowerToken: (UInt8) -> Bool = { FieldBytes.isTokenByte($0) && !(65...90).contains($0) }
+        for background in [UInt8(ascii: "a"), 0xC3] {
+            for length in 1...24 {
+                var bytes = [UInt8](repeating: background, count: length)
+                for place in 0..<length {
+                    for byte in UInt8.min...UInt8.max {
+                        bytes[place] = byte
+                        let others = length == 1 ? [] : [background]
+                        bytes.withUnsafeBufferPointer { buffer in
+                            if FieldBytes.containsLineByte(buffer) != (lineByte(byte) || others.contains(where: lineByte)) {
+                                Issue.record("line byte: \(byte) at \(place) of \(length) on \(background)")
+                            }
+                            if FieldBytes.containsSpaceOrControl(buffer) != (spaceOrControl(byte) || others.contains(where: spaceOrControl)) {
+                                Issue.record("space or control: \(byte) at \(place) of \(length) on \(background)")
+                            }
+                            if FieldBytes.isLowerToken(buffer) != (lowerToken(byte) && others.allSatisfy(lowerToken)) {
+                                Issue.record("lower-case token: \(byte) at \(place) of \(length) on \(background)")
+                            }
+                        }
+                    }
+                    bytes[place] = background
+                }
+            }
+        }
+        #expect(!FieldBytes.containsLineByte(UnsafeBufferPointer(start: nil, count: 0)))
+        #expect(FieldBytes.isLowerToken(UnsafeBufferPointer(start: nil, count: 0)))
+    }
 }

@@ -90,10 +90,7 @@ enum HTTP2RequestBlock {
     private static func field(_ name: UnsafeBufferPointer<UInt8>) -> Field {
         let isPseudo = name.first == UInt8(ascii: ":")
         let base = isPseudo ? UnsafeBufferPointer(rebasing: name[1...]) : name
-        guard !base.isEmpty else { return .invalidName }
-        for byte in base where !FieldBytes.isTokenByte(byte) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) {
-            return .invalidName
-        }
+        guard !base.isEmpty, FieldBytes.isLowerToken(base) else { return .invalidName }
         if isPseudo {
             switch base.count {
             case 4 where same(base, "path"): return .pseudo(.path)
@@ -118,11 +115,11 @@ enum HTTP2RequestBlock {
     }
 
     private static func hasPseudoValueByte(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
-        value.contains { $0 <= 0x20 || $0 == 0x7F }
+        FieldBytes.containsSpaceOrControl(value)
     }
 
     private static func hasLineByte(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
-        value.contains { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D }
+        FieldBytes.containsLineByte(value)
     }
 
     @inline(__always)

@@ -20,6 +20,60 @@ enum FieldBytes {
         return UnsafePointer(table)
     }()
 
+    /// `isTokenByte` and not an upper-case letter, of every byte value: an HTTP/2 field name's
+    /// bytes.
+    private nonisolated(unsafe) static let lowerTokenTable: UnsafePointer<Bool> = {
+        let table = UnsafeMutablePointer<Bool>.allocate(capacity: 256)
+        for byte in 0...255 { table[byte] = isTokenByte(UInt8(byte)) && !(65...90).contains(byte) }
+        return UnsafePointer(table)
+    }()
+
+    /// Whether every byte of `bytes` is a token byte other than an upper-case letter.
+    @inline(__always)
+    static func isLowerToken(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let table = lowerTokenTable
+        for byte in bytes where !table[Int(byte)] { return false }
+        return true
+    }
+
+    /// Whether `bytes` holds a byte for which `flagged` (a word test, exact in saying whether
+    /// some byte of the word is one) is true, eight bytes at a time; `byte` says the same of one
+    /// byte, for the bytes after the last whole word.
+    @inline(__always)
+    private static func contains(_ bytes: UnsafeBufferPointer<UInt8>, _ flagged: (UInt64) -> Bool, _ byte: (UInt8) -> Bool) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let raw = UnsafeRawPointer(base)
+        var i = 0
+        while i + 8 <= bytes.count {
+            if flagged(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return true }
+            i += 8
+        }
+        while i < bytes.count {
+            if byte(base[i]) { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// Whether some byte of `word` is zero (exact for the word as a whole).
+    @inline(__always)
+    private static func hasZero(_ word: UInt64) -> Bool {
+        (word &- ones) & ~word & highBits != 0
+    }
+
+    /// Whether `bytes` holds NUL, CR or LF (not allowed in an HTTP/2 field value, RFC 9113 §8.2.1).
+    static func containsLineByte(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        contains(bytes, { hasZero($0) || hasZero($0 ^ (ones &* 0x0A)) || hasZero($0 ^ (ones &* 0x0D)) },
+                 { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D })
+    }
+
+    /// Whether `bytes` holds a byte up to and with SP, or DEL (not allowed in an HTTP/2
+    /// pseudo-header's value).
+    static func containsSpaceOrControl(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        contains(bytes, { ($0 &- ones &* 0x21) & ~$0 & highBits != 0 || hasZero($0 ^ (ones &* 0x7F)) },
+                 { $0 <= 0x20 || $0 == 0x7F })
+    }
+
     /// Where the run of token bytes that starts at `bytes[start]` ends (`end` at the latest): a
     /// field name's end, when the byte there is its colon.
     @inline(__always)
