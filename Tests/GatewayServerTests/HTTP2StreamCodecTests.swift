@@ -150,8 +150,9 @@ import Testing
     }
 
     /// The request id is indexed for its name on a connection's first response and again once
-    /// `refresh` has passed, never in between; Content-Length only when it is the last one's again.
-    @Test func theConnectionIndexesTheRequestIdNowAndThenAndARepeatedContentLength() throws {
+    /// `refresh` has passed, never in between; an upstream's field only when its line repeats the
+    /// last forwarded head's; a made head's Content-Length only when it is the last one's again.
+    @Test func theConnectionIndexesTheRequestIdNowAndThenAndWhatRepeats() throws {
         let indexing = HTTP2FieldIndexing()
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
         #expect(indexing.requestId(at: start) == .indexable)
@@ -161,6 +162,36 @@ import Testing
         #expect(indexing.requestId(at: start + HTTP2FieldIndexing.refresh + .seconds(1)) == .nonIndexable)
         #expect(["11", "11", "11", "12", "11", "11", "7", "8", "8"].map(indexing.contentLength)
                 == [.nonIndexable, .indexable, .indexable, .nonIndexable, .nonIndexable, .indexable, .nonIndexable, .nonIndexable, .indexable])
+
+        // Lines asked of in turn, then the head: remembered when they differ; the same bytes at
+        // the same place repeat; a head over the limits is compared with nothing.
+        func ask(_ indexing: HTTP2FieldIndexing, _ fields: String) -> [HPACKIndexing] {
+            var bytes = ByteBuffer(string: fields)
+            return bytes.withUnsafeMutableReadableBytes { raw in
+                var answers: [HPACKIndexing] = []
+                UpstreamResponseHead.forEachLine(UnsafeBufferPointer(raw.bindMemory(to: UInt8.self))) { name, _, end in
+                    answers.append(indexing.line(answers.count, UnsafeRawBufferPointer(rebasing: raw[name.lowerBound..<end])))
+                }
+                indexing.forwarded(UnsafeRawBufferPointer(raw), lineCount: answers.count)
+                return answers
+            }
+        }
+        let lines = HTTP2FieldIndexing()
+        #expect(ask(lines, "A: 1\r\nB: 2\r\n") == [.nonIndexable, .nonIndexable])
+        #expect(ask(lines, "A: 1\r\nB: 2\r\n") == [.indexable, .indexable])
+        #expect(ask(lines, "A: 1\r\nB: 3\r\nC: 4\r\n") == [.indexable, .nonIndexable, .nonIndexable])
+        #expect(ask(lines, "B: 3\r\nA: 1\r\nC: 4\r\n") == [.nonIndexable, .nonIndexable, .indexable])
+        #expect(ask(lines, "B: 3\r\nA: 1\r\n") == [.indexable, .indexable])
+        #expect(ask(lines, "B: 3\r\nA: 1\r\nC: 4\r\n") == [.indexable, .indexable, .nonIndexable])
+        #expect(ask(lines, "B: 3\r\nA: 12\r\nC: 4\r\n") == [.indexable, .nonIndexable, .indexable])
+        let many = (0...HTTP2FieldIndexing.maxLines).map { "X-\($0): v\r\n" }.joined()
+        #expect(Set(ask(lines, many)) == [.nonIndexable])
+        #expect(Set(ask(lines, many)) == [.nonIndexable])
+        let large = "X-Large: " + String(repeating: "v", count: HTTP2FieldIndexing.maxBytes) + "\r\n"
+        #expect(ask(lines, large) == [.nonIndexable])
+        #expect(ask(lines, large) == [.nonIndexable])
+        #expect(ask(lines, "A: 1\r\n") == [.nonIndexable])
+        #expect(ask(lines, "A: 1\r\n") == [.indexable])
 
         // Through the codec, for the streams of one connection: forwarded heads and made ones.
         let shared = HTTP2FieldIndexing()
@@ -173,7 +204,7 @@ import Testing
             guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else { return [:] }
             _ = try channel.finish()
             var found: [String: HPACKIndexing] = [:]
-            for (name, _, indexable) in block.headers where name == "x-request-id" || name == "content-length" { found[name] = indexable }
+            for (name, _, indexable) in block.headers where ["x-request-id", "content-length", "server"].contains(name) { found[name] = indexable }
             return found
         }
         func forwarded(length: Int, id: String, start: NIODeadline) -> (HTTP2StreamCodec) -> Void {
@@ -186,20 +217,27 @@ import Testing
                                  contentLength: length, hasGatewayFieldNames: false)
         }
         let now = NIODeadline.now()
+        // A forwarded head's lines are indexed when they repeat the last forwarded head's.
         #expect(try sent(forwarded(length: 2, id: "r-1", start: now))
-                == ["x-request-id": HPACKIndexing.indexable, "content-length": .nonIndexable])
+                == ["x-request-id": HPACKIndexing.indexable, "content-length": .nonIndexable, "server": .nonIndexable])
         #expect(try sent(forwarded(length: 2, id: "r-2", start: now))
-                == ["x-request-id": HPACKIndexing.nonIndexable, "content-length": .indexable])
+                == ["x-request-id": HPACKIndexing.nonIndexable, "content-length": .indexable, "server": .indexable])
+        #expect(try sent(forwarded(length: 20, id: "r-2", start: now))
+                == ["x-request-id": HPACKIndexing.nonIndexable, "content-length": .nonIndexable, "server": .indexable])
+        // A made head's Content-Length when it is the last made head's.
         #expect(try sent { $0.write(head(.ok, [("X-Request-ID", "r-3"), ("Content-Length", "2")]), promise: nil) }
-                == ["x-request-id": HPACKIndexing.nonIndexable, "content-length": .indexable])
+                == ["x-request-id": HPACKIndexing.nonIndexable, "content-length": .nonIndexable])
         // A block made again for its Connection header asks the connection once.
         #expect(try sent { $0.write(head(.ok, [("content-length", "3"), ("x-a", "1"), ("Connection", "x-a")]), promise: nil) }
                 == ["content-length": HPACKIndexing.nonIndexable])
         #expect(try sent { $0.write(head(.ok, [("content-length", "3")]), promise: nil) } == ["content-length": HPACKIndexing.indexable])
         let later = now + HTTP2FieldIndexing.refresh
         #expect(try sent(forwarded(length: 5, id: "r-4", start: later))
-                == ["x-request-id": HPACKIndexing.indexable, "content-length": .nonIndexable])
-        // Without a connection's indexing (and in a block made apart): never indexed.
+                == ["x-request-id": HPACKIndexing.indexable, "content-length": .nonIndexable, "server": .indexable])
+        #expect(try sent(forwarded(length: 5, id: "r-5", start: later))
+                == ["x-request-id": HPACKIndexing.nonIndexable, "content-length": .indexable, "server": .indexable])
+        // Without a connection's indexing (a block made apart): the request id never indexed,
+        // other fields always.
         let (channel, writer) = try stream()
         writer.write(head(.ok, [("x-request-id", "r-5"), ("content-length", "5")]), promise: nil)
         writer.write(.end(nil), promise: nil)
@@ -208,7 +246,7 @@ import Testing
             Issue.record("no HEADERS frame")
             return
         }
-        #expect(block.headers.filter { $0.name == "x-request-id" || $0.name == "content-length" }.map(\.indexable) == [.nonIndexable, .nonIndexable])
+        #expect(block.headers.filter { $0.name == "x-request-id" || $0.name == "content-length" }.map(\.indexable) == [.nonIndexable, .indexable])
         _ = try channel.finish()
     }
 

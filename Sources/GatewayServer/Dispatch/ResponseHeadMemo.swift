@@ -108,18 +108,23 @@ final class ResponseHeadMemo {
         state.pointee.nextCount = 0
     }
 
-    /// Whether `count` bytes at `a` and `b` are equal, looking at all of them.
+    /// Whether `count` bytes at `a` and `b` are equal, looking at all of them: eight at a time,
+    /// the last eight (overlapping the word before) in place of the bytes after the last whole
+    /// word; byte by byte only below eight.
     @inline(__always)
     static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
         var difference: UInt64 = 0
-        var i = 0
-        while i + 8 <= count {
-            difference |= a.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        while i < count {
-            difference |= UInt64(a.load(fromByteOffset: i, as: UInt8.self) ^ b.load(fromByteOffset: i, as: UInt8.self))
-            i += 1
+        if count >= 8 {
+            var i = 0
+            while i + 8 < count {
+                difference |= a.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            difference |= a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) ^ b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        } else {
+            for i in 0..<count {
+                difference |= UInt64(a.load(fromByteOffset: i, as: UInt8.self) ^ b.load(fromByteOffset: i, as: UInt8.self))
+            }
         }
         return difference == 0
     }

@@ -15,16 +15,48 @@ import NIOHPACK
 ///   on the wire). So the field is indexed on the connection's first response, the entry (76
 ///   bytes) gives later responses the name, and it is indexed again every `refresh` in case other
 ///   entries pushed it out.
-/// - `content-length` differs with every response's size: it is indexed only when it is the
-///   same as the connection's last response's (a client asking for the same thing again), and
-///   then found whole in the table by the next ones; a different one is sent without indexing,
-///   its name taken from the static table.
+/// - An upstream's field is indexed only when its line is the same bytes as the line at the same
+///   place in the connection's last forwarded response (a client asking for the same thing
+///   again): the next ones then find it whole in the table. A line that differs — Content-Length
+///   with every size, an ETag, a Set-Cookie, a correlation id, the Date of a new second — is sent
+///   without indexing, its name from the static table when it is there. So is every line of the
+///   connection's first response. (The last head's lines are kept up to `maxBytes` and
+///   `maxLines`; a longer head is compared with nothing.)
+/// - In a head the gateway makes (an error, a function's answer), `content-length` is indexed
+///   only when it is the connection's last one again.
 ///
 /// Only the connection's event loop uses it (its streams' codecs, in turn).
 final class HTTP2FieldIndexing {
     static let refresh = TimeAmount.seconds(30)
+    static let maxBytes = 2048
+    static let maxLines = 64
+
     private var nextRequestId: NIODeadline?
     private var lastContentLength = ""
+
+    /// The last forwarded head's field lines, in memory of their own (a class's stored property
+    /// would be checked for exclusive access at every use).
+    private struct Lines {
+        var bytes: UnsafeMutablePointer<UInt8>
+        /// Where each line ends in `bytes` (after its CRLF).
+        var ends: UnsafeMutablePointer<Int>
+        var count = 0
+        /// A line of the head being written differed (or was past the last head's).
+        var changed = false
+    }
+
+    private let lines: UnsafeMutablePointer<Lines>
+
+    init() {
+        lines = .allocate(capacity: 1)
+        lines.initialize(to: Lines(bytes: .allocate(capacity: Self.maxBytes), ends: .allocate(capacity: Self.maxLines)))
+    }
+
+    deinit {
+        lines.pointee.bytes.deallocate()
+        lines.pointee.ends.deallocate()
+        lines.deallocate()
+    }
 
     /// How the request id of a response to a request that started at `now` is to be sent.
     func requestId(at now: NIODeadline) -> HPACKIndexing {
@@ -33,10 +65,46 @@ final class HTTP2FieldIndexing {
         return .indexable
     }
 
-    /// How a response's Content-Length is to be sent.
+    /// How a gateway-made head's Content-Length is to be sent.
     func contentLength(_ value: String) -> HPACKIndexing {
         if value == lastContentLength { return .indexable }
         lastContentLength = value
         return .nonIndexable
+    }
+
+    /// How line `index` (its bytes, CRLF included, at `line`) of a forwarded head is to be sent:
+    /// indexed when the last forwarded head's line there is the same bytes. After its lines,
+    /// `forwarded(_:)`.
+    func line(_ index: Int, _ line: UnsafeRawBufferPointer) -> HPACKIndexing {
+        let last = lines.pointee
+        if index < last.count {
+            let start = index == 0 ? 0 : last.ends[index - 1]
+            if last.ends[index] - start == line.count,
+               ResponseHeadMemo.equal(UnsafeRawPointer(last.bytes + start), line.baseAddress!, count: line.count) {
+                return .indexable
+            }
+        }
+        lines.pointee.changed = true
+        return .nonIndexable
+    }
+
+    /// The forwarded head's field lines (`name: value\r\n` each), after `line(_:_:)` was asked of
+    /// each: remembered in place of the last head's when they differ.
+    func forwarded(_ fields: UnsafeRawBufferPointer, lineCount: Int) {
+        guard lines.pointee.changed || lineCount != lines.pointee.count else { return }
+        lines.pointee.changed = false
+        guard fields.count <= Self.maxBytes, lineCount <= Self.maxLines else {
+            lines.pointee.count = 0
+            return
+        }
+        if let base = fields.baseAddress {
+            UnsafeMutableRawPointer(lines.pointee.bytes).copyMemory(from: base, byteCount: fields.count)
+        }
+        var count = 0
+        UpstreamResponseHead.forEachLine(fields.bindMemory(to: UInt8.self)) { _, _, end in
+            lines.pointee.ends[count] = end
+            count += 1
+        }
+        lines.pointee.count = count
     }
 }

@@ -33,8 +33,8 @@ import NIOHTTP2
 ///   lower-cased anew, about 8,000 instructions per response.)
 /// - Fields whose value differs on every response — the request id, the RateLimit state, a
 ///   traceparent — are sent without being added to HPACK's dynamic table (RFC 7541 §6.2.2); the
-///   request id's is added now and then for its name only, and Content-Length only when it
-///   repeats (`HTTP2FieldIndexing`, per connection).
+///   request id's is added now and then for its name only, and an upstream's fields and
+///   Content-Length only when they repeat (`HTTP2FieldIndexing`, per connection).
 ///   Indexed, each such field took the place of an entry later responses could have reused, and
 ///   kept the table full: NIOHPACK's encoder scans the dynamic table linearly for every field of
 ///   every response, so a table of single-use entries cost about 30,000 instructions per response
@@ -56,8 +56,8 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// a handler per stream (its context made and removed for every request) and a step per
     /// event. Nil: parts and events go down the pipeline (the tests read them there).
     var receiver: GatewayHandler?
-    /// The connection's choice of when `x-request-id` and `content-length` are indexed; nil:
-    /// never.
+    /// The connection's choice of when `x-request-id`, `content-length` and an upstream's fields
+    /// are indexed; nil: the request id never, the others always.
     var fieldIndexing: HTTP2FieldIndexing?
 
     private var context: ChannelHandlerContext?
@@ -231,8 +231,9 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// gateway's `appended` fields after them: one `HPACKHeaders` made from the lines, with no
     /// `HTTPHeaders` built, decorated and converted on the way (about 4,000 instructions per
     /// response). The same block as `write(.head(…))` makes of the decorated head: `:status`, the
-    /// names in lower case, single-use fields not indexed (the request id and Content-Length: as
-    /// `fieldIndexing` says, for a request that started at `requestStart`). The upstream's hop-by-hop fields, the
+    /// names in lower case, single-use fields not indexed, the request id and the upstream's
+    /// fields as `fieldIndexing` says (for a request that started at `requestStart`): an
+    /// upstream's field only when its line repeats the connection's last forwarded head's. The upstream's hop-by-hop fields, the
     /// connection-specific ones among them, are gone already (`UpstreamResponseParser`).
     func write(forwarded head: UpstreamResponseHead, appending appended: ResponseDecorator.Appended,
                requestStart: NIODeadline, promise: EventLoopPromise<Void>?) {
@@ -244,22 +245,22 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         var headers = HPACKHeaders()
         headers.reserveCapacity(10)
         headers.add(name: ":status", value: String(head.status.code))
+        let fieldIndexing = fieldIndexing
         head.fields.withUnsafeReadableBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            UpstreamResponseHead.forEachLine(bytes) { nameRange, valueRange, _ in
+            var index = 0
+            UpstreamResponseHead.forEachLine(bytes) { nameRange, valueRange, end in
+                let line = UnsafeRawBufferPointer(rebasing: raw[nameRange.lowerBound..<end])
+                let repeated = fieldIndexing?.line(index, line) ?? .indexable
+                index += 1
                 let name = UnsafeBufferPointer(rebasing: bytes[nameRange])
                 let kind = Self.kind(name)
                 if kind.contains(.connectionSpecific) { return }
-                let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[valueRange]), as: UTF8.self)
-                let indexing: HPACKIndexing
-                if kind.contains(.contentLength) {
-                    indexing = fieldIndexing?.contentLength(value) ?? .nonIndexable
-                } else {
-                    indexing = kind.contains(.singleUse) ? .nonIndexable : .indexable
-                }
                 headers.add(name: kind.contains(.upperCase) ? Self.lowerCased(name) : String(decoding: name, as: UTF8.self),
-                            value: value, indexing: indexing)
+                            value: String(decoding: UnsafeBufferPointer(rebasing: bytes[valueRange]), as: UTF8.self),
+                            indexing: kind.contains(.singleUse) ? .nonIndexable : repeated)
             }
+            fieldIndexing?.forwarded(raw, lineCount: index)
         }
         headers.add(name: "x-request-id", value: appended.requestId.text,
                     indexing: fieldIndexing?.requestId(at: requestStart) ?? .nonIndexable)
@@ -368,7 +369,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
 
         mutating func contentLength(_ value: String) -> HPACKIndexing {
             if let contentLengthAnswer { return contentLengthAnswer }
-            let answer = indexing?.contentLength(value) ?? .nonIndexable
+            let answer = indexing?.contentLength(value) ?? .indexable
             contentLengthAnswer = answer
             return answer
         }
@@ -398,7 +399,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         case 10 where HeaderRules.equalsLower(name, "keep-alive"): kind.insert(.connectionSpecific)
         case 11 where HeaderRules.equalsLower(name, "traceparent"): kind.insert(.singleUse)
         case 12 where HeaderRules.equalsLower(name, "x-request-id"): kind.formUnion([.singleUse, .requestId])
-        case 14 where HeaderRules.equalsLower(name, "content-length"): kind.formUnion([.singleUse, .contentLength])
+        case 14 where HeaderRules.equalsLower(name, "content-length"): kind.insert(.contentLength)
         case 16 where HeaderRules.equalsLower(name, "proxy-connection"): kind.insert(.connectionSpecific)
         case 17 where HeaderRules.equalsLower(name, "transfer-encoding"): kind.insert(.connectionSpecific)
         default: break
