@@ -16,7 +16,8 @@ import NIOHTTP1
 /// upstream connection carries the responses of many clients, and a response line (a
 /// `Set-Cookie`, say) may hold another client's secret.
 ///
-/// One per upstream connection (`UpstreamHandler`), used on its event loop only.
+/// One per upstream connection (`UpstreamHandler`), used on its event loop only; its memory is
+/// what the last head took (`MemoStorage`).
 final class ResponseHeadMemo {
     /// What a line was read as.
     enum Reading: Equatable {
@@ -37,11 +38,11 @@ final class ResponseHeadMemo {
     /// and a class's stored property would be checked for exclusive access on every use.
     private struct State {
         /// The remembered head's lines, one after another, up to its empty line (not included).
-        var bytes: UnsafeMutablePointer<UInt8>
-        var lines: UnsafeMutablePointer<Line>
+        var bytes = MemoStorage<UInt8>()
+        var lines = MemoStorage<Line>()
         var count = 0
         /// The head being read: its lines so far, once one was read anew.
-        var next: UnsafeMutablePointer<Line>
+        var next = MemoStorage<Line>()
         var nextCount = 0
         /// The head being read has more lines than are remembered.
         var overflow = false
@@ -51,8 +52,7 @@ final class ResponseHeadMemo {
 
     init() {
         state = .allocate(capacity: 1)
-        state.initialize(to: State(bytes: .allocate(capacity: Self.maxBytes), lines: .allocate(capacity: Self.maxLines),
-                                   next: .allocate(capacity: Self.maxLines)))
+        state.initialize(to: State())
     }
 
     deinit {
@@ -68,41 +68,44 @@ final class ResponseHeadMemo {
     /// Line `index`'s reading and length, when `head[start...]` begins with its bytes.
     func reading(_ index: Int, in head: UnsafeBufferPointer<UInt8>, at start: Int) -> (Reading, length: Int)? {
         let state = state.pointee
-        guard index < state.count else { return nil }
-        let from = index == 0 ? 0 : state.lines[index - 1].end
-        let length = state.lines[index].end - from
+        guard index < state.count, let lines = state.lines.base, let bytes = state.bytes.base else { return nil }
+        let from = index == 0 ? 0 : lines[index - 1].end
+        let length = lines[index].end - from
         guard start + length <= head.count,
-              Self.equal(UnsafeRawPointer(state.bytes + from), UnsafeRawPointer(head.baseAddress! + start), count: length) else { return nil }
-        return (state.lines[index].reading, length)
+              Self.equal(UnsafeRawPointer(bytes + from), UnsafeRawPointer(head.baseAddress! + start), count: length) else { return nil }
+        return (lines[index].reading, length)
     }
 
     /// Starts gathering the head being read, whose first `index` lines were the remembered ones.
     func start(sameUpTo index: Int) {
         state.pointee.nextCount = 0
         state.pointee.overflow = false
-        for i in 0..<index { add(state.pointee.lines[i]) }
+        for i in 0..<index { add(state.pointee.lines.base![i]) }
     }
 
     /// The next line of the head being read.
     func add(_ line: Line) {
-        guard state.pointee.nextCount < Self.maxLines else {
+        let count = state.pointee.nextCount
+        guard count < Self.maxLines else {
             state.pointee.overflow = true
             return
         }
-        (state.pointee.next + state.pointee.nextCount).initialize(to: line)
-        state.pointee.nextCount += 1
+        state.pointee.next.reserve(count + 1, keeping: count, limit: Self.maxLines)
+        (state.pointee.next.base! + count).initialize(to: line)
+        state.pointee.nextCount = count + 1
     }
 
     /// Remembers the head gathered (`head` holds its bytes) in place of the last one; a head over
     /// the limits is not remembered, and the last one is forgotten.
     func remember(_ head: UnsafeBufferPointer<UInt8>) {
         let gathered = state.pointee.nextCount
-        let end = gathered == 0 ? 0 : state.pointee.next[gathered - 1].end
+        let end = gathered == 0 ? 0 : state.pointee.next.base![gathered - 1].end
         guard !state.pointee.overflow, gathered > 0, end <= Self.maxBytes else {
             state.pointee.count = 0
             return
         }
-        state.pointee.bytes.update(from: head.baseAddress!, count: end)
+        state.pointee.bytes.reserve(end, keeping: 0, limit: Self.maxBytes)
+        state.pointee.bytes.base!.update(from: head.baseAddress!, count: end)
         swap(&state.pointee.lines, &state.pointee.next)
         state.pointee.count = gathered
         state.pointee.nextCount = 0

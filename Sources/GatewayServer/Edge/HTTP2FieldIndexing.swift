@@ -20,8 +20,8 @@ import NIOHPACK
 ///   again): the next ones then find it whole in the table. A line that differs — Content-Length
 ///   with every size, an ETag, a Set-Cookie, a correlation id, the Date of a new second — is sent
 ///   without indexing, its name from the static table when it is there. So is every line of the
-///   connection's first response. (The last head's lines are kept up to `maxBytes` and
-///   `maxLines`; a longer head is compared with nothing.)
+///   connection's first response. (The last head's lines are kept, in memory grown to what they
+///   take, up to `maxBytes` and `maxLines`; a longer head is compared with nothing.)
 /// - In a head the gateway makes (an error, a function's answer), `content-length` is indexed
 ///   only when it is the connection's last one again.
 ///
@@ -34,12 +34,13 @@ final class HTTP2FieldIndexing {
     private var nextRequestId: NIODeadline?
     private var lastContentLength = ""
 
-    /// The last forwarded head's field lines, in memory of their own (a class's stored property
-    /// would be checked for exclusive access at every use).
+    /// The last forwarded head's field lines, in memory of their own (`MemoStorage`: grown to
+    /// what they take; a class's stored property would be checked for exclusive access at every
+    /// use).
     private struct Lines {
-        var bytes: UnsafeMutablePointer<UInt8>
+        var bytes = MemoStorage<UInt8>()
         /// Where each line ends in `bytes` (after its CRLF).
-        var ends: UnsafeMutablePointer<Int>
+        var ends = MemoStorage<Int>()
         var count = 0
         /// A line of the head being written differed (or was past the last head's).
         var changed = false
@@ -49,7 +50,7 @@ final class HTTP2FieldIndexing {
 
     init() {
         lines = .allocate(capacity: 1)
-        lines.initialize(to: Lines(bytes: .allocate(capacity: Self.maxBytes), ends: .allocate(capacity: Self.maxLines)))
+        lines.initialize(to: Lines())
     }
 
     deinit {
@@ -77,10 +78,10 @@ final class HTTP2FieldIndexing {
     /// `forwarded(_:)`.
     func line(_ index: Int, _ line: UnsafeRawBufferPointer) -> HPACKIndexing {
         let last = lines.pointee
-        if index < last.count {
-            let start = index == 0 ? 0 : last.ends[index - 1]
-            if last.ends[index] - start == line.count,
-               ResponseHeadMemo.equal(UnsafeRawPointer(last.bytes + start), line.baseAddress!, count: line.count) {
+        if index < last.count, let ends = last.ends.base, let bytes = last.bytes.base {
+            let start = index == 0 ? 0 : ends[index - 1]
+            if ends[index] - start == line.count,
+               ResponseHeadMemo.equal(UnsafeRawPointer(bytes + start), line.baseAddress!, count: line.count) {
                 return .indexable
             }
         }
@@ -97,13 +98,19 @@ final class HTTP2FieldIndexing {
             lines.pointee.count = 0
             return
         }
-        if let base = fields.baseAddress {
-            UnsafeMutableRawPointer(lines.pointee.bytes).copyMemory(from: base, byteCount: fields.count)
+        lines.pointee.bytes.reserve(fields.count, keeping: 0, limit: Self.maxBytes)
+        lines.pointee.ends.reserve(lineCount, keeping: 0, limit: Self.maxLines)
+        if let base = fields.baseAddress, let bytes = lines.pointee.bytes.base {
+            UnsafeMutableRawPointer(bytes).copyMemory(from: base, byteCount: fields.count)
         }
         var count = 0
-        UpstreamResponseHead.forEachLine(fields.bindMemory(to: UInt8.self)) { _, _, end in
-            lines.pointee.ends[count] = end
-            count += 1
+        if let ends = lines.pointee.ends.base {
+            let room = lines.pointee.ends.capacity
+            UpstreamResponseHead.forEachLine(fields.bindMemory(to: UInt8.self)) { _, _, end in
+                guard count < room else { return }
+                ends[count] = end
+                count += 1
+            }
         }
         lines.pointee.count = count
     }
