@@ -352,7 +352,8 @@ struct UpstreamResponseParser {
         var end = 0
         var index = 0
         /// Whether a line was read anew (or the head has fewer lines than the memo's): the head
-        /// is then remembered in place of the last one.
+        /// is then remembered in place of the last one. The lines after one read anew are still
+        /// compared with the memo's at their place.
         var missed = false
         while true {
             guard start < bytes.count else { return nil }
@@ -367,7 +368,7 @@ struct UpstreamResponseParser {
             }
             let lineStart = start
             let reading: ResponseHeadMemo.Reading
-            if !missed, let (remembered, length) = memo?.reading(index, in: bytes, at: start) {
+            if let (remembered, length) = memo?.reading(index, in: bytes, at: start) {
                 reading = remembered
                 start += length
             } else {

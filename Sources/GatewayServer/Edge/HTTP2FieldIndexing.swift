@@ -1,8 +1,8 @@
 import NIOCore
 import NIOHPACK
 
-/// Which of a response's fields go into HPACK's dynamic table, per HTTP/2 connection, for the two
-/// fields whose values mostly differ from one response to the next. NIOHPACK's encoder looks for
+/// Which of a response's fields go into HPACK's dynamic table, per HTTP/2 connection: the request
+/// id now and then, an upstream's fields when they repeat. NIOHPACK's encoder looks for
 /// every field of every response in the whole table, entry by entry, so single-use entries cost
 /// twice: each pushes out one a later response could have reused, and each makes every lookup
 /// longer. With a table full of them (4,096 bytes, about 85 such entries), a response took

@@ -233,8 +233,9 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// response). The same block as `write(.head(…))` makes of the decorated head: `:status`, the
     /// names in lower case, single-use fields not indexed, the request id and the upstream's
     /// fields as `fieldIndexing` says (for a request that started at `requestStart`): an
-    /// upstream's field only when its line repeats the connection's last forwarded head's. The upstream's hop-by-hop fields, the
-    /// connection-specific ones among them, are gone already (`UpstreamResponseParser`).
+    /// upstream's field only when its line repeats the connection's last forwarded head's. The
+    /// upstream's hop-by-hop fields, the connection-specific ones among them, are gone already
+    /// (`UpstreamResponseParser`).
     func write(forwarded head: UpstreamResponseHead, appending appended: ResponseDecorator.Appended,
                requestStart: NIODeadline, promise: EventLoopPromise<Void>?) {
         guard let context else {
@@ -304,17 +305,18 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// A response head's header block: `:status`, then the fields (`append`); `x-request-id` and
-    /// `content-length` as the connection's `indexing` says (for a request answered at `now`).
-    static func fields(of head: HTTPResponseHead, indexing: HTTP2FieldIndexing? = nil, now: NIODeadline = .now()) -> HPACKHeaders {
-        block(head.headers, status: head.status.code, indexing: indexing, now: now)
+    /// `content-length` as the connection's `indexing` says (for a request answered at `now`,
+    /// read only when there is one).
+    static func fields(of head: HTTPResponseHead, indexing: HTTP2FieldIndexing? = nil, now: @autoclosure () -> NIODeadline = .now()) -> HPACKHeaders {
+        block(head.headers, status: head.status.code, indexing: indexing, now: indexing == nil ? nil : now())
     }
 
     /// A trailer block.
     static func fields(ofTrailers trailers: HTTPHeaders) -> HPACKHeaders {
-        block(trailers, status: nil, indexing: nil, now: .now())
+        block(trailers, status: nil, indexing: nil, now: nil)
     }
 
-    private static func block(_ fields: HTTPHeaders, status: UInt?, indexing: HTTP2FieldIndexing?, now: NIODeadline) -> HPACKHeaders {
+    private static func block(_ fields: HTTPHeaders, status: UInt?, indexing: HTTP2FieldIndexing?, now: NIODeadline?) -> HPACKHeaders {
         var headers = HPACKHeaders()
         headers.reserveCapacity(fields.count + 1)
         if let status { headers.add(name: ":status", value: String(status)) }
@@ -351,18 +353,19 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// `Connection` header) gets the same ones.
     private struct Decided {
         let indexing: HTTP2FieldIndexing?
-        let now: NIODeadline
+        /// When the request is answered; nil without `indexing`.
+        let now: NIODeadline?
         private var requestIdAnswer: HPACKIndexing?
         private var contentLengthAnswer: HPACKIndexing?
 
-        init(indexing: HTTP2FieldIndexing?, now: NIODeadline) {
+        init(indexing: HTTP2FieldIndexing?, now: NIODeadline?) {
             self.indexing = indexing
             self.now = now
         }
 
         mutating func requestId() -> HPACKIndexing {
             if let requestIdAnswer { return requestIdAnswer }
-            let answer = indexing?.requestId(at: now) ?? .nonIndexable
+            let answer = indexing?.requestId(at: now ?? .now()) ?? .nonIndexable
             requestIdAnswer = answer
             return answer
         }
