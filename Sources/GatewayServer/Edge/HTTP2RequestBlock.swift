@@ -37,7 +37,7 @@ enum HTTP2RequestBlock {
                 return "an invalid field name"
             case .pseudo(let pseudo):
                 if regularStarted { return "a pseudo-header after a regular field" }
-                if withBytes(value, Self.hasPseudoValueByte) { return "an invalid pseudo-header value" }
+                if withBytes(value, FieldBytes.containsSpaceOrControl) { return "an invalid pseudo-header value" }
                 guard !pseudo.isEmpty else { return "an unknown pseudo-header" }
                 if pseudo == .protocolField { return "the :protocol pseudo-header (no extended CONNECT)" }
                 if seen.contains(pseudo) { return "a repeated pseudo-header" }
@@ -49,7 +49,7 @@ enum HTTP2RequestBlock {
                 return "a connection-specific field"
             case .regular(let isTE):
                 regularStarted = true
-                if withBytes(value, Self.hasLineByte) { return "NUL, CR or LF in a field value" }
+                if withBytes(value, FieldBytes.containsLineByte) { return "NUL, CR or LF in a field value" }
                 if isTE && !trailers && value != "trailers" { return "te other than trailers" }
             }
         }
@@ -112,14 +112,6 @@ enum HTTP2RequestBlock {
         default:
             return .regular(isTE: false)
         }
-    }
-
-    private static func hasPseudoValueByte(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
-        FieldBytes.containsSpaceOrControl(value)
-    }
-
-    private static func hasLineByte(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
-        FieldBytes.containsLineByte(value)
     }
 
     @inline(__always)
