@@ -1,5 +1,8 @@
+import AsyncHTTPClient
 import Foundation
+import GatewayCore
 import NIOCore
+import NIOSSL
 import Testing
 
 /// HTTP/2 floods and shutdown against the real `gateway` binary: the connection is closed soon
@@ -159,6 +162,56 @@ import Testing
             await served.stop()
             throw error
         }
+        await served.stop()
+    }
+
+    /// HTTP/2's flow control through the gateway, both ways: a backend that reads slowly holds
+    /// the client's upload back (the stream's window is given back only for what went on), and a
+    /// client that reads slowly holds the backend's download back (the stream stops being
+    /// writable while its DATA waits for window). Either one buffered would show in the peak RSS.
+    @Test func http2BodiesStreamEachWayWithBoundedMemory() async throws {
+        let served = try await Self.start()
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(served.folder.certs.caCertificate)
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.httpVersion = .automatic
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            let base = "https://localhost:\(served.https)"
+            let warm = try await client.execute(HTTPClientRequest(url: base + "/warm"), timeout: .seconds(10))
+            _ = try await warm.body.collect(upTo: 1 << 20)
+            #expect(warm.version == .http2)
+            let before = try #require(GatewayBinary.peakRSS(served.process.processIdentifier))
+            let size = 48 * 1024 * 1024
+
+            var upload = HTTPClientRequest(url: base + "/upload-slower")
+            upload.method = .POST
+            upload.body = .stream(ChunkSequence(total: size), length: .known(Int64(size)))
+            let uploaded = try await client.execute(upload, timeout: .seconds(120))
+            let answer = try JSONValue.parse(Data(try await uploaded.body.collect(upTo: 1 << 20).readableBytesView))
+            #expect(uploaded.version == .http2)
+            #expect(answer["bodyBytes"] == .int(Int64(size)))
+
+            let downloaded = try await client.execute(HTTPClientRequest(url: base + "/download?bytes=\(size)"), timeout: .seconds(120))
+            var received = 0, sinceNap = 0
+            for try await chunk in downloaded.body {
+                received += chunk.readableBytes
+                sinceNap += chunk.readableBytes
+                if sinceNap >= 1 << 20 {
+                    sinceNap = 0
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
+            #expect(received == size)
+            let peak = try #require(GatewayBinary.peakRSS(served.process.processIdentifier))
+            print("HTTP/2: streamed \(2 * size / 1_048_576) MiB through the gateway; peak RSS \(before / 1_048_576) MiB before, \(peak / 1_048_576) MiB after")
+            #expect(peak - before < 16 * 1024 * 1024, "peak RSS grew by \((peak - before) / 1_048_576) MiB while streaming")
+        } catch {
+            try? await client.shutdown()
+            await served.stop()
+            throw error
+        }
+        try await client.shutdown()
         await served.stop()
     }
 

@@ -9,7 +9,8 @@ import NIOSSL
 /// - `/slow`: answers after 3 seconds;
 /// - `/hangup`: closes the connection without answering;
 /// - `/download?bytes=N`: streams N bytes, one 64 KiB chunk after the previous one was written;
-/// - `/upload-slow`: reads the body slowly (1 ms pause per read) and answers its size;
+/// - `/upload-slow`: reads the body slowly (1 ms pause per read; `/upload-slower`: 10 ms) and
+///   answers its size;
 /// - `/health`: answers `control.health` (counted apart from other requests);
 /// - anything else: answers JSON describing the request (method, uri, headers, body size), with
 ///   `control.status`, or closes the connection at the head when `control.reset` is set.
@@ -79,6 +80,8 @@ final class BackendHandler: ChannelDuplexHandler {
     var head: HTTPRequestHead?
     var bodyBytes = 0
     var slowReads = false
+    /// The pause before each read while reading slowly.
+    var readPause = TimeAmount.milliseconds(1)
 
     init(name: String, counters: NIOLockedValueBox<(connections: Int, requests: Int)>, control: NIOLockedValueBox<FakeBackend.Control>) {
         self.name = name
@@ -88,7 +91,7 @@ final class BackendHandler: ChannelDuplexHandler {
 
     func read(context: ChannelHandlerContext) {
         if slowReads {
-            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(1)) { context.read() }
+            context.eventLoop.assumeIsolated().scheduleTask(in: readPause) { context.read() }
         } else {
             context.read()
         }
@@ -109,6 +112,7 @@ final class BackendHandler: ChannelDuplexHandler {
             }
             bodyBytes = 0
             slowReads = h.uri.hasPrefix("/upload-slow")
+            readPause = .milliseconds(h.uri.hasPrefix("/upload-slower") ? 10 : 1)
             if h.uri.hasPrefix("/hangup") { context.close(promise: nil) }
         case .body(let b):
             bodyBytes += b.readableBytes

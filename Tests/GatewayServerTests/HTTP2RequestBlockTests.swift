@@ -92,13 +92,13 @@ import Testing
     @Test func aStreamWithAMalformedBlockIsResetAndGoesNoFurther() throws {
         let channel = EmbeddedChannel()
         let seen = Collector()
-        try channel.pipeline.syncOperations.addHandler(HTTP2StreamCodec())
+        try channel.pipeline.syncOperations.addHandler(HTTP2Connection())
         try channel.pipeline.syncOperations.addHandler(seen)
         let bad = HTTP2Frame.FramePayload.headers(.init(headers: HPACKHeaders(Self.base + [("connection", "close")])))
-        try channel.writeInbound(bad)
-        try channel.writeInbound(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer(string: "x")))))
+        try channel.writeInbound(HTTP2Frame(streamID: 1, payload: bad))
+        try channel.writeInbound(HTTP2Frame(streamID: 1, payload: .data(.init(data: .byteBuffer(ByteBuffer(string: "x"))))))
         #expect(seen.count == 0)
-        guard case .rstStream(let code) = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else {
+        guard case .rstStream(let code) = try channel.readOutbound(as: HTTP2Frame.self)?.payload else {
             Issue.record("no RST_STREAM")
             return
         }
@@ -106,12 +106,12 @@ import Testing
 
         let good = EmbeddedChannel()
         let passed = Collector()
-        try good.pipeline.syncOperations.addHandler(HTTP2StreamCodec())
+        try good.pipeline.syncOperations.addHandler(HTTP2Connection())
         try good.pipeline.syncOperations.addHandler(passed)
-        try good.writeInbound(HTTP2Frame.FramePayload.headers(.init(headers: HPACKHeaders(Self.base))))
-        try good.writeInbound(HTTP2Frame.FramePayload.headers(.init(headers: HPACKHeaders([("x-checksum", "1")]), endStream: true)))
+        try good.writeInbound(HTTP2Frame(streamID: 1, payload: .headers(.init(headers: HPACKHeaders(Self.base)))))
+        try good.writeInbound(HTTP2Frame(streamID: 1, payload: .headers(.init(headers: HPACKHeaders([("x-checksum", "1")]), endStream: true))))
         #expect(passed.count == 2)
-        #expect(try good.readOutbound(as: HTTP2Frame.FramePayload.self) == nil)
+        #expect(try good.readOutbound(as: HTTP2Frame.self) == nil)
     }
 
     final class ErrorSink: ChannelInboundHandler {

@@ -7,12 +7,15 @@ import NIOHTTP2
 import Testing
 
 @Suite struct HTTP2StreamCodecTests {
-    /// A channel with a writer in it.
+    /// A connection with stream 1 open (a GET whose head went down the pipeline), and the
+    /// stream's codec.
     func stream() throws -> (EmbeddedChannel, HTTP2StreamCodec) {
         let channel = EmbeddedChannel()
-        let writer = HTTP2StreamCodec()
-        try channel.pipeline.syncOperations.addHandler(writer)
-        return (channel, writer)
+        let connection = HTTP2Connection()
+        try channel.pipeline.syncOperations.addHandler(connection)
+        try channel.writeInbound(HTTP2Frame(streamID: 1, payload: HTTP2StreamCodecRequestTests.request("GET", end: true)))
+        while try channel.readInbound(as: HTTPServerRequestPart.self) != nil {}
+        return (channel, try #require(connection.stream(1)))
     }
 
     func head(_ status: HTTPResponseStatus = .ok, _ fields: [(String, String)] = []) -> HTTPServerResponsePart {
@@ -27,7 +30,7 @@ import Testing
     /// (a trailer block: "HEADERS END").
     func frames(_ channel: EmbeddedChannel) throws -> [String] {
         var out: [String] = []
-        while let frame = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) {
+        while let frame = try channel.readOutbound(as: HTTP2Frame.self)?.payload {
             switch frame {
             case .data(let d):
                 guard case .byteBuffer(let b) = d.data else { continue }
@@ -49,7 +52,7 @@ import Testing
         writer.write(body("hel"), promise: first)
         writer.write(body("lo"), promise: last)
         writer.write(.end(nil), promise: end)
-        channel.flush()
+        writer.flush()
         #expect(try frames(channel) == ["HEADERS 200", "DATA hel", "DATA lo END"])
         try first.futureResult.wait()
         try last.futureResult.wait()
@@ -61,7 +64,7 @@ import Testing
         let (channel, writer) = try stream()
         writer.write(head(.noContent), promise: nil)
         writer.write(.end(nil), promise: nil)
-        channel.flush()
+        writer.flush()
         #expect(try frames(channel) == ["HEADERS 204 END"])
         _ = try channel.finish()
     }
@@ -71,7 +74,7 @@ import Testing
         writer.write(head(.continue), promise: nil)
         writer.write(head(.created), promise: nil)
         writer.write(.end(nil), promise: nil)
-        channel.flush()
+        writer.flush()
         #expect(try frames(channel) == ["HEADERS 100", "HEADERS 201 END"])
         _ = try channel.finish()
     }
@@ -79,27 +82,26 @@ import Testing
     @Test func aHeldFrameGoesOutOnFlushAndBeforeAnythingElse() throws {
         let (channel, writer) = try stream()
         writer.write(head(), promise: nil)
-        channel.flush()
+        writer.flush()
         #expect(try frames(channel) == ["HEADERS 200"])
         writer.write(body("a"), promise: nil)
-        channel.flush()
+        writer.flush()
         #expect(try frames(channel) == ["DATA a"])
         writer.write(body("b"), promise: nil)
-        channel.write(HTTP2Frame.FramePayload.windowUpdate(windowSizeIncrement: 1), promise: nil)
         writer.write(body("c"), promise: nil)
         writer.write(.end(HTTPHeaders([("x-trailer", "1")])), promise: nil)
-        channel.flush()
-        #expect(try frames(channel) == ["DATA b", "OTHER", "DATA c", "HEADERS END"])
+        writer.flush()
+        #expect(try frames(channel) == ["DATA b", "DATA c", "HEADERS END"])
         // Nothing held: the end is an empty DATA frame of its own.
         writer.write(.end(nil), promise: nil)
-        channel.flush()
+        writer.flush()
         #expect(try frames(channel) == ["DATA  END"])
         _ = try channel.finish()
     }
 
     @Test func aPartWrittenAfterTheStreamIsGoneFailsAtOnce() throws {
         let (channel, writer) = try stream()
-        try channel.pipeline.syncOperations.removeHandler(writer).wait()
+        channel.pipeline.fireUserInboundEventTriggered(StreamClosedEvent(streamID: 1, reason: nil))
         let late = channel.eventLoop.makePromise(of: Void.self)
         writer.write(.end(nil), promise: late)
         #expect(throws: ChannelError.self) { try late.futureResult.wait() }
@@ -131,8 +133,8 @@ import Testing
             writer.write(forwarded: forwarded, appending: .init(requestId: "r-1", rateLimit: rateLimit),
                          requestStart: .now(), promise: nil)
             writer.write(.end(nil), promise: nil)
-            channel.flush()
-            guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else {
+            writer.flush()
+            guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.self)?.payload else {
                 Issue.record("no HEADERS frame")
                 return
             }
@@ -200,8 +202,8 @@ import Testing
             writer.fieldIndexing = shared
             write(writer)
             writer.write(.end(nil), promise: nil)
-            channel.flush()
-            guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else { return [:] }
+            writer.flush()
+            guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.self)?.payload else { return [:] }
             _ = try channel.finish()
             var found: [String: HPACKIndexing] = [:]
             for (name, _, indexable) in block.headers where ["x-request-id", "content-length", "server"].contains(name) { found[name] = indexable }
@@ -241,8 +243,8 @@ import Testing
         let (channel, writer) = try stream()
         writer.write(head(.ok, [("x-request-id", "r-5"), ("content-length", "5")]), promise: nil)
         writer.write(.end(nil), promise: nil)
-        channel.flush()
-        guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else {
+        writer.flush()
+        guard case .headers(let block)? = try channel.readOutbound(as: HTTP2Frame.self)?.payload else {
             Issue.record("no HEADERS frame")
             return
         }
@@ -259,18 +261,91 @@ import Testing
         #expect(trailers.map(\.name) == ["grpc-status"])
         #expect(trailers.map(\.value) == ["0"])
     }
-
-    @Test func framesWrittenThroughThePipelinePassUnchanged() throws {
-        let (channel, _) = try stream()
-        var secret = HPACKHeaders()
-        secret.add(name: "x-request-id", value: "r-2", indexing: .neverIndexed)
-        try channel.writeOutbound(HTTP2Frame.FramePayload.headers(.init(headers: secret, endStream: true)))
-        guard case .headers(let out)? = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else {
-            Issue.record("no HEADERS frame written")
-            return
+    /// The request body's window goes back as the stream takes the body, and the connection's
+    /// as NIOHTTP2 reports it taken, each once half of it is used.
+    @Test func windowsAreGivenBackAsTheBodyIsTaken() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(HTTP2Connection())
+        try channel.writeInbound(HTTP2Frame(streamID: 3, payload: HTTP2StreamCodecRequestTests.request("POST")))
+        func updates() throws -> [String] {
+            var out: [String] = []
+            while let frame = try channel.readOutbound(as: HTTP2Frame.self) {
+                if case .windowUpdate(let increment) = frame.payload { out.append("\(Int(frame.streamID)) +\(increment)") }
+            }
+            return out
         }
-        #expect(out.headers.first?.indexable == .neverIndexed && out.endStream)
+        let chunk = HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer(repeating: 0x61, count: 16_000))))
+        try channel.writeInbound(HTTP2Frame(streamID: 3, payload: chunk))
+        try channel.writeInbound(HTTP2Frame(streamID: 3, payload: chunk))
+        channel.pipeline.fireChannelReadComplete()
+        #expect(try updates() == [])
+        try channel.writeInbound(HTTP2Frame(streamID: 3, payload: chunk))
+        channel.pipeline.fireChannelReadComplete()
+        #expect(try updates() == ["3 +48000"])
+        var body = 0
+        while let part = try channel.readInbound(as: HTTPServerRequestPart.self) {
+            if case .body(let buffer) = part { body += buffer.readableBytes }
+        }
+        #expect(body == 48_000)
+        channel.pipeline.fireUserInboundEventTriggered(NIOHTTP2WindowUpdatedEvent(streamID: .rootStream, inboundWindowSize: 40_000, outboundWindowSize: 65_535))
+        #expect(try updates() == [])
+        channel.pipeline.fireUserInboundEventTriggered(NIOHTTP2WindowUpdatedEvent(streamID: .rootStream, inboundWindowSize: 17_535, outboundWindowSize: 65_535))
+        #expect(try updates() == ["0 +48000"])
         _ = try channel.finish()
+    }
+
+    /// A stream is not writable while NIOHTTP2 holds more than the high watermark of its DATA,
+    /// and writable again (its handler told) once what it holds is under the low one.
+    @Test func aStreamIsWritableWhileLittleOfItsDataWaitsForWindow() throws {
+        let (channel, writer) = try stream()
+        let connection = try channel.pipeline.syncOperations.handler(type: HTTP2Connection.self)
+        writer.write(head(), promise: nil)
+        writer.write(.body(.byteBuffer(ByteBuffer(repeating: 0x61, count: 6_000))), promise: nil)
+        writer.flush()
+        #expect(writer.isWritable)
+        writer.write(.body(.byteBuffer(ByteBuffer(repeating: 0x61, count: 6_000))), promise: nil)
+        writer.flush()
+        #expect(!writer.isWritable)
+        connection.wroteFrame(HTTP2Frame(streamID: 1, payload: .data(.init(data: .byteBuffer(ByteBuffer(repeating: 0x61, count: 6_000))))))
+        #expect(!writer.isWritable)
+        connection.wroteFrame(HTTP2Frame(streamID: 1, payload: .data(.init(data: .byteBuffer(ByteBuffer(repeating: 0x61, count: 3_000))))))
+        #expect(writer.isWritable)
+        _ = try channel.finish()
+    }
+
+    /// The gateway's close resets a stream still open either way, and leaves one both sides ended.
+    @Test func closingResetsAStreamOnlyWhileItIsOpen() throws {
+        let (channel, writer) = try stream()
+        writer.write(head(), promise: nil)
+        writer.close()
+        #expect(try frames(channel) == ["HEADERS 200", "OTHER"])
+        let (ended, done) = try stream()
+        done.write(head(), promise: nil)
+        done.write(.end(nil), promise: nil)
+        done.close()
+        #expect(try frames(ended) == ["HEADERS 200 END"])
+        let late = ended.eventLoop.makePromise(of: Void.self)
+        done.write(.end(nil), promise: late)
+        #expect(throws: ChannelError.self) { try late.futureResult.wait() }
+        _ = try channel.finish()
+        _ = try ended.finish()
+    }
+}
+
+/// The stream's inbound window, alone.
+@Suite struct HTTP2InboundWindowTests {
+    @Test func creditGoesBackForWhatWasTakenOnceHalfTheWindowIsUsed() {
+        var window = HTTP2InboundWindow(target: 100)
+        #expect(window.received(flowControlled: 40, data: 40) == nil)
+        #expect(window.received(flowControlled: 20, data: 20) == nil)
+        // 40 left, 60 held: nothing taken yet, nothing to give.
+        #expect(window.taken(10) == nil)
+        // Padding is never held: 29 left, 50 held; open (79) is still over half the target.
+        #expect(window.received(flowControlled: 11, data: 0) == nil)
+        // 20 held: 49 open, under half: what was taken goes back, what is held does not.
+        #expect(window.taken(30) == 51)
+        #expect(window.window == 80 && window.held == 20)
+        #expect(window.taken(20) == nil)
     }
 }
 
@@ -309,14 +384,19 @@ import Testing
                                        data("x", end: true)]),
     ]
 
-    /// The parts that come out of a pipeline with `handler`, as text; "error" for an error.
+    /// The parts that come out of a pipeline with `handler`, as text; "error" for an error. An
+    /// `HTTP2Connection` gets the payloads as frames of stream 1.
     static func parts(_ payloads: [Payload], through handler: any ChannelHandler) throws -> [String] {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(handler)
         var out: [String] = []
         for payload in payloads {
             do {
-                try channel.writeInbound(payload)
+                if handler is HTTP2Connection {
+                    try channel.writeInbound(HTTP2Frame(streamID: 1, payload: payload))
+                } else {
+                    try channel.writeInbound(payload)
+                }
             } catch {
                 out.append("error")
             }
@@ -337,7 +417,7 @@ import Testing
     @Test(arguments: cases.indices)
     func requestFramesBecomeTheSamePartsAsThroughNIOsCodec(index: Int) throws {
         let (name, payloads) = Self.cases[index]
-        let ours = try Self.parts(payloads, through: HTTP2StreamCodec())
+        let ours = try Self.parts(payloads, through: HTTP2Connection())
         let nio = try Self.parts(payloads, through: HTTP2FramePayloadToHTTP1ServerCodec())
         #expect(ours == nio, "\(name)")
         #expect(!ours.isEmpty && !ours.contains("error"), "\(name): \(ours)")
@@ -345,7 +425,7 @@ import Testing
 
     @Test func aRequestWithoutAuthorityIsAnErrorForBoth() throws {
         let payloads = [Self.request("GET", end: true, authority: false)]
-        #expect(try Self.parts(payloads, through: HTTP2StreamCodec()) == ["error"])
+        #expect(try Self.parts(payloads, through: HTTP2Connection()) == ["error"])
         #expect(try Self.parts(payloads, through: HTTP2FramePayloadToHTTP1ServerCodec()) == ["error"])
     }
 }

@@ -3,10 +3,25 @@ import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
 
-/// A stream's HTTP/1-style codec, the first handler in its pipeline, in place of NIO's
-/// `HTTP2FramePayloadToHTTP1ServerCodec`: it turns the request's frames into request parts and
-/// hands them to the stream's `GatewayHandler` directly (`receiver`), and writes the response as
-/// frames when `GatewayHandler` calls it with each part (`write(_:promise:)`).
+/// One HTTP/2 stream's HTTP/1-style codec, in place of a stream channel with NIO's
+/// `HTTP2FramePayloadToHTTP1ServerCodec` in it: the connection's `HTTP2Connection` hands it the
+/// stream's frames, it turns them into request parts and hands them to the stream's
+/// `GatewayHandler` directly (`receiver`), and writes the response as frames of its stream, from
+/// the connection handler's place, when `GatewayHandler` calls it with each part
+/// (`write(_:promise:)`). The stream is no channel: no channel, pipeline and handler context
+/// made, activated and torn down for every request (about 25,000 instructions of 156,000 per
+/// request in `bench/callgrind http2`); what the stream channel did for the handler, it does:
+///
+/// - reads: frames are handed on while the handler reads (`read()`, asked again after each of
+///   the connection's reads, as a channel with auto-read does); while it holds its reads, they
+///   wait here, and the client's window is given back only for what was handed on
+///   (`HTTP2InboundWindow`), so a request body stops after one window;
+/// - writability: the DATA bytes written that NIOHTTP2 still holds for want of flow-control
+///   window, counted until `HTTP2Connection` sees them leave (`sent(_:)`), between NIOHTTP2's
+///   stream watermarks, and the connection's own writability;
+/// - closing: the gateway's close resets a stream that is still open either way (RST_STREAM
+///   CANCEL); the stream's end (`streamClosed()`, NIOHTTP2's StreamClosedEvent or the
+///   connection's end) removes the handler.
 ///
 /// Inbound (what NIO's codec did, after the checks):
 /// - every header block is first checked (`HTTP2RequestBlock`): a malformed one resets the stream
@@ -20,11 +35,10 @@ import NIOHTTP2
 ///   `:authority` (CONNECT, or one that leaves out its authority) is an error, as it was;
 /// - a later block is the trailers; DATA is body, and END_STREAM the end.
 ///
-/// Handing the parts on directly skips a handler per stream (its context, made and removed for
-/// every request), a pipeline step and an `NIOAny` cast per part, and NIO's conversion through
-/// `HPACKHeaders`' case-insensitive lookups.
+/// Handing the parts on directly skips a pipeline step and an `NIOAny` cast per part, and NIO's
+/// conversion through `HPACKHeaders`' case-insensitive lookups.
 ///
-/// Outbound, the frames go out from this handler's place, so they pass no other handler:
+/// Outbound:
 /// - The head becomes one `HPACKHeaders` built in one pass, normalised as NIO's codec does:
 ///   `:status` first, names in lower case (a name already in lower case is kept as it is), and
 ///   without HTTP/1's connection-specific fields (`connection`, `keep-alive`, `proxy-connection`,
@@ -44,22 +58,21 @@ import NIOHTTP2
 ///   body is one HEADERS frame; nginx and HAProxy send them so too). Only with nothing held does
 ///   the end go as an empty DATA frame of its own.
 ///
-/// Frames written through the pipeline pass unchanged, after a held frame.
-final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
-
+final class HTTP2StreamCodec {
+    let streamID: HTTP2StreamID
     /// The stream's `GatewayHandler`, called directly with each request part and with the
-    /// stream's events, on this handler's context: it is not in the pipeline itself, which saves
-    /// a handler per stream (its context made and removed for every request) and a step per
-    /// event. Nil: parts and events go down the pipeline (the tests read them there).
+    /// stream's events, on the connection handler's context. Nil (tests): parts go down the
+    /// connection's pipeline, and the stream always reads.
     var receiver: GatewayHandler?
     /// The connection's choice of when `x-request-id`, `content-length` and an upstream's fields
     /// are indexed; nil: the request id never, the others always.
     var fieldIndexing: HTTP2FieldIndexing?
+    /// Listed for the connection's read end (`HTTP2Connection.readThisCycle`).
+    var listed = false
 
+    /// The connection's handler; nil once the stream ended.
+    private var connection: HTTP2Connection?
+    /// The connection handler's context, which the stream's frames are written from.
     private var context: ChannelHandlerContext?
     /// The request's first header block came (a later one is its trailers).
     private var sawHeaders = false
@@ -68,52 +81,159 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// A frame not yet written: a DATA frame, or the HEADERS of a final response.
     private var held: (frame: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>?)?
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        receiver?.handlerAdded(context: context)
+    /// The handler reads: frames are handed on as they come, until the connection's read ends.
+    private var reading = false
+    /// Frames that came while the handler held its reads, in order.
+    private var waiting: CircularBuffer<HTTP2Frame.FramePayload>?
+    private var inbound: HTTP2InboundWindow
+    /// The client ended its side (END_STREAM came): no window to give back any more.
+    private var requestEnded = false
+
+    /// The response's end was written.
+    private var responseEnded = false
+    /// The gateway closed the stream: nothing more is written.
+    private var reset = false
+    /// The stream ended (NIOHTTP2 closed it, or the connection went).
+    private var ended = false
+    /// DATA bytes written and not yet passed on by NIOHTTP2 (held for want of window).
+    private var queued = 0
+    private let highWatermark: Int
+    private let lowWatermark: Int
+    /// Over the high watermark, until under the low one.
+    private var full = false
+    /// Inside a write of this stream's: writability is looked at once it returned.
+    private var writing = false
+
+    init(streamID: HTTP2StreamID, connection: HTTP2Connection? = nil, window: Int = 65_535,
+         highWatermark: Int = 8_196, lowWatermark: Int = 4_092) {
+        self.streamID = streamID
+        self.connection = connection
+        self.inbound = HTTP2InboundWindow(target: window)
+        self.highWatermark = highWatermark
+        self.lowWatermark = lowWatermark
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        receiver?.handlerRemoved(context: context)
-        // Nothing may be written any more: a held frame's writer learns it was not sent.
+    // MARK: the connection's calls
+
+    /// The stream opened, with its first header block next: its handler is added and asks for
+    /// its first read, as a channel's first handler does when the channel becomes active.
+    func opened(context: ChannelHandlerContext) {
+        self.context = context
+        guard let receiver else {
+            reading = true
+            return
+        }
+        receiver.handlerAdded(context: context)
+        receiver.read(context: context)
+    }
+
+    /// A frame of the stream.
+    func received(_ payload: HTTP2Frame.FramePayload) {
+        guard !ended, !reset else { return }
+        switch payload {
+        case .data(let data):
+            let size = data.data.readableBytes
+            let flowControlled = size + (data.paddingBytes.map { $0 + 1 } ?? 0)
+            if data.endStream { requestEnded = true }
+            if let increment = inbound.received(flowControlled: flowControlled, data: size) { giveBack(increment) }
+        case .headers(let headers):
+            if headers.endStream { requestEnded = true }
+        default:
+            return
+        }
+        if reading && waiting == nil {
+            deliver(payload)
+            connection?.readThisCycle(self)
+        } else {
+            if waiting == nil { waiting = CircularBuffer(initialCapacity: 4) }
+            waiting!.append(payload)
+        }
+    }
+
+    /// The connection's read ended with frames of this stream handed on: the handler's read
+    /// ends, and it asks for the next (or holds it).
+    func readComplete() {
+        guard !ended, let receiver, let context else { return }
+        reading = false
+        receiver.channelReadComplete(context: context)
+        if !ended && !reset { receiver.read(context: context) }
+    }
+
+    /// The stream ended: NIOHTTP2 closed it (both sides ended, or a reset either way), or the
+    /// connection went. The handler is removed; a held frame's writer learns it was not sent.
+    func streamClosed() {
+        guard !ended else { return }
+        ended = true
+        waiting = nil
         held?.promise?.fail(ChannelError.ioOnClosedChannel)
         held = nil
-        self.context = nil
+        if let receiver, let context { receiver.handlerRemoved(context: context) }
         receiver = nil
+        connection = nil
+        context = nil
     }
 
-    // The stream's events, for the receiver (which passes them on down the pipeline).
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if let receiver { receiver.channelInactive(context: context) } else { context.fireChannelInactive() }
+    /// `size` bytes of this stream's DATA left NIOHTTP2 for the connection.
+    func sent(_ size: Int) {
+        queued -= size
+        if !writing { writabilityMayHaveChanged() }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        if let receiver { receiver.channelReadComplete(context: context) } else { context.fireChannelReadComplete() }
+    /// The connection's writability changed.
+    func connectionWritabilityChanged() {
+        guard !ended, let receiver, let context else { return }
+        receiver.channelWritabilityChanged(context: context)
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if let receiver { receiver.channelWritabilityChanged(context: context) } else { context.fireChannelWritabilityChanged() }
+    // MARK: the handler's calls
+
+    /// The handler reads (it holds its reads while its request cannot take more): frames that
+    /// waited are handed on now.
+    func read() {
+        guard !ended, !reading else { return }
+        reading = true
+        guard var frames = waiting else { return }
+        waiting = nil
+        while let payload = frames.popFirst(), !ended {
+            deliver(payload)
+        }
+        connection?.readThisCycle(self)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let receiver { receiver.errorCaught(context: context, error: error) } else { context.fireErrorCaught(error) }
+    /// Whether the handler may write more: NIOHTTP2 holds no more than the high watermark of the
+    /// stream's DATA, and the connection is writable.
+    var isWritable: Bool { !full && !ended && (context?.channel.isWritable ?? false) }
+
+    private func writabilityMayHaveChanged() {
+        if full {
+            guard queued <= lowWatermark else { return }
+            full = false
+            connectionWritabilityChanged()
+        } else if queued > highWatermark {
+            full = true
+        }
     }
 
-    /// The receiver holds reads while its request cannot take more (backpressure).
-    func read(context: ChannelHandlerContext) {
-        if let receiver { receiver.read(context: context) } else { context.read() }
+    /// Gives the client back `increment` bytes of the stream's window.
+    private func giveBack(_ increment: Int) {
+        guard let context, !requestEnded else { return }
+        context.write(NIOAny(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
+        connection?.flushSoon()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    /// A frame of the request, handed to the handler as request parts.
+    private func deliver(_ payload: HTTP2Frame.FramePayload) {
+        guard let context else { return }
+        if case .data(let data) = payload, let increment = inbound.taken(data.data.readableBytes) { giveBack(increment) }
         if refused { return }
-        switch unwrapInboundIn(data) {
+        switch payload {
         case .headers(let headers):
             if HTTP2RequestBlock.problem(headers.headers, trailers: sawHeaders) != nil {
                 refused = true
                 held?.promise?.fail(ChannelError.ioOnClosedChannel)
                 held = nil
-                context.writeAndFlush(wrapOutboundOut(.rstStream(.protocolError)), promise: nil)
+                reset = true
+                context.writeAndFlush(NIOAny(HTTP2Frame(streamID: streamID, payload: .rstStream(.protocolError))), promise: nil)
                 return
             }
             if sawHeaders {
@@ -122,7 +242,8 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
             }
             sawHeaders = true
             guard let head = Self.requestHead(headers.headers, endStream: headers.endStream) else {
-                errorCaught(context: context, error: NIOHTTP2Errors.missingPseudoHeader(":path or :authority"))
+                let error = NIOHTTP2Errors.missingPseudoHeader(":path or :authority")
+                if let receiver { receiver.errorCaught(context: context, error: error) } else { context.fireErrorCaught(error) }
                 return
             }
             GatewayHandler.deliver(.head(head), to: receiver, from: context)
@@ -182,32 +303,35 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         return fields
     }
 
+    // MARK: writing
+
     /// One part of the stream's response.
     func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?) {
-        guard let context else {
+        guard let context, !reset, !ended else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
         switch part {
         case .head(let head):
-            writeHeld(context: context)
+            writeHeld()
             if head.status.code < 200 {
-                let frame = HTTP2Frame.FramePayload.headers(.init(headers: Self.fields(of: head)))
-                context.write(wrapOutboundOut(frame), promise: promise)
+                send(.headers(.init(headers: Self.fields(of: head))), promise: promise)
             } else {
                 let fields = Self.fields(of: head, indexing: fieldIndexing, now: context.eventLoop.now)
                 held = (.headers(.init(headers: fields)), promise)
             }
         case .body(let body):
-            writeHeld(context: context)
+            writeHeld()
             held = (.data(.init(data: body)), promise)
         case .end(let trailers?):
-            writeHeld(context: context)
-            context.write(wrapOutboundOut(.headers(.init(headers: Self.fields(ofTrailers: trailers), endStream: true))), promise: promise)
+            writeHeld()
+            responseEnded = true
+            send(.headers(.init(headers: Self.fields(ofTrailers: trailers), endStream: true)), promise: promise)
         case .end(nil):
+            responseEnded = true
             guard let last = held else {
                 let empty = HTTP2Frame.FramePayload.Data(data: .byteBuffer(context.channel.allocator.buffer(capacity: 0)), endStream: true)
-                context.write(wrapOutboundOut(.data(empty)), promise: promise)
+                send(.data(empty), promise: promise)
                 return
             }
             held = nil
@@ -223,7 +347,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
                 break
             }
             if let heldPromise = last.promise, let promise { heldPromise.futureResult.cascade(to: promise) }
-            context.write(wrapOutboundOut(frame), promise: last.promise ?? promise)
+            send(frame, promise: last.promise ?? promise)
         }
     }
 
@@ -238,11 +362,11 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// (`UpstreamResponseParser`).
     func write(forwarded head: UpstreamResponseHead, appending appended: ResponseDecorator.Appended,
                requestStart: NIODeadline, promise: EventLoopPromise<Void>?) {
-        guard let context else {
+        guard context != nil, !reset, !ended else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        writeHeld(context: context)
+        writeHeld()
         var headers = HPACKHeaders()
         headers.reserveCapacity(10)
         headers.add(name: ":status", value: String(head.status.code))
@@ -283,25 +407,48 @@ final class HTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        writeHeld(context: context)
-        context.write(data, promise: promise)
-    }
-
-    func flush(context: ChannelHandlerContext) {
-        writeHeld(context: context)
+    /// Writes what was written.
+    func flush() {
+        guard let context, !ended else { return }
+        writeHeld()
         context.flush()
     }
 
-    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        writeHeld(context: context)
-        context.close(mode: mode, promise: promise)
+    /// The gateway closes the stream: a held frame goes first, then, unless both sides ended
+    /// already, RST_STREAM with CANCEL (as a stream channel's close did). The stream's end follows
+    /// from NIOHTTP2.
+    func close() {
+        guard let context, !reset, !ended else { return }
+        writeHeld()
+        reset = true
+        waiting = nil
+        if !(requestEnded && responseEnded) {
+            context.write(NIOAny(HTTP2Frame(streamID: streamID, payload: .rstStream(.cancel))), promise: nil)
+        }
+        context.flush()
     }
 
-    private func writeHeld(context: ChannelHandlerContext) {
+    private func writeHeld() {
         guard let last = held else { return }
         held = nil
-        context.write(wrapOutboundOut(last.frame), promise: last.promise)
+        send(last.frame, promise: last.promise)
+    }
+
+    /// Writes one frame of the stream; DATA counts as queued until NIOHTTP2 passes it on.
+    private func send(_ payload: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        guard case .data(let data) = payload else {
+            context.write(NIOAny(HTTP2Frame(streamID: streamID, payload: payload)), promise: promise)
+            return
+        }
+        queued += data.data.readableBytes
+        writing = true
+        context.write(NIOAny(HTTP2Frame(streamID: streamID, payload: payload)), promise: promise)
+        writing = false
+        writabilityMayHaveChanged()
     }
 
     /// A response head's header block: `:status`, then the fields (`append`); `x-request-id` and

@@ -11,9 +11,11 @@ import NIOHTTP1
 /// in its `RequestContext`; the handler holds only the machine, the current context and its
 /// channel. Runs on the channel's event loop; only callouts and functions leave it.
 ///
-/// On an HTTP/2 stream it is not in the pipeline: the stream's `HTTP2StreamCodec`, its one
-/// handler, calls it with the stream's events on the codec's context, and it flushes and closes
-/// through the codec (`flushDownstream`, `closeDownstream`), which may hold the response's last frame.
+/// On an HTTP/2 stream it is not in any pipeline: the stream's `HTTP2StreamCodec` calls it with
+/// the stream's events on the connection handler's context (`HTTP2Connection`), and it reads,
+/// writes, flushes and closes through the codec (`readDownstream`, `flushDownstream`,
+/// `closeDownstream`), which may hold the response's last frame; the connection's events are
+/// not its to pass on.
 final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -93,7 +95,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
 
     func channelInactive(context: ChannelHandlerContext) {
         perform(machine.channelClosed())
-        context.fireChannelInactive()
+        if connection.streamCodec == nil { context.fireChannelInactive() }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -136,7 +138,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         machine.readComplete(sawParts: partsThisRead, now: partsThisRead ? lastNow : context.eventLoop.now)
         partsThisRead = false
         armClock()
-        context.fireChannelReadComplete()
+        if connection.streamCodec == nil { context.fireChannelReadComplete() }
     }
 
     func read(context: ChannelHandlerContext) {
@@ -144,6 +146,10 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if let codec = connection.streamCodec {
+            if codec.isWritable { request?.dispatch?.downstreamWritable() }
+            return
+        }
         if context.channel.isWritable { request?.dispatch?.downstreamWritable() }
         context.fireChannelWritabilityChanged()
     }
@@ -167,7 +173,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         case .none:
             break
         case .read:
-            context?.read()
+            readDownstream()
         case .begin(let head, let id, let digest):
             begin(head, id: id, digest: digest)
         case .forward(let part):
@@ -206,7 +212,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             self.request = nil
         case .finished(let read):
             request = nil
-            if read { context?.read() }
+            if read { readDownstream() }
             takeUpQueued()
         }
     }
@@ -222,8 +228,7 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             if let record = connection.record {
                 remoteIP = record.remoteIP
             } else {
-                let remote = connection.isHTTP2 ? context.channel.parent?.remoteAddress : context.channel.remoteAddress
-                remoteIP = remote?.ipAddress ?? "127.0.0.1"
+                remoteIP = context.channel.remoteAddress?.ipAddress ?? "127.0.0.1"
             }
         }
         let remoteIP = self.remoteIP!
@@ -435,20 +440,30 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         }
     }
 
-    /// Flushes what was written: on an HTTP/2 stream through its codec, whose handler context
-    /// this handler shares (the codec writes a frame it held for END_STREAM first).
+    /// Flushes what was written: on an HTTP/2 stream through its codec (which writes a frame it
+    /// held for END_STREAM first).
     private func flushDownstream(_ context: ChannelHandlerContext) {
         if let codec = connection.streamCodec {
-            codec.flush(context: context)
+            codec.flush()
         } else {
             context.flush()
+        }
+    }
+
+    /// Lets the next request bytes come: the connection reads on, or the stream hands on what
+    /// waits for the handler.
+    private func readDownstream() {
+        if let codec = connection.streamCodec {
+            codec.read()
+        } else {
+            context?.read()
         }
     }
 
     /// Closes the connection, or on HTTP/2 the stream (through its codec, after a held frame).
     private func closeDownstream(_ context: ChannelHandlerContext) {
         if let codec = connection.streamCodec {
-            codec.close(context: context, mode: .all, promise: nil)
+            codec.close()
         } else {
             context.close(promise: nil)
         }
@@ -456,7 +471,10 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
 
     // MARK: DispatchSink
 
-    var downstreamIsWritable: Bool { context?.channel.isWritable ?? false }
+    var downstreamIsWritable: Bool {
+        if let codec = connection.streamCodec { return codec.isWritable }
+        return context?.channel.isWritable ?? false
+    }
 
     /// Inside a read: `channelReadComplete` follows, and flushes the request's dispatch.
     var flushesAfterThisRead: Bool { partsThisRead }

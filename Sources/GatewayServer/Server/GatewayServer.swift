@@ -319,28 +319,18 @@ public final class GatewayServer: Sendable {
                 logger.info("closing an HTTP/2 connection", metadata: ["reason": "\(reason)"])
             })
             try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
-            let fieldIndexing = NIOLoopBound(HTTP2FieldIndexing(), eventLoop: channel.eventLoop)
-            _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                mode: .server, connectionConfiguration: configuration.connection,
-                streamConfiguration: configuration.stream,
-                inboundStreamInitializer: { stream in
-                    // The codec is the stream's one handler: it turns the request's frames into
-                    // parts and hands them, and the stream's events, to the gateway's handler
-                    // directly, on its own context; the handler hands it the response's parts.
-                    // Named: a handler without a name gets one made by string interpolation.
-                    let codec = HTTP2StreamCodec()
-                    codec.fieldIndexing = fieldIndexing.value
-                    codec.receiver = GatewayHandler(shared: shared, connection: .init(
-                        scheme: "https", isHTTP2: true, bodyTimeout: TimeAmount(limits.bodyTimeout), record: record,
-                        streamCodec: codec))
-                    do {
-                        try stream.pipeline.syncOperations.addHandler(codec, name: "codec")
-                    } catch {
-                        return stream.eventLoop.makeFailedFuture(error)
-                    }
-                    // The event loop's one succeeded future, not a new one for every stream.
-                    return stream.eventLoop.makeSucceededVoidFuture()
-                })
+            // NIOHTTP2's handler without its stream multiplexer: the streams are not channels,
+            // HTTP2Connection keeps them (and sees each DATA frame leave, as the frame delegate).
+            let bodyTimeout = TimeAmount(limits.bodyTimeout)
+            let streams = HTTP2Connection(windows: .init(configuration.connection, configuration.stream),
+                                          fieldIndexing: HTTP2FieldIndexing()) { codec in
+                GatewayHandler(shared: shared, connection: .init(
+                    scheme: "https", isHTTP2: true, bodyTimeout: bodyTimeout, record: record, streamCodec: codec))
+            }
+            try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(
+                mode: .server, frameDelegate: streams, connectionConfiguration: configuration.connection,
+                streamConfiguration: configuration.stream))
+            try channel.pipeline.syncOperations.addHandler(streams)
         }
     }
 
