@@ -170,7 +170,8 @@ final class HTTP2StreamCodec {
         if let receiver, let context { receiver.handlerRemoved(context: context) }
         receiver = nil
         connection = nil
-        context = nil
+        // The context stays: NIOHTTP2 ends the stream as it passes the last frame on, which may be
+        // inside the handler's write, before the flush that must still follow.
     }
 
     /// `size` bytes of this stream's DATA left NIOHTTP2 for the connection.
@@ -409,7 +410,7 @@ final class HTTP2StreamCodec {
 
     /// Writes what was written.
     func flush() {
-        guard let context, !ended else { return }
+        guard let context else { return }
         writeHeld()
         context.flush()
     }
