@@ -163,9 +163,10 @@ final class HTTP2Connection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
     // MARK: NIOHTTP2FrameDelegate
 
     /// A frame left NIOHTTP2 for the connection: a DATA frame no longer counts against its
-    /// stream's writability.
+    /// stream's writability (one that ends its stream never counted: after it, nothing is
+    /// written).
     func wroteFrame(_ frame: HTTP2Frame) {
-        guard case .data(let data) = frame.payload else { return }
+        guard case .data(let data) = frame.payload, !data.endStream else { return }
         streams[frame.streamID]?.sent(data.data.readableBytes)
     }
 

@@ -174,9 +174,10 @@ final class HTTP2StreamCodec {
         // inside the handler's write, before the flush that must still follow.
     }
 
-    /// `size` bytes of this stream's DATA left NIOHTTP2 for the connection.
+    /// `size` bytes of this stream's DATA left NIOHTTP2 for the connection (a part of the
+    /// response's last frame, which never counted, when NIOHTTP2 split it for want of window).
     func sent(_ size: Int) {
-        queued -= size
+        queued = max(0, queued - size)
         if !writing { writabilityMayHaveChanged() }
     }
 
@@ -435,13 +436,14 @@ final class HTTP2StreamCodec {
         send(last.frame, promise: last.promise)
     }
 
-    /// Writes one frame of the stream; DATA counts as queued until NIOHTTP2 passes it on.
+    /// Writes one frame of the stream; DATA that does not end it counts as queued until
+    /// NIOHTTP2 passes it on.
     private func send(_ payload: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>?) {
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        guard case .data(let data) = payload else {
+        guard case .data(let data) = payload, !data.endStream else {
             context.write(NIOAny(HTTP2Frame(streamID: streamID, payload: payload)), promise: promise)
             return
         }
