@@ -202,16 +202,7 @@ import X509
 
         // Download: the client reads slowly, so the gateway must hold the backend back.
         let downloaded = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/download?bytes=\(size)"), timeout: .seconds(120))
-        var received = 0
-        var sinceNap = 0
-        for try await chunk in downloaded.body {
-            received += chunk.readableBytes
-            sinceNap += chunk.readableBytes
-            if sinceNap >= 1 << 20 {
-                sinceNap = 0
-                try await Task.sleep(for: .milliseconds(2))
-            }
-        }
+        let received = try await readSlowly(downloaded.body, pause: .milliseconds(2))
         #expect(received == size)
         let peak = try #require(GatewayBinary.peakRSS(process.processIdentifier))
         print("streamed \(2 * size / 1_048_576) MiB through the gateway; its peak RSS: \(peak / 1_048_576) MiB")
@@ -274,6 +265,20 @@ import X509
 }
 
 /// `total` bytes in 64 KiB buffers, produced on demand.
+/// Reads a response body as a slow client does, pausing after each MiB; the bytes read.
+func readSlowly(_ body: HTTPClientResponse.Body, pause: Duration) async throws -> Int {
+    var received = 0, sinceNap = 0
+    for try await chunk in body {
+        received += chunk.readableBytes
+        sinceNap += chunk.readableBytes
+        if sinceNap >= 1 << 20 {
+            sinceNap = 0
+            try await Task.sleep(for: pause)
+        }
+    }
+    return received
+}
+
 struct ChunkSequence: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let total: Int

@@ -54,9 +54,13 @@ import Testing
             let log = folder.path + "/gateway.log"
             let process = try GatewayBinary.serve(config: folder.config, log: log, logLevel: "info")
             for _ in 0..<300 where process.isRunning {
+                // Both listeners: the plain one may be bound a moment after the TLS one.
                 if let connection = try? await RawConnection.open(port: https) {
                     await connection.close()
-                    return Served(process: process, folder: folder, backend: backend, https: https, http: http, log: log)
+                    if let plain = try? await RawConnection.open(port: http) {
+                        await plain.close()
+                        return Served(process: process, folder: folder, backend: backend, https: https, http: http, log: log)
+                    }
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -193,15 +197,7 @@ import Testing
             #expect(answer["bodyBytes"] == .int(Int64(size)))
 
             let downloaded = try await client.execute(HTTPClientRequest(url: base + "/download?bytes=\(size)"), timeout: .seconds(120))
-            var received = 0, sinceNap = 0
-            for try await chunk in downloaded.body {
-                received += chunk.readableBytes
-                sinceNap += chunk.readableBytes
-                if sinceNap >= 1 << 20 {
-                    sinceNap = 0
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-            }
+            let received = try await readSlowly(downloaded.body, pause: .milliseconds(10))
             #expect(received == size)
             let peak = try #require(GatewayBinary.peakRSS(served.process.processIdentifier))
             print("HTTP/2: streamed \(2 * size / 1_048_576) MiB through the gateway; peak RSS \(before / 1_048_576) MiB before, \(peak / 1_048_576) MiB after")
