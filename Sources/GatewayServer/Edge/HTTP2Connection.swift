@@ -22,14 +22,13 @@ final class HTTP2Connection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
 
     /// The windows and watermarks of NIOHTTP2's configuration.
     struct Windows {
-        var connection = 65_535
-        var stream = 65_535
-        var highWatermark = 8_196
-        var lowWatermark = 4_092
+        var connection: Int
+        var stream: Int
+        var highWatermark: Int
+        var lowWatermark: Int
 
-        init() {}
-
-        init(_ connection: NIOHTTP2Handler.ConnectionConfiguration, _ stream: NIOHTTP2Handler.StreamConfiguration) {
+        init(_ connection: NIOHTTP2Handler.ConnectionConfiguration = .init(),
+             _ stream: NIOHTTP2Handler.StreamConfiguration = .init()) {
             self.connection = connection.targetWindowSize
             self.stream = stream.targetWindowSize
             self.highWatermark = stream.outboundBufferSizeHighWatermark

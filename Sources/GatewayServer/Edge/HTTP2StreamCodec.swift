@@ -104,8 +104,7 @@ final class HTTP2StreamCodec {
     /// Inside a write of this stream's: writability is looked at once it returned.
     private var writing = false
 
-    init(streamID: HTTP2StreamID, connection: HTTP2Connection? = nil, window: Int = 65_535,
-         highWatermark: Int = 8_196, lowWatermark: Int = 4_092) {
+    init(streamID: HTTP2StreamID, connection: HTTP2Connection, window: Int, highWatermark: Int, lowWatermark: Int) {
         self.streamID = streamID
         self.connection = connection
         self.inbound = HTTP2InboundWindow(target: window)
