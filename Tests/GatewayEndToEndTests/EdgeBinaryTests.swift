@@ -217,16 +217,23 @@ import Testing
         let served = try await Self.start(extra: "shutdownTimeout: 3s")
         // A request waiting on a slow backend, an idle keep-alive connection, an HTTP/2
         // connection with a stream open, and a socket halfway through a request head.
-        let slow = try await RawConnection.open(port: served.http)
-        try await slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-        let idle = try await RawConnection.open(port: served.http)
-        try await idle.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
-        _ = await idle.waitFor { String(decoding: $0, as: UTF8.self).contains("\"uri\"") }
-        let h2 = try await RawConnection.open(port: served.https, caFile: served.folder.certs.caCertificate, alpn: ["h2"])
-        try await h2.send(H2.start + H2.request("POST", "/flights", stream: 1, endStream: false))
-        let partial = try await RawConnection.open(port: served.http)
-        try await partial.send("GET /y HTTP/1.1\r\nHo")
-        try await Task.sleep(for: .milliseconds(300))
+        // The connections, opened before SIGTERM; a failure here stops the process too.
+        let slow: RawConnection, idle: RawConnection, h2: RawConnection, partial: RawConnection
+        do {
+            slow = try await RawConnection.open(port: served.http)
+            try await slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+            idle = try await RawConnection.open(port: served.http)
+            try await idle.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+            _ = await idle.waitFor { String(decoding: $0, as: UTF8.self).contains("\"uri\"") }
+            h2 = try await RawConnection.open(port: served.https, caFile: served.folder.certs.caCertificate, alpn: ["h2"])
+            try await h2.send(H2.start + H2.request("POST", "/flights", stream: 1, endStream: false))
+            partial = try await RawConnection.open(port: served.http)
+            try await partial.send("GET /y HTTP/1.1\r\nHo")
+            try await Task.sleep(for: .milliseconds(300))
+        } catch {
+            await served.stop()
+            throw error
+        }
 
         kill(served.process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(20)
