@@ -132,7 +132,7 @@ final class HTTP2Connection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
     private static let bulkWindowChange = ObjectIdentifier(NIOHTTP2BulkStreamWindowChangeEvent.self)
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        for stream in streams.values { stream.connectionWritabilityChanged() }
+        for stream in streams.values { stream.writabilityChanged() }
         context.fireChannelWritabilityChanged()
     }
 

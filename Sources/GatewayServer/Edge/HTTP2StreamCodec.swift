@@ -180,8 +180,9 @@ final class HTTP2StreamCodec {
         if !writing { writabilityMayHaveChanged() }
     }
 
-    /// The connection's writability changed.
-    func connectionWritabilityChanged() {
+    /// The stream's writability may have changed (the connection's, or what NIOHTTP2 holds of its
+    /// DATA): its handler looks.
+    func writabilityChanged() {
         guard !ended, let receiver, let context else { return }
         receiver.channelWritabilityChanged(context: context)
     }
@@ -209,7 +210,7 @@ final class HTTP2StreamCodec {
         if full {
             guard queued <= lowWatermark else { return }
             full = false
-            connectionWritabilityChanged()
+            writabilityChanged()
         } else if queued > highWatermark {
             full = true
         }

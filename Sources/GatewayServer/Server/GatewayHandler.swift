@@ -146,12 +146,8 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if let codec = connection.streamCodec {
-            if codec.isWritable { request?.dispatch?.downstreamWritable() }
-            return
-        }
-        if context.channel.isWritable { request?.dispatch?.downstreamWritable() }
-        context.fireChannelWritabilityChanged()
+        if downstreamIsWritable { request?.dispatch?.downstreamWritable() }
+        if connection.streamCodec == nil { context.fireChannelWritabilityChanged() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
