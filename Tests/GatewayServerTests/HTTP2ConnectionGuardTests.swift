@@ -1,5 +1,6 @@
 import NIOCore
 import NIOEmbedded
+import NIOHTTP2
 @testable import GatewayServer
 import Testing
 
@@ -164,6 +165,34 @@ enum Frames {
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(2))
         #expect(!channel.isActive)
+    }
+
+    /// TLS hands on one plaintext buffer and reuses it for the next read; whatever keeps a
+    /// reference to it makes TLS copy it (32 KiB) and keep the copy. NIOHTTP2's frame parser
+    /// keeps the first buffer it is given, so the guard hands it a copy of the first read.
+    @Test func theHTTP2DecoderKeepsNoReferenceToTheReadBuffer() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionGuard(limits: .init()))
+        try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .server))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        var plaintext = ByteBufferAllocator().buffer(capacity: 32 * 1024)
+        func storage(_ buffer: ByteBuffer) -> UnsafeRawPointer? {
+            buffer.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) }
+        }
+        let reads: [[UInt8]] = [Frames.preface + Frames.frame(0x4), Frames.frame(0x6, payload: Array(repeating: 1, count: 8)),
+                                Frames.frame(0x8, payload: [0, 0, 0, 1])]
+        for bytes in reads {
+            plaintext.clear()
+            plaintext.writeBytes(bytes)
+            let before = storage(plaintext)
+            try channel.writeInbound(plaintext)
+            // Reused as TLS reuses it: written in place unless another reference holds it.
+            plaintext.clear()
+            plaintext.writeBytes([0])
+            #expect(storage(plaintext) == before)
+        }
+        #expect(channel.isActive)
+        _ = try? channel.finish()
     }
 
     @Test func aQuietConnectionClosesAfterTheIdleTimeout() throws {
