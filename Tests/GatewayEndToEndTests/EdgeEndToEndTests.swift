@@ -254,6 +254,54 @@ import Testing
         }
     }
 
+    /// An HTTP/2 request of any method may carry a body without `content-length`; the upstream
+    /// (HTTP/1.1) must get it framed. Unframed, its bytes would be read there as a request of
+    /// their own, one no policy saw, whose answer the next request on that connection would get.
+    @Test func anHTTP2BodyWithoutALengthReachesTheUpstreamFramedWhateverTheMethod() async throws {
+        try await withExample { gateway, backend, folder in
+            let connection = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["h2"])
+            defer { Task { await connection.close() } }
+            let smuggled = Array("GET /old/smuggled HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            func ended(_ stream: UInt32) async -> Bool {
+                await connection.waitFor { H2.frames($0).contains { $0.stream == stream && $0.flags & H2.endStream != 0 } }
+            }
+            var stream: UInt32 = 1
+            for method in ["GET", "DELETE"] {
+                try await connection.send((stream == 1 ? H2.start : []) + H2.request(method, "/old/first", stream: stream, endStream: false)
+                    + H2.frame(H2.data, flags: H2.endStream, stream: stream, payload: smuggled))
+                #expect(await ended(stream), "\(method)")
+                try await connection.send(H2.request("GET", "/old/second", stream: stream + 2))
+                #expect(await ended(stream + 2), "\(method)")
+                let responses = H2.responses(connection.received)
+                let first = try #require(responses[stream]).body, second = try #require(responses[stream + 2]).body
+                let echoed = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
+                #expect(echoed["uri"] as? String == "/old/first" && echoed["bodyBytes"] as? Int == smuggled.count, "\(method): \(first)")
+                #expect((echoed["headers"] as? [String: [String]])?["transfer-encoding"] == ["chunked"], "\(method): \(first)")
+                let next = try #require(try JSONSerialization.jsonObject(with: Data(second.utf8)) as? [String: Any])
+                #expect(next["uri"] as? String == "/old/second", "\(method): \(second)")
+                stream += 4
+            }
+            #expect(backend.requests == 4, "no request of the body's own reached the backend")
+        }
+    }
+
+    /// Answered before its body ended (here refused for want of an API key), an HTTP/2 request's
+    /// stream is reset with NO_ERROR once the answer is out, so the client stops sending the body
+    /// (RFC 9113 §8.1), instead of the stream waiting for it until the body timeout.
+    @Test func anHTTP2RequestAnsweredBeforeItsBodyEndedIsResetWithNoError() async throws {
+        try await withExample { gateway, backend, folder in
+            let connection = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["h2"])
+            defer { Task { await connection.close() } }
+            try await connection.send(H2.start + H2.request("GET", "/alerts", stream: 1, endStream: false)
+                + H2.frame(H2.data, stream: 1, payload: Array("part of a body".utf8)))
+            #expect(await connection.waitFor { H2.frames($0).contains { $0.stream == 1 && $0.type == H2.rstStream } })
+            #expect(H2.responses(connection.received)[1]?.status == 401)
+            let reset = H2.frames(connection.received).first { $0.stream == 1 && $0.type == H2.rstStream }
+            #expect(reset?.payload == [0, 0, 0, 0], "NO_ERROR")
+            #expect(backend.requests == 0)
+        }
+    }
+
     @Test func aStalledHTTP2HeaderBlockEndsTheConnection() async throws {
         try await withExample(limits: "headerTimeout: 1s") { gateway, _, folder in
             let connection = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["h2"])

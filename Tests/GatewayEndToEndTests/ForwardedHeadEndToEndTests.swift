@@ -24,6 +24,7 @@ import Testing
             "/length": ("HTTP/1.1 200 OK\nContent-Length: 5\nContent-Type:text/plain\n\n", "hello"),
             "/request-id": ("HTTP/1.1 200 OK\r\nX-Request-ID: from-upstream\r\nContent-Length: 2\r\n\r\n", "ok"),
             "/no-content": ("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nETag: \"e\"\r\n\r\n", ""),
+            "/no-content-length": ("HTTP/1.1 204 No Content\r\nContent-Length: 10\r\nETag: \"e\"\r\n\r\n", ""),
             "/big": ("HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n", String(repeating: "b", count: 10_000)),
         ]
 
@@ -136,6 +137,31 @@ import Testing
         let fields = Array(lines.dropFirst())
         return (fields.filter { !$0.lowercased().hasPrefix("x-request-id:") },
                 fields.filter { $0.lowercased().hasPrefix("x-request-id:") })
+    }
+
+    /// A 204 an upstream sent with a Content-Length (which a server must not send there) reaches
+    /// an HTTP/2 client as a 204 without it: NIOHTTP2 refuses a head whose length its (absent)
+    /// body does not have, and the client would wait for an answer that never comes.
+    @Test func anUpstream204WithAContentLengthReachesAnHTTP2Client() async throws {
+        let setup = try await Self.start()
+        do {
+            let connection = try await RawConnection.open(port: setup.gateway.server.httpsPort!,
+                                                          caFile: setup.folder.certs.caCertificate, alpn: ["h2"])
+            try await connection.send(H2.start + H2.request("GET", "/no-content-length", stream: 1)
+                + H2.request("GET", "/length", stream: 3))
+            let ended = await connection.waitFor { bytes in
+                Set(H2.frames(bytes).filter { $0.flags & H2.endStream != 0 }.map(\.stream)).isSuperset(of: [1, 3])
+            }
+            #expect(ended)
+            let responses = H2.responses(connection.received)
+            #expect(responses[1]?.status == 204)
+            #expect(responses[3]?.status == 200 && responses[3]?.body == "hello")
+            await connection.close()
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
     }
 
     @Test func anHTTP11ClientGetsTheUpstreamsFieldsAsSentWithTheGatewaysAfterThem() async throws {

@@ -35,7 +35,7 @@ import Testing
         #expect(parts.isEmpty && ended)
         m.responseStarted()
         let end = m.responseEnded(close: false, now: t0)
-        #expect(end == (close: false, over: true))
+        #expect(end == (close: false, over: true, read: false))
         #expect(m.phase == .idle(since: nil, partial: false))
         #expect(m.readRequested() == .read)
     }
@@ -51,7 +51,7 @@ import Testing
         #expect(m.readRequested() == .none, "reads wait while pipelined parts do")
         #expect(m.takeUpQueued(now: t0) == nil, "not while the first is in flight")
         _ = m.stream(now: t0)
-        #expect(m.responseEnded(close: false, now: t0) == (close: false, over: true))
+        #expect(m.responseEnded(close: false, now: t0) == (close: false, over: true, read: false))
         #expect(isBegin(m.takeUpQueued(now: t0)!, id: 2))
         #expect(m.takeUpQueued(now: t0) == Machine.Action.none, "the body is held while the new request's filters run")
         #expect(m.takeUpQueued(now: t0) == Machine.Action.none)
@@ -115,18 +115,31 @@ import Testing
         _ = m.received(head(.POST), now: t0)
         _ = m.stream(now: t0)
         m.responseStarted()
-        #expect(m.responseEnded(close: false, now: t0) == (close: false, over: false))
+        #expect(m.responseEnded(close: false, now: t0) == (close: false, over: false, read: false))
         #expect(m.received(bytes(100), now: t0) == .none)
         #expect(m.deadline == t0 + .seconds(30), "the dropped body still has to keep coming")
         #expect(m.received(.end(nil), now: t0) == .finished(read: false))
         #expect(m.phase == .idle(since: nil, partial: false))
     }
 
+    /// The upstream stopped taking the body (a read is held), then answered before it ended:
+    /// the held read goes with the answer's end, so that the rest is read and dropped.
+    @Test func anEarlyAnswerReleasesAReadHeldForTheDispatch() {
+        var m = machine()
+        _ = m.received(head(.POST), now: t0)
+        _ = m.stream(now: t0)
+        #expect(m.readRequested() == .none, "held: the dispatch cannot take more")
+        m.responseStarted()
+        #expect(m.responseEnded(close: false, now: t0) == (close: false, over: false, read: true))
+        #expect(m.readRequested() == .read)
+        #expect(m.received(.end(nil), now: t0) == .finished(read: false))
+    }
+
     @Test func closeIsHonouredAfterTheResponse() {
         var m = machine()
         _ = m.received(head(.GET, "/", [("host", "x"), ("connection", "close")]), now: t0)
         _ = m.received(.end(nil), now: t0)
-        #expect(m.responseEnded(close: false, now: t0) == (close: true, over: true))
+        #expect(m.responseEnded(close: false, now: t0) == (close: true, over: true, read: false))
         #expect(m.received(head(), now: t0) == .none, "nothing after close")
 
         var http10 = machine()
@@ -217,7 +230,7 @@ import Testing
         #expect(m.channelClosed() == .abandon(id: 1))
         #expect(m.received(bytes(1), now: t0) == .none)
         #expect(m.received(head(), now: t0) == .none)
-        #expect(m.responseEnded(close: false, now: t0) == (close: false, over: false))
+        #expect(m.responseEnded(close: false, now: t0) == (close: false, over: false, read: false))
         #expect(m.channelClosed() == .none, "abandoned once")
 
         var idle = machine()

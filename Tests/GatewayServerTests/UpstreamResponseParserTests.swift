@@ -155,6 +155,11 @@ import Testing
         let none = try #require(try head("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"))
         #expect(none.fields.readableBytes == 0)
         #expect(none.head.headers.isEmpty)
+        // A server must not send Content-Length with 204 (RFC 9110 §8.6): one an upstream sent
+        // is not handed on (over HTTP/2, NIOHTTP2 refuses a 204 head that has one).
+        let noContent = try #require(try head("HTTP/1.1 204 No Content\r\nX-A: 1\r\nContent-Length: 10\r\nX-B: 2\r\n\r\n"))
+        #expect(String(buffer: noContent.fields) == "X-A: 1\r\nX-B: 2\r\n")
+        #expect(noContent.contentLength == nil)
     }
 
     /// Lines that already read `name: value\r\n` one after another are handed on as the bytes
@@ -176,7 +181,8 @@ import Testing
             ("Connection: close\r\n", ""),
         ]
         for (fields, expected) in cases {
-            let bytes = Array("HTTP/1.1 204 No Content\r\n\(fields)\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)
+            // 304: no body (the next answer follows at once), and its Content-Length is kept.
+            let bytes = Array("HTTP/1.1 304 Not Modified\r\n\(fields)\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)
             for step in [0, 1, 5] {
                 var parser = UpstreamResponseParser()
                 parser.requestSent(method: .GET)

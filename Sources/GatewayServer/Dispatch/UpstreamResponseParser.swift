@@ -31,7 +31,8 @@ import NIOHTTP1
 ///   an error;
 /// - the head handed on has no hop-by-hop fields (`Connection`, `Keep-Alive`, `Transfer-Encoding`,
 ///   … and the fields a `Connection` header names, RFC 9110 §7.6.1): they were read for the
-///   framing and for keep-alive, and belong to this connection, not to the client's.
+///   framing and for keep-alive, and belong to this connection, not to the client's; nor, for a
+///   1xx or 204 answer, a Content-Length (RFC 9110 §8.6: a server must not send one there).
 ///
 /// After an error it yields nothing more: the connection is to be closed.
 struct UpstreamResponseParser {
@@ -419,6 +420,10 @@ struct UpstreamResponseParser {
                 // Hop-by-hop fields belong to this connection: they are not part of the head handed
                 // on (RFC 9110 §7.6.1).
                 if field.hopByHop { continue }
+                // Nor is a Content-Length of a 1xx or 204 answer, which has no body and which a
+                // server must not send (RFC 9110 §8.6): over HTTP/2, NIOHTTP2 would refuse the
+                // head for a length its (absent) body does not have.
+                if case .contentLength = field.role, let code = status?.code, code < 200 || code == 204 { continue }
                 if field.plain {
                     fields.keep(lineStart..<start, of: bytes)
                 } else {
@@ -451,7 +456,8 @@ struct UpstreamResponseParser {
         }
         let keepAlive = status.version.minor >= 1 ? !close : keepAliveToken && !close
         return ParsedHead(version: status.version, code: status.code, fields: fields,
-                          contentLength: lengthSeen ? length : nil, gatewayNames: gatewayNames,
+                          contentLength: lengthSeen && status.code >= 200 && status.code != 204 ? length : nil,
+                          gatewayNames: gatewayNames,
                           framing: Framing(body: body, keepAlive: keepAlive), end: end)
     }
 

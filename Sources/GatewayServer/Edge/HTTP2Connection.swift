@@ -31,6 +31,11 @@ final class HTTP2Connection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
              _ stream: NIOHTTP2Handler.StreamConfiguration = .init()) {
             self.connection = connection.targetWindowSize
             self.stream = stream.targetWindowSize
+            // A stream's window is counted from its target (`HTTP2InboundWindow`): the window the
+            // client starts each stream with (SETTINGS_INITIAL_WINDOW_SIZE, 65,535 unless the
+            // gateway advertises another) must be the same.
+            assert(connection.initialSettings.last(where: { $0.parameter == .initialWindowSize })?.value ?? 65_535
+                       == stream.targetWindowSize, "the advertised initial window differs from the stream's target")
             self.highWatermark = stream.outboundBufferSizeHighWatermark
             self.lowWatermark = stream.outboundBufferSizeLowWatermark
         }
@@ -130,6 +135,16 @@ final class HTTP2Connection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
     private static let windowUpdated = ObjectIdentifier(NIOHTTP2WindowUpdatedEvent.self)
     private static let streamCreated = ObjectIdentifier(NIOHTTP2StreamCreatedEvent.self)
     private static let bulkWindowChange = ObjectIdentifier(NIOHTTP2BulkStreamWindowChangeEvent.self)
+
+    /// A stream error on a frame written for a stream (NIOHTTP2 sends no RST_STREAM for those)
+    /// goes to its stream; anything else on down the pipeline.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let streamError = error as? NIOHTTP2Errors.StreamError, let stream = streams[streamError.streamID] {
+            stream.failed(streamError.baseError)
+            return
+        }
+        context.fireErrorCaught(error)
+    }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         for stream in streams.values { stream.writabilityChanged() }

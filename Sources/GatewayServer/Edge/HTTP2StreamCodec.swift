@@ -29,9 +29,11 @@ import NIOHTTP2
 ///   goes further; the connection guard counts such resets
 ///   (`HTTP2AbuseMonitor.Limits.malformedStreams`);
 /// - the first block is the head: `:method`, `:path` as the URI, HTTP/2.0, then the fields in
-///   order, with `host` from `:authority` first when the block has none, and, for a method other
-///   than GET, HEAD, DELETE, CONNECT and TRACE without `content-length`, `content-length: 0` when
-///   the block ends the stream, else `transfer-encoding: chunked`; a request without `:path` or
+///   order, with `host` from `:authority` first when the block has none, and, without
+///   `content-length`, `transfer-encoding: chunked` when the block does not end the stream (a
+///   body may follow, whatever the method: the upstream's HTTP/1.1 needs it framed), or
+///   `content-length: 0` when it does, for a method other than GET, HEAD, DELETE, CONNECT and
+///   TRACE; a request without `:path` or
 ///   `:authority` (CONNECT, or one that leaves out its authority) is an error, as it was;
 /// - a later block is the trailers; DATA is body, and END_STREAM the end.
 ///
@@ -196,7 +198,7 @@ final class HTTP2StreamCodec {
         reading = true
         guard var frames = waiting else { return }
         waiting = nil
-        while let payload = frames.popFirst(), !ended {
+        while let payload = frames.popFirst(), !ended, !reset {
             deliver(payload)
         }
         connection?.readThisCycle(self)
@@ -249,7 +251,8 @@ final class HTTP2StreamCodec {
                 return
             }
             GatewayHandler.deliver(.head(head), to: receiver, from: context)
-            if headers.endStream { GatewayHandler.deliver(.end(nil), to: receiver, from: context) }
+            // The head may have been answered at once, and the stream ended or reset with it.
+            if headers.endStream, !ended, !reset { GatewayHandler.deliver(.end(nil), to: receiver, from: context) }
         case .data(let data):
             guard case .byteBuffer(let body) = data.data else { return }
             if !data.endStream {
@@ -258,7 +261,7 @@ final class HTTP2StreamCodec {
                 GatewayHandler.deliver(.end(nil), to: receiver, from: context)
             } else {
                 GatewayHandler.deliver(.body(body), to: receiver, from: context)
-                GatewayHandler.deliver(.end(nil), to: receiver, from: context)
+                if !ended, !reset { GatewayHandler.deliver(.end(nil), to: receiver, from: context) }
             }
         default:
             break
@@ -287,11 +290,18 @@ final class HTTP2StreamCodec {
         var fields: [(String, String)] = []
         fields.reserveCapacity(regular + 2)
         if !hasHost { fields.append(("host", authority)) }
-        switch verb {
-        case .GET, .HEAD, .DELETE, .CONNECT, .TRACE:
-            break
-        default:
-            if !hasLength { fields.append(endStream ? ("content-length", "0") : ("transfer-encoding", "chunked")) }
+        if !hasLength {
+            if !endStream {
+                // A body may follow, of any method: framed for the upstream (HTTP/1.1 sends a body
+                // only with Content-Length or chunked; unframed, its bytes would be read there as
+                // the next request).
+                fields.append(("transfer-encoding", "chunked"))
+            } else {
+                switch verb {
+                case .GET, .HEAD, .DELETE, .CONNECT, .TRACE: break
+                default: fields.append(("content-length", "0"))
+                }
+            }
         }
         for (name, value, _) in block where name.utf8.first != UInt8(ascii: ":") { fields.append((name, value)) }
         return HTTPRequestHead(version: HTTPVersion(major: 2, minor: 0), method: verb, uri: path, headers: HTTPHeaders(fields))
@@ -417,17 +427,32 @@ final class HTTP2StreamCodec {
     }
 
     /// The gateway closes the stream: a held frame goes first, then, unless both sides ended
-    /// already, RST_STREAM with CANCEL (as a stream channel's close did). The stream's end follows
-    /// from NIOHTTP2.
+    /// already, RST_STREAM: NO_ERROR when the response is complete and the request is not (the
+    /// client may stop sending it, RFC 9113 §8.1), else CANCEL (as a stream channel's close did).
+    /// The stream's end follows from NIOHTTP2.
     func close() {
         guard let context, !reset, !ended else { return }
         writeHeld()
         reset = true
         waiting = nil
         if !(requestEnded && responseEnded) {
-            context.write(NIOAny(HTTP2Frame(streamID: streamID, payload: .rstStream(.cancel))), promise: nil)
+            let code: HTTP2ErrorCode = responseEnded ? .noError : .cancel
+            context.write(NIOAny(HTTP2Frame(streamID: streamID, payload: .rstStream(code))), promise: nil)
         }
         context.flush()
+    }
+
+    /// NIOHTTP2 refused a frame the handler wrote (a stream error on the way out, for which it
+    /// sends nothing): the handler learns it and closes the stream, as it did when NIOHTTP2's
+    /// multiplexer passed the error to the stream's channel. Without a handler (tests), the
+    /// stream is closed.
+    func failed(_ error: any Error) {
+        guard let context, !ended, !reset else { return }
+        if let receiver {
+            receiver.errorCaught(context: context, error: error)
+        } else {
+            close()
+        }
     }
 
     private func writeHeld() {

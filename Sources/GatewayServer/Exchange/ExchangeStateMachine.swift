@@ -348,22 +348,23 @@ struct ExchangeStateMachine {
 
     /// The response ended. `close`: the connection must close after it (an answer that leaves
     /// the request's framing in doubt). Returns whether to close and whether the exchange is over
-    /// (then pipelined requests may be taken up); an unfinished request body is read and dropped.
-    mutating func responseEnded(close: Bool, now: NIODeadline) -> (close: Bool, over: Bool) {
-        guard exchange != nil else { return (close, false) }
+    /// (then pipelined requests may be taken up); an unfinished request body is read and dropped,
+    /// and `read` says that a read held for it (the dispatch could not take more) goes now.
+    mutating func responseEnded(close: Bool, now: NIODeadline) -> (close: Bool, over: Bool, read: Bool) {
+        guard exchange != nil else { return (close, false, false) }
         lastActivity = now
         let closing = close || exchange!.closeAfterResponse
         if closing {
             enter(.closed)
-            return (true, true)
+            return (true, true, false)
         }
         if exchange!.requestEnded {
             enter(.idle(since: nil, partial: false))
-            return (false, true)
+            return (false, true, false)
         }
         exchange!.body = .discarding
         exchange!.lastBodyActivity = now
-        return (false, false)
+        return (false, false, releaseRead(now: now) == .read)
     }
 
     /// Pipelined parts were taken up: a read held for them may go.

@@ -592,13 +592,13 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     }
 
     /// Writes the response end, records the request, and moves on: to pipelined requests, or
-    /// to dropping the rest of this request's body, or to closing.
+    /// to dropping the rest of this request's body (HTTP/2: resetting its stream), or to closing.
     private func completeResponse(close: Bool) {
         guard let context, let request else { return }
         // Draining: an HTTP/1.1 connection closes after this response; an HTTP/2 connection
         // (GOAWAY sent) once its last stream is answered.
         let quiescing = connection.record?.isQuiescing ?? false
-        let (closing, over) = machine.responseEnded(close: close || (quiescing && !connection.isHTTP2), now: context.eventLoop.now)
+        let (closing, over, read) = machine.responseEnded(close: close || (quiescing && !connection.isHTTP2), now: context.eventLoop.now)
         connection.record?.markServed()
         // Recorded before the end is written: closing may run inside the write.
         observe(request)
@@ -615,6 +615,17 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         } else {
             write(context, .end(nil))
             flushDownstream(context)
+            if !over {
+                // Answered before the request's body ended. HTTP/2: the stream is reset with
+                // NO_ERROR, so that the client stops sending it (RFC 9113 §8.1); HTTP/1.1: the
+                // rest is read and dropped, a read held while the upstream could not take more
+                // going now.
+                if connection.isHTTP2 {
+                    closeDownstream(context)
+                } else if read {
+                    readDownstream()
+                }
+            }
         }
         if over {
             self.request = nil
