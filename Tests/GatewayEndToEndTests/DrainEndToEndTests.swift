@@ -36,4 +36,32 @@ import Testing
         try? await gateway.client.shutdown()
         await backend.stop()
     }
+
+    /// The client resets the last stream of a draining HTTP/2 connection: the connection closes
+    /// then, and the drain ends, not at shutdownTimeout.
+    @Test func aDrainingHTTP2ConnectionWhoseLastStreamIsResetCloses() async throws {
+        let folder = try TestFolder()
+        let backend = try await FakeBackend.start()
+        defer { folder.remove() }
+        try folder.writeGateway("""
+        upstreams: {legacy: {targets: ['http://127.0.0.1:\(backend.port)']}}
+        default: {upstream: legacy}
+        shutdownTimeout: 20s
+        """)
+        let gateway = try await InProcessGateway.start(folder, registry: FunctionRegistry())
+        backend.control.withLockedValue { $0.delay = .seconds(5) }
+        let connection = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["h2"])
+        try await connection.send(H2.start + H2.request("GET", "/slow", stream: 1))
+        try await TestFolder.eventually { backend.requests == 1 }
+        let started = ContinuousClock.now
+        let drain = Task { try await gateway.server.shutdown() }
+        #expect(await connection.waitFor { H2.frames($0).contains { $0.type == H2.goAway } })
+        try await connection.send(H2.frame(H2.rstStream, stream: 1, payload: [0, 0, 0, 8]))
+        #expect(await connection.waitForClose(limit: .seconds(4)) != nil, "closed once its last stream ended")
+        try await drain.value
+        #expect(ContinuousClock.now - started < .seconds(15), "the drain did not wait for shutdownTimeout")
+        await connection.close()
+        try? await gateway.client.shutdown()
+        await backend.stop()
+    }
 }

@@ -206,6 +206,11 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             request.abortReason = request.abortReason ?? "client closed the connection"
             observe(request)
             self.request = nil
+            // Draining: an HTTP/2 connection whose last stream ended so (reset) closes now, as
+            // after its last answer (`completeResponse`), not at the drain's timeout.
+            if connection.isHTTP2, let record = connection.record, record.isQuiescing, record.active == 0 {
+                record.channel.close(promise: nil)
+            }
         case .finished(let read):
             request = nil
             if read { readDownstream() }
