@@ -37,6 +37,39 @@ import Testing
         await backend.stop()
     }
 
+    /// The drain on the wire: GOAWAY with the highest stream ID first; a stream the client opens
+    /// after it is refused (REFUSED_STREAM: not processed, the client may retry it); the one in
+    /// flight is answered; then GOAWAY naming it as the last stream taken, and the close.
+    @Test func aDrainingHTTP2ConnectionRefusesNewStreamsAndEndsWithTheLastStreamItTook() async throws {
+        let folder = try TestFolder()
+        let backend = try await FakeBackend.start()
+        defer { folder.remove() }
+        try folder.writeGateway("""
+        upstreams: {legacy: {targets: ['http://127.0.0.1:\(backend.port)']}}
+        default: {upstream: legacy}
+        shutdownTimeout: 20s
+        """)
+        let gateway = try await InProcessGateway.start(folder, registry: FunctionRegistry())
+        backend.control.withLockedValue { $0.delay = .seconds(1) }
+        let connection = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["h2"])
+        try await connection.send(H2.start + H2.request("GET", "/old/a", stream: 1))
+        try await TestFolder.eventually { backend.requests == 1 }
+        let drain = Task { try await gateway.server.shutdown() }
+        #expect(await connection.waitFor { H2.frames($0).contains { $0.type == H2.goAway } })
+        try await connection.send(H2.request("GET", "/old/b", stream: 3))
+        #expect(await connection.waitForClose(limit: .seconds(10)) != nil)
+        try await drain.value
+        let frames = H2.frames(connection.received)
+        let goAways = frames.filter { $0.type == H2.goAway }.map { Array($0.payload.prefix(8)) }
+        #expect(goAways == [[0x7F, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0, 0]], "\(goAways)")
+        #expect(frames.contains { $0.stream == 3 && $0.type == H2.rstStream && $0.payload == [0, 0, 0, 7] }, "stream 3 refused")
+        #expect(H2.responses(connection.received)[1]?.status == 200)
+        #expect(backend.requests == 1)
+        await connection.close()
+        try? await gateway.client.shutdown()
+        await backend.stop()
+    }
+
     /// The client resets the last stream of a draining HTTP/2 connection: the connection closes
     /// then, and the drain ends, not at shutdownTimeout.
     @Test func aDrainingHTTP2ConnectionWhoseLastStreamIsResetCloses() async throws {

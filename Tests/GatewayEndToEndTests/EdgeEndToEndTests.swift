@@ -292,10 +292,18 @@ import Testing
         try await withExample { gateway, backend, folder in
             let connection = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["h2"])
             defer { Task { await connection.close() } }
-            try await connection.send(H2.start + H2.request("GET", "/alerts", stream: 1, endStream: false)
+            // A stream window of 10 bytes: the answer's body waits in NIOHTTP2 for more window,
+            // and the reset must come after it (a reset drops what NIOHTTP2 still holds).
+            let smallWindow = H2.frame(H2.settings, payload: [0, 4, 0, 0, 0, 10])
+            try await connection.send(H2.preface + smallWindow + H2.request("GET", "/alerts", stream: 1, endStream: false)
                 + H2.frame(H2.data, stream: 1, payload: Array("part of a body".utf8)))
+            #expect(await connection.waitFor { H2.frames($0).contains { $0.stream == 1 && $0.type == H2.data } })
+            #expect(!H2.frames(connection.received).contains { $0.type == H2.rstStream }, "not before the answer is out")
+            try await connection.send(H2.frame(H2.windowUpdate, stream: 1, payload: [0, 0, 0x10, 0]))
             #expect(await connection.waitFor { H2.frames($0).contains { $0.stream == 1 && $0.type == H2.rstStream } })
-            #expect(H2.responses(connection.received)[1]?.status == 401)
+            let answer = try #require(H2.responses(connection.received)[1])
+            #expect(answer.status == 401)
+            #expect((try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) != nil, "the whole body: \(answer.body)")
             let reset = H2.frames(connection.received).first { $0.stream == 1 && $0.type == H2.rstStream }
             #expect(reset?.payload == [0, 0, 0, 0], "NO_ERROR")
             #expect(backend.requests == 0)

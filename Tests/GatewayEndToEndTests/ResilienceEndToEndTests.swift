@@ -135,6 +135,32 @@ import Testing
         await b.stop()
     }
 
+    /// A pooled connection the upstream closed as the next request came is retried once on a
+    /// fresh one when nothing of a body came yet — also for an HTTP/2 GET whose END_STREAM comes
+    /// in a DATA frame of its own (its head carries `transfer-encoding: chunked` for the upstream,
+    /// as a body might follow).
+    @Test func aRequestOnAStalePooledConnectionIsRetriedWhenNoBodyCameYet() async throws {
+        let backend = try await OneAnswerBackend.start()
+        try await withGateway(targets: ["http://127.0.0.1:\(backend.port)"], settings: "timeout: 5s") { gateway, folder in
+            let connection = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["h2"])
+            defer { Task { await connection.close() } }
+            func ended(_ stream: UInt32) async -> Bool {
+                await connection.waitFor { H2.frames($0).contains { $0.stream == stream && $0.flags & H2.endStream != 0 } }
+            }
+            try await connection.send(H2.start + H2.request("GET", "/old/one", stream: 1))
+            #expect(await ended(1))
+            try await connection.send(H2.request("GET", "/old/two", stream: 3, endStream: false)
+                + H2.frame(H2.data, flags: H2.endStream, stream: 3))
+            #expect(await ended(3))
+            let responses = H2.responses(connection.received)
+            #expect(responses[1]?.status == 200)
+            #expect(responses[3]?.status == 200, "retried on a fresh connection, not 502")
+            let counts = backend.counts.withLockedValue { $0 }
+            #expect(counts.dropped == 1 && counts.answered == 2 && counts.connections == 2, "\(counts)")
+        }
+        await backend.stop()
+    }
+
     @Test func theRetryBudgetCapsAttemptsDuringAnOutage() async throws {
         let a = try await FakeBackend.start(name: "a")
         let b = try await FakeBackend.start(name: "b")

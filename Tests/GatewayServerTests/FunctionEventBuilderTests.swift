@@ -43,6 +43,22 @@ import Testing
         #expect(event.requestContext.time.hasSuffix(" +0000"))
     }
 
+    /// Fields of the client's connection are not the request's: a function gets the body whole,
+    /// and a `transfer-encoding: chunked` (an HTTP/1.1 client's, or the one an HTTP/2 request
+    /// without a length carries for its upstream) would tell an adapter to read it in chunks.
+    @Test func hopByHopFieldsStayOutOfTheEvent() {
+        let request = context([("Host", "api.example.com"), ("Transfer-Encoding", "chunked"), ("Connection", "keep-alive"),
+                               ("Keep-Alive", "timeout=5"), ("TE", "trailers"), ("X-Kept", "1")], uri: "/flights/LH1")
+        let event = FunctionEventBuilder.event(for: request, body: ByteBuffer(string: "{}"))
+        #expect(event.headers.keys.sorted() == ["host", "x-kept"])
+        guard case .object(let rest) = RESTEventBuilder.event(for: request, v2: event),
+              case .object(let headers)? = rest["headers"] else {
+            Issue.record("no 1.0 headers")
+            return
+        }
+        #expect(headers.keys.sorted() == ["Host", "X-Kept"])
+    }
+
     @Test func binaryBodiesAreBase64() {
         let request = context([("Content-Type", "application/octet-stream")], uri: "/x")
         let event = FunctionEventBuilder.event(for: request, body: ByteBuffer(bytes: [0xFF, 0x00, 0x10]))

@@ -351,18 +351,20 @@ import Testing
     }
 
     /// NIOHTTP2 refuses a frame written for a stream with a stream error and sends nothing for
-    /// it: the stream is closed (RST_STREAM), not left open with its client waiting.
+    /// it: the stream is reset (INTERNAL_ERROR), not left open with its client waiting — also
+    /// when the refused frame was the response's last (here the request ended too, so a close
+    /// would otherwise send nothing).
     @Test func aStreamErrorOnAWrittenFrameClosesTheStream() throws {
         let (channel, writer) = try stream()
         writer.write(head(), promise: nil)
-        writer.flush()
+        writer.write(.end(nil), promise: nil)
         _ = try frames(channel)
         channel.pipeline.fireErrorCaught(NIOHTTP2Errors.streamError(streamID: 1, baseError: NIOHTTP2Errors.contentLengthViolated()))
         var codes: [HTTP2ErrorCode] = []
         while let frame = try channel.readOutbound(as: HTTP2Frame.self) {
             if case .rstStream(let code) = frame.payload { codes.append(code) }
         }
-        #expect(codes == [.cancel])
+        #expect(codes == [.internalError])
         // Another stream's error, or the connection's, goes on down the pipeline.
         channel.pipeline.fireErrorCaught(NIOHTTP2Errors.streamError(streamID: 3, baseError: NIOHTTP2Errors.contentLengthViolated()))
         #expect(throws: NIOHTTP2Errors.StreamError.self) { try channel.throwIfErrorCaught() }

@@ -14,7 +14,9 @@ enum FunctionEventBuilder {
         let keyHeader = request.operation?.apiKey.flatMap { $0.location == .header ? $0.name : nil }
         for (name, value) in request.head.headers {
             let lower = name.lowercased()
-            if lower == keyHeader || lower == "x-api-key-id" || Authorization.hasPrefix(lower) { continue }
+            // Hop-by-hop fields (Connection, Transfer-Encoding, …) describe the client's
+            // connection, not the request: the function gets the body whole.
+            if lower == keyHeader || lower == "x-api-key-id" || Authorization.hasPrefix(lower) || HeaderRules.isHopByHop(lower) { continue }
             if lower == "cookie" {
                 for c in value.split(separator: ";") {
                     let t = c.trimmingSpaces()

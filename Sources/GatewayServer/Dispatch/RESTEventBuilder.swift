@@ -14,7 +14,7 @@ enum RESTEventBuilder {
         let keyHeader = request.operation?.apiKey.flatMap { $0.location == .header ? $0.name : nil }
         for (name, value) in request.head.headers {
             let lower = name.lowercased()
-            if lower == keyHeader || Authorization.hasPrefix(lower) { continue }
+            if lower == keyHeader || Authorization.hasPrefix(lower) || HeaderRules.isHopByHop(lower) { continue }
             let key = seen[lower] ?? name
             seen[lower] = key
             headers[key] = .string(value)

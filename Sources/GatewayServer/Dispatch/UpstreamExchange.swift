@@ -38,6 +38,8 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     private var connection: UpstreamHandler?
     /// Body parts (and the end) waiting for the connection, after the head.
     private var pending: [HTTPClientRequestPart] = []
+    /// A part of the request's body came (to send, or sent): a retry could not send it again.
+    private var bodySeen = false
     /// The whole request body (empty for a request without one), kept to send again on a retry;
     /// nil when the body is streamed (then only a connection that never opened may be retried).
     private var replay: [ByteBuffer]?
@@ -100,11 +102,15 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         pending = []
         switch body {
         case .whole(let buffer):
-            if let buffer, buffer.readableBytes > 0 { pending.append(.body(.byteBuffer(buffer))) }
+            if let buffer, buffer.readableBytes > 0 {
+                pending.append(.body(.byteBuffer(buffer)))
+                bodySeen = true
+            }
             pending.append(.end(nil))
             requestEnded = true
         case .stream(let first, let ended):
             for part in first { pending.append(.body(.byteBuffer(part))) }
+            if !first.isEmpty { bodySeen = true }
             if ended {
                 pending.append(.end(nil))
                 requestEnded = true
@@ -285,6 +291,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
 
     func send(_ part: ByteBuffer) {
         guard !done else { return }
+        bodySeen = true
         lastActivity = loop.now
         if let connection {
             connection.send(.body(.byteBuffer(part)))
@@ -471,8 +478,9 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
             return
         }
         // A pooled connection the server had already closed: retry once on a fresh one when
-        // nothing of a body went out (requests without a body).
-        if reused && !retried && requestHasNoBody, head != nil {
+        // nothing of a body came yet (so none went out: a request without a body, or one whose
+        // body is still to come, as an HTTP/2 request whose END_STREAM follows its HEADERS).
+        if reused && !retried && !bodySeen, head != nil {
             retried = true
             pending = requestEnded ? [.end(nil)] : []
             obtainConnection(fresh: true)

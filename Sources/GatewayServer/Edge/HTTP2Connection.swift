@@ -16,6 +16,11 @@ import NIOHTTP2
 ///   writability (`HTTP2StreamCodec.sent`).
 /// - At the end of each of the connection's reads, every stream that was handed frames in it
 ///   ends its read (its handler flushes what it sent its upstream, and asks for the next read).
+/// - Draining (`ChannelShouldQuiesceEvent`, the gateway stops): GOAWAY with the highest stream ID
+///   at once — NIOHTTP2 refuses streams the client opens after it (REFUSED_STREAM, which the
+///   client may retry), the open ones go on; once none is left, GOAWAY with the last stream the
+///   connection took, and the connection closes when that is written, after the last answer's
+///   bytes (NIOHTTP2 ends a stream as its last frame leaves its flow-control buffer).
 final class HTTP2Connection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
@@ -53,6 +58,11 @@ final class HTTP2Connection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
     /// A WINDOW_UPDATE was written in a read: flushed when the read ends.
     private var flushAfterRead = false
     private var context: ChannelHandlerContext?
+    /// The highest stream the connection opened (for the drain's last GOAWAY).
+    private var lastOpened: HTTP2StreamID = .rootStream
+    private var draining = false
+    /// The drain's last GOAWAY is on its way: the connection closes once it is written.
+    private var finishing = false
 
     init(windows: Windows = Windows(), fieldIndexing: HTTP2FieldIndexing? = nil,
          makeReceiver: @escaping (HTTP2StreamCodec) -> GatewayHandler? = { _ in nil }) {
@@ -91,6 +101,7 @@ final class HTTP2Connection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
         stream.fieldIndexing = fieldIndexing
         stream.receiver = makeReceiver(stream)
         streams[frame.streamID] = stream
+        lastOpened = frame.streamID
         stream.opened(context: context)
         stream.received(frame.payload)
     }
@@ -119,6 +130,9 @@ final class HTTP2Connection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
         let type = ObjectIdentifier(Swift.type(of: event))
         if type == Self.streamClosed, let closed = event as? StreamClosedEvent {
             streams.removeValue(forKey: closed.streamID)?.streamClosed()
+            if draining { finishDrainIfIdle(context: context) }
+        } else if type == Self.shouldQuiesce {
+            drain(context: context)
         } else if type == Self.windowUpdated, let window = event as? NIOHTTP2WindowUpdatedEvent {
             if window.streamID == .rootStream, let size = window.inboundWindowSize, size <= windows.connection / 2 {
                 context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream,
@@ -135,6 +149,32 @@ final class HTTP2Connection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
     private static let windowUpdated = ObjectIdentifier(NIOHTTP2WindowUpdatedEvent.self)
     private static let streamCreated = ObjectIdentifier(NIOHTTP2StreamCreatedEvent.self)
     private static let bulkWindowChange = ObjectIdentifier(NIOHTTP2BulkStreamWindowChangeEvent.self)
+    private static let shouldQuiesce = ObjectIdentifier(ChannelShouldQuiesceEvent.self)
+
+    // MARK: draining
+
+    private func drain(context: ChannelHandlerContext) {
+        guard !draining else { return }
+        draining = true
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream,
+                                                         payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))),
+                              promise: nil)
+        finishDrainIfIdle(context: context)
+    }
+
+    /// No stream left: the last GOAWAY, then the close once it is written. From the loop, not
+    /// from inside NIOHTTP2's write of a stream's last frame (which ends the stream).
+    private func finishDrainIfIdle(context: ChannelHandlerContext) {
+        guard streams.isEmpty, !finishing else { return }
+        finishing = true
+        context.eventLoop.assumeIsolated().execute { [self] in
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream,
+                                                             payload: .goAway(lastStreamID: lastOpened, errorCode: .noError, opaqueData: nil))),
+                                  promise: written)
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
 
     /// A stream error on a frame written for a stream (NIOHTTP2 sends no RST_STREAM for those)
     /// goes to its stream; anything else on down the pipeline.

@@ -95,6 +95,9 @@ final class HTTP2StreamCodec {
     private var responseEnded = false
     /// The gateway closed the stream: nothing more is written.
     private var reset = false
+    /// NIOHTTP2 refused a frame written for the stream (`failed`): the close resets it whatever
+    /// was written.
+    private var writeFailed = false
     /// The stream ended (NIOHTTP2 closed it, or the connection went).
     private var ended = false
     /// DATA bytes written and not yet passed on by NIOHTTP2 (held for want of window).
@@ -428,15 +431,16 @@ final class HTTP2StreamCodec {
 
     /// The gateway closes the stream: a held frame goes first, then, unless both sides ended
     /// already, RST_STREAM: NO_ERROR when the response is complete and the request is not (the
-    /// client may stop sending it, RFC 9113 §8.1), else CANCEL (as a stream channel's close did).
+    /// client may stop sending it, RFC 9113 §8.1), else CANCEL (as a stream channel's close did);
+    /// INTERNAL_ERROR after NIOHTTP2 refused a frame of the stream.
     /// The stream's end follows from NIOHTTP2.
     func close() {
         guard let context, !reset, !ended else { return }
         writeHeld()
         reset = true
         waiting = nil
-        if !(requestEnded && responseEnded) {
-            let code: HTTP2ErrorCode = responseEnded ? .noError : .cancel
+        if writeFailed || !(requestEnded && responseEnded) {
+            let code: HTTP2ErrorCode = writeFailed ? .internalError : responseEnded ? .noError : .cancel
             context.write(NIOAny(HTTP2Frame(streamID: streamID, payload: .rstStream(code))), promise: nil)
         }
         context.flush()
@@ -445,9 +449,11 @@ final class HTTP2StreamCodec {
     /// NIOHTTP2 refused a frame the handler wrote (a stream error on the way out, for which it
     /// sends nothing): the handler learns it and closes the stream, as it did when NIOHTTP2's
     /// multiplexer passed the error to the stream's channel. Without a handler (tests), the
-    /// stream is closed.
+    /// stream is closed. The refused frame may have been the response's last: the close resets
+    /// the stream (INTERNAL_ERROR) even so.
     func failed(_ error: any Error) {
         guard let context, !ended, !reset else { return }
+        writeFailed = true
         if let receiver {
             receiver.errorCaught(context: context, error: error)
         } else {

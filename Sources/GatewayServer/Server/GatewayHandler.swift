@@ -206,11 +206,6 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
             request.abortReason = request.abortReason ?? "client closed the connection"
             observe(request)
             self.request = nil
-            // Draining: an HTTP/2 connection whose last stream ended so (reset) closes now, as
-            // after its last answer (`completeResponse`), not at the drain's timeout.
-            if connection.isHTTP2, let record = connection.record, record.isQuiescing, record.active == 0 {
-                record.channel.close(promise: nil)
-            }
         case .finished(let read):
             request = nil
             if read { readDownstream() }
@@ -600,19 +595,22 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     /// to dropping the rest of this request's body (HTTP/2: resetting its stream), or to closing.
     private func completeResponse(close: Bool) {
         guard let context, let request else { return }
-        // Draining: an HTTP/1.1 connection closes after this response; an HTTP/2 connection
-        // (GOAWAY sent) once its last stream is answered.
+        // Draining: an HTTP/1.1 connection closes after this response (an HTTP/2 connection once
+        // its last stream is done: HTTP2Connection).
         let quiescing = connection.record?.isQuiescing ?? false
         let (closing, over, read) = machine.responseEnded(close: close || (quiescing && !connection.isHTTP2), now: context.eventLoop.now)
         connection.record?.markServed()
         // Recorded before the end is written: closing may run inside the write.
         observe(request)
-        if quiescing && connection.isHTTP2, let record = connection.record, record.active == 0 {
+        if closing {
             let written = context.eventLoop.makePromise(of: Void.self)
             write(context, .end(nil), promise: written)
             flushDownstream(context)
-            written.futureResult.assumeIsolated().whenComplete { _ in record.channel.close(promise: nil) }
-        } else if closing {
+            written.futureResult.assumeIsolated().whenComplete { [self] _ in closeDownstream(context) }
+        } else if !over && connection.isHTTP2 {
+            // Answered before the request's body ended: the stream is reset with NO_ERROR once
+            // the answer's last frame is out (NIOHTTP2 drops what it still holds of a stream it
+            // resets), so that the client stops sending the body (RFC 9113 §8.1).
             let written = context.eventLoop.makePromise(of: Void.self)
             write(context, .end(nil), promise: written)
             flushDownstream(context)
@@ -620,17 +618,9 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         } else {
             write(context, .end(nil))
             flushDownstream(context)
-            if !over {
-                // Answered before the request's body ended. HTTP/2: the stream is reset with
-                // NO_ERROR, so that the client stops sending it (RFC 9113 §8.1); HTTP/1.1: the
-                // rest is read and dropped, a read held while the upstream could not take more
-                // going now.
-                if connection.isHTTP2 {
-                    closeDownstream(context)
-                } else if read {
-                    readDownstream()
-                }
-            }
+            // HTTP/1.1, answered before the request's body ended: the rest is read and dropped,
+            // a read held while the upstream could not take more going now.
+            if !over && read { readDownstream() }
         }
         if over {
             self.request = nil

@@ -368,12 +368,11 @@ public final class GatewayServer: Sendable {
         for record in open {
             record.quiesce()
             record.channel.eventLoop.execute {
-                if record.active == 0 {
+                if record.isHTTP2 {
+                    // HTTP2Connection: GOAWAY, and the close once its last stream is done.
+                    record.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+                } else if record.active == 0 {
                     record.channel.close(promise: nil)
-                } else if record.isHTTP2 {
-                    let goAway = HTTP2Frame(streamID: .rootStream,
-                                            payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
-                    record.channel.writeAndFlush(goAway, promise: nil)
                 }
             }
         }
