@@ -8,17 +8,23 @@ import Testing
 /// The drain over HTTP/2: a stream in flight when the gateway stops is answered (GOAWAY, then the
 /// connection closes after its last stream), and the drain ends once it has.
 @Suite struct DrainEndToEndTests {
-    @Test func anHTTP2StreamInFlightIsAnsweredWhileTheGatewayDrains() async throws {
+    /// The gateway in front of a backend that answers after `delay`, with a shutdownTimeout (20 s)
+    /// no drain here should reach.
+    func start(backendDelay delay: Duration) async throws -> (TestFolder, FakeBackend, InProcessGateway) {
         let folder = try TestFolder()
         let backend = try await FakeBackend.start()
-        defer { folder.remove() }
         try folder.writeGateway("""
         upstreams: {legacy: {targets: ['http://127.0.0.1:\(backend.port)']}}
         default: {upstream: legacy}
         shutdownTimeout: 20s
         """)
-        let gateway = try await InProcessGateway.start(folder, registry: FunctionRegistry())
-        backend.control.withLockedValue { $0.delay = .seconds(1) }
+        backend.control.withLockedValue { $0.delay = delay }
+        return (folder, backend, try await InProcessGateway.start(folder, registry: FunctionRegistry()))
+    }
+
+    @Test func anHTTP2StreamInFlightIsAnsweredWhileTheGatewayDrains() async throws {
+        let (folder, backend, gateway) = try await start(backendDelay: .seconds(1))
+        defer { folder.remove() }
         let slow = Task { () -> (HTTPResponseStatus, HTTPVersion) in
             let response = try await gateway.client.execute(HTTPClientRequest(url: gateway.base + "/slow"), timeout: .seconds(30))
             _ = try await response.body.collect(upTo: 1 << 20)
@@ -42,16 +48,8 @@ import Testing
     /// awaited; what `body` returns is how long the drain took from its start.
     func whileDraining(backendDelay delay: Duration,
                        _ body: (RawConnection, FakeBackend) async throws -> Void) async throws -> Duration {
-        let folder = try TestFolder()
-        let backend = try await FakeBackend.start()
+        let (folder, backend, gateway) = try await start(backendDelay: delay)
         defer { folder.remove() }
-        try folder.writeGateway("""
-        upstreams: {legacy: {targets: ['http://127.0.0.1:\(backend.port)']}}
-        default: {upstream: legacy}
-        shutdownTimeout: 20s
-        """)
-        let gateway = try await InProcessGateway.start(folder, registry: FunctionRegistry())
-        backend.control.withLockedValue { $0.delay = delay }
         let connection = try await RawConnection.open(port: gateway.server.httpsPort!, caFile: folder.certs.caCertificate, alpn: ["h2"])
         try await connection.send(H2.start + H2.request("GET", "/old/a", stream: 1))
         try await TestFolder.eventually { backend.requests == 1 }
