@@ -350,6 +350,50 @@ import Testing
         _ = try channel.finish()
     }
 
+    /// Refuses the first DATA frame written through it, as NIOHTTP2 does a frame it cannot send
+    /// (a stream error, fired back up the pipeline during the write).
+    final class RefusingFirstData: ChannelOutboundHandler {
+        typealias OutboundIn = HTTP2Frame
+        var refused = false
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            let frame = unwrapOutboundIn(data)
+            if case .data = frame.payload, !refused {
+                refused = true
+                let error = NIOHTTP2Errors.streamError(streamID: frame.streamID, baseError: NIOHTTP2Errors.contentLengthViolated())
+                promise?.fail(error)
+                context.fireErrorCaught(error)
+                return
+            }
+            context.write(data, promise: promise)
+        }
+    }
+
+    /// The held frame a write sends first is refused: the stream is reset, and the part being
+    /// written fails at once instead of being held on a stream that will never send it.
+    @Test func aPartWrittenAfterItsPredecessorWasRefusedFails() throws {
+        let channel = EmbeddedChannel()
+        let connection = HTTP2Connection()
+        try channel.pipeline.syncOperations.addHandler(RefusingFirstData())
+        try channel.pipeline.syncOperations.addHandler(connection)
+        try channel.writeInbound(HTTP2Frame(streamID: 1, payload: HTTP2StreamCodecRequestTests.request("GET", end: true)))
+        while try channel.readInbound(as: HTTPServerRequestPart.self) != nil {}
+        let writer = try #require(connection.stream(1))
+        writer.write(head(), promise: nil)
+        writer.write(body("a"), promise: nil)
+        let second = channel.eventLoop.makePromise(of: Void.self)
+        var failed = false
+        second.futureResult.whenFailure { _ in failed = true }
+        writer.write(body("b"), promise: second)
+        #expect(failed)
+        second.succeed()  // no-op once failed; completes it when the test fails
+        var codes: [HTTP2ErrorCode] = []
+        while let frame = try channel.readOutbound(as: HTTP2Frame.self) {
+            if case .rstStream(let code) = frame.payload { codes.append(code) }
+        }
+        #expect(codes == [.internalError])
+        _ = try channel.finish()
+    }
+
     /// NIOHTTP2 refuses a frame written for a stream with a stream error and sends nothing for
     /// it: the stream is reset (INTERNAL_ERROR), not left open with its client waiting — also
     /// when the refused frame was the response's last (here the request ended too, so a close

@@ -232,7 +232,8 @@ final class HTTP2StreamCodec {
     private func deliver(_ payload: HTTP2Frame.FramePayload) {
         guard let context else { return }
         if case .data(let data) = payload, let increment = inbound.taken(data.data.readableBytes) { giveBack(increment) }
-        if refused { return }
+        // The WINDOW_UPDATE's write may have ended the stream.
+        if refused || reset || ended { return }
         switch payload {
         case .headers(let headers):
             if HTTP2RequestBlock.problem(headers.headers, trailers: sawHeaders) != nil {
@@ -326,9 +327,16 @@ final class HTTP2StreamCodec {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
+        if case .end(nil) = part {} else {
+            writeHeld()
+            // NIOHTTP2 may have refused the held frame (the stream is reset then) or ended the stream.
+            guard !reset, !ended else {
+                promise?.fail(ChannelError.ioOnClosedChannel)
+                return
+            }
+        }
         switch part {
         case .head(let head):
-            writeHeld()
             if head.status.code < 200 {
                 send(.headers(.init(headers: Self.fields(of: head))), promise: promise)
             } else {
@@ -336,10 +344,8 @@ final class HTTP2StreamCodec {
                 held = (.headers(.init(headers: fields)), promise)
             }
         case .body(let body):
-            writeHeld()
             held = (.data(.init(data: body)), promise)
         case .end(let trailers?):
-            writeHeld()
             responseEnded = true
             send(.headers(.init(headers: Self.fields(ofTrailers: trailers), endStream: true)), promise: promise)
         case .end(nil):
@@ -382,6 +388,10 @@ final class HTTP2StreamCodec {
             return
         }
         writeHeld()
+        guard !reset, !ended else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
         var headers = HPACKHeaders()
         headers.reserveCapacity(10)
         headers.add(name: ":status", value: String(head.status.code))
