@@ -328,12 +328,7 @@ final class HTTP2StreamCodec {
             return
         }
         if case .end(nil) = part {} else {
-            writeHeld()
-            // NIOHTTP2 may have refused the held frame (the stream is reset then) or ended the stream.
-            guard !reset, !ended else {
-                promise?.fail(ChannelError.ioOnClosedChannel)
-                return
-            }
+            guard writeHeld(failing: promise) else { return }
         }
         switch part {
         case .head(let head):
@@ -387,11 +382,7 @@ final class HTTP2StreamCodec {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        writeHeld()
-        guard !reset, !ended else {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
-        }
+        guard writeHeld(failing: promise) else { return }
         var headers = HPACKHeaders()
         headers.reserveCapacity(10)
         headers.add(name: ":status", value: String(head.status.code))
@@ -469,6 +460,17 @@ final class HTTP2StreamCodec {
         } else {
             close()
         }
+    }
+
+    /// Writes the held frame before the part `promise` is for; false, with `promise` failed, when
+    /// that ended the stream (NIOHTTP2 refused the frame: the stream is reset).
+    private func writeHeld(failing promise: EventLoopPromise<Void>?) -> Bool {
+        writeHeld()
+        guard !reset, !ended else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return false
+        }
+        return true
     }
 
     private func writeHeld() {

@@ -602,15 +602,11 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         connection.record?.markServed()
         // Recorded before the end is written: closing may run inside the write.
         observe(request)
-        if closing {
-            let written = context.eventLoop.makePromise(of: Void.self)
-            write(context, .end(nil), promise: written)
-            flushDownstream(context)
-            written.futureResult.assumeIsolated().whenComplete { [self] _ in closeDownstream(context) }
-        } else if !over && connection.isHTTP2 {
-            // Answered before the request's body ended: the stream is reset with NO_ERROR once
-            // the answer's last frame is out (NIOHTTP2 drops what it still holds of a stream it
-            // resets), so that the client stops sending the body (RFC 9113 §8.1).
+        // Closed once the end is out: the connection (the stream, on HTTP/2) when it must close,
+        // and on HTTP/2 a stream answered before its request's body ended, reset then with
+        // NO_ERROR so that the client stops sending the body (RFC 9113 §8.1) — not before the
+        // answer's last frame left: NIOHTTP2 drops what it still holds of a stream it resets.
+        if closing || (!over && connection.isHTTP2) {
             let written = context.eventLoop.makePromise(of: Void.self)
             write(context, .end(nil), promise: written)
             flushDownstream(context)
