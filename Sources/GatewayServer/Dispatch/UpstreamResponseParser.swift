@@ -312,6 +312,10 @@ struct UpstreamResponseParser {
         var keepAlive: Bool
     }
 
+    /// 1xx and 204 answers have no body, and a server must not send Content-Length with them
+    /// (RFC 9110 §8.6): an upstream's is not handed on.
+    static func forbidsContentLength(_ code: Int) -> Bool { code < 200 || code == 204 }
+
     /// A response head as `parseHead` read it.
     private struct ParsedHead {
         var version: HTTPVersion
@@ -423,7 +427,7 @@ struct UpstreamResponseParser {
                 // Nor is a Content-Length of a 1xx or 204 answer, which has no body and which a
                 // server must not send (RFC 9110 §8.6): over HTTP/2, NIOHTTP2 would refuse the
                 // head for a length its (absent) body does not have.
-                if case .contentLength = field.role, let code = status?.code, code < 200 || code == 204 { continue }
+                if case .contentLength = field.role, let code = status?.code, Self.forbidsContentLength(code) { continue }
                 if field.plain {
                     fields.keep(lineStart..<start, of: bytes)
                 } else {
@@ -456,7 +460,7 @@ struct UpstreamResponseParser {
         }
         let keepAlive = status.version.minor >= 1 ? !close : keepAliveToken && !close
         return ParsedHead(version: status.version, code: status.code, fields: fields,
-                          contentLength: lengthSeen && status.code >= 200 && status.code != 204 ? length : nil,
+                          contentLength: lengthSeen && !Self.forbidsContentLength(status.code) ? length : nil,
                           gatewayNames: gatewayNames,
                           framing: Framing(body: body, keepAlive: keepAlive), end: end)
     }
