@@ -20,7 +20,10 @@ import Testing
     }
 
     /// Reads one complete response written by the handler.
+    /// The response the handler wrote and flushed (an HTTP/1.1 response is flushed at the end of
+    /// the loop's tick: the loop runs its tasks first).
     func response(_ channel: EmbeddedChannel) throws -> (HTTPResponseHead, String)? {
+        channel.embeddedEventLoop.run()
         guard case .head(let head)? = try channel.readOutbound(as: HTTPServerResponsePart.self) else { return nil }
         var body = ""
         while let part = try channel.readOutbound(as: HTTPServerResponsePart.self) {

@@ -42,7 +42,8 @@ final class RecordingDispatchSink: DispatchSink {
             let request = TestRuntime.context(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/item/1",
                                                               headers: ["host": "gw.example"]))
             let started = UpstreamExchange(dispatcher: dispatcher, request: request, loop: channel.eventLoop,
-                                           pool: pool, headBuffers: HeadBuffers(), sink: sink)
+                                           pool: pool, headBuffers: HeadBuffers(),
+                                           flusher: LoopFlusher(loop: channel.eventLoop), sink: sink)
             started.start(.whole(nil))
             exchange = started
         }

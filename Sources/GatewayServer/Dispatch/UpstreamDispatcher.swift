@@ -32,7 +32,7 @@ final class UpstreamDispatcher: Dispatcher {
     func start(_ request: RequestContext, body: DispatchBody, loop: any EventLoop, local: LoopLocal,
                sink: any DispatchSink) -> any Dispatch {
         let exchange = UpstreamExchange(dispatcher: self, request: request, loop: loop, pool: local.pool,
-                                        headBuffers: local.headBuffers, sink: sink)
+                                        headBuffers: local.headBuffers, flusher: local.flusher, sink: sink)
         exchange.start(body)
         return exchange
     }

@@ -24,6 +24,7 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     /// The loop's spare head buffers: the head is written into one and given back when the
     /// exchange is over.
     private let headBuffers: HeadBuffers
+    private let flusher: LoopFlusher
     private let upstreamGuard: UpstreamGuard?
     /// Held strongly while the exchange runs (the handler holds the exchange too); let go when it
     /// ends or is cancelled, which breaks the cycle.
@@ -72,13 +73,14 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
     static let overflow = GatewayError(status: 503, message: "Service Unavailable", headers: [("retry-after", "1")])
 
     init(dispatcher: UpstreamDispatcher, request: RequestContext, loop: any EventLoop, pool: UpstreamPool,
-         headBuffers: HeadBuffers, sink: any DispatchSink) {
+         headBuffers: HeadBuffers, flusher: LoopFlusher, sink: any DispatchSink) {
         self.dispatcher = dispatcher
         self.request = request
         self.id = request.id
         self.loop = loop
         self.pool = pool
         self.headBuffers = headBuffers
+        self.flusher = flusher
         self.sink = sink
         self.upstreamGuard = dispatcher.upstreamGuard
         self.lastActivity = loop.now
@@ -317,10 +319,12 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         }
     }
 
+    /// The request parts written during the client's read go at the end of the loop's tick,
+    /// with the other connections' (`LoopFlusher`).
     func flush() {
         guard needsFlush else { return }
         needsFlush = false
-        connection?.flush()
+        connection?.flush(with: flusher)
     }
 
     var isWritable: Bool { connection?.isWritable ?? false }

@@ -250,6 +250,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
         context?.flush()
     }
 
+    /// Flushes at the end of the loop's tick.
+    func flush(with flusher: LoopFlusher) {
+        if let context { flusher.flush(context) }
+    }
+
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
     func close() {

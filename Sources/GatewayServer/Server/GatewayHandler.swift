@@ -437,10 +437,14 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     }
 
     /// Flushes what was written: on an HTTP/2 stream through its codec (which writes a frame it
-    /// held for END_STREAM first).
+    /// held for END_STREAM first; the connection's `FlushCoalescer` flushes at the end of the
+    /// tick), on HTTP/1.1 at the end of the loop's tick with the loop's other connections
+    /// (`LoopFlusher`).
     private func flushDownstream(_ context: ChannelHandlerContext) {
         if let codec = connection.streamCodec {
             codec.flush()
+        } else if let local {
+            local.flusher.flush(context)
         } else {
             context.flush()
         }
@@ -461,6 +465,9 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
         if let codec = connection.streamCodec {
             codec.close()
         } else {
+            // What was written goes before the close, not at the end of the tick (a channel
+            // fails the writes it has not flushed when it closes).
+            context.flush()
             context.close(promise: nil)
         }
     }

@@ -1,7 +1,7 @@
 import NIOCore
 
-/// What one event loop owns and only it touches: its pool of upstream connections and its
-/// request-id generator. Looked up once per connection (or HTTP/2 stream).
+/// What one event loop owns and only it touches: its pool of upstream connections, its
+/// request-id generator and its end-of-tick flushes. Looked up once per connection (or HTTP/2 stream).
 final class LoopLocal {
     let pool: UpstreamPool
     var requestIDs = RequestIDGenerator()
@@ -9,8 +9,11 @@ final class LoopLocal {
     let metrics: LoopMetrics
     /// Spare buffers for the heads this loop writes.
     let headBuffers = HeadBuffers()
+    /// The HTTP/1.1 flushes made together at the end of the loop's tick.
+    let flusher: LoopFlusher
 
     init(eventLoop: any EventLoop) {
+        flusher = LoopFlusher(loop: eventLoop)
         let metrics = LoopMetrics()
         self.metrics = metrics
         pool = UpstreamPool(eventLoop: eventLoop, metrics: metrics)
