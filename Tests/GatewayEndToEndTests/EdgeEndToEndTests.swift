@@ -115,6 +115,27 @@ import Testing
         }
     }
 
+    /// A request whose FIN comes in the same read: NIO closes the client's connection as soon as
+    /// that read is over. An answer the gateway gives itself is flushed inside the read, so it is
+    /// out before the close; a proxied request on a pooled connection still reaches the backend
+    /// (its flush is not left for the end of the loop's tick when the exchange is cancelled).
+    @Test func aRequestSentWithTheClientsFINIsStillAnsweredAndForwarded() async throws {
+        try await withExample { gateway, backend, _ in
+            let port = gateway.server.httpPort!
+            let answered = try CorkedRequest.send(port: port, "TRACE /flights HTTP/1.1\r\nHost: gw.example\r\n\r\n")
+            #expect(answered.hasPrefix("HTTP/1.1 405"), "\(answered)")
+            // A pooled upstream connection on each event loop first (the in-process gateway runs
+            // two, and takes connections in turns), then a proxied request with the FIN.
+            for _ in 0..<2 {
+                #expect(try await rawStatus(port, "GET /old/warm HTTP/1.1\r\nHost: gw.example\r\n\r\n") == 200)
+            }
+            let before = backend.requests
+            _ = try CorkedRequest.send(port: port, "GET /old/closing HTTP/1.1\r\nHost: gw.example\r\n\r\n")
+            try await TestFolder.eventually { backend.requests > before }
+            #expect(backend.requests == before + 1)
+        }
+    }
+
     @Test func encodedSlashesAreKeptWhenConfigured() async throws {
         try await withExample(limits: "escapedSlashes: keep") { gateway, backend, _ in
             let response = try await gateway.send(.GET, "/files/a%2fb")

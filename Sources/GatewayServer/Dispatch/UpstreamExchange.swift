@@ -339,6 +339,9 @@ final class UpstreamExchange: Dispatch, UpstreamDelegate {
         sink = nil
         timer?.cancel()
         timer = nil
+        // What was written goes out before the close, as it would have without the loop's
+        // end-of-tick flush (a client that closes right after its request has it sent).
+        connection?.flush()
         connection?.close()
         connection = nil
         pending.removeAll()

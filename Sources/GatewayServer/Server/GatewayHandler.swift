@@ -439,11 +439,13 @@ final class GatewayHandler: ChannelDuplexHandler, DispatchSink {
     /// Flushes what was written: on an HTTP/2 stream through its codec (which writes a frame it
     /// held for END_STREAM first; the connection's `FlushCoalescer` flushes at the end of the
     /// tick), on HTTP/1.1 at the end of the loop's tick with the loop's other connections
-    /// (`LoopFlusher`).
+    /// (`LoopFlusher`) — except inside this connection's own read: the client's end of input may
+    /// be in the same read (a request sent with a FIN, or TLS's close_notify right behind it), and
+    /// NIO closes the connection as soon as the read is over, failing writes not yet flushed.
     private func flushDownstream(_ context: ChannelHandlerContext) {
         if let codec = connection.streamCodec {
             codec.flush()
-        } else if let local {
+        } else if let local, !partsThisRead {
             local.flusher.flush(context)
         } else {
             context.flush()

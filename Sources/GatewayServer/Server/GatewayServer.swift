@@ -372,6 +372,9 @@ public final class GatewayServer: Sendable {
                     // HTTP2Connection: GOAWAY, and the close once its last stream is done.
                     record.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
                 } else if record.active == 0 {
+                    // A response that ended in this tick may wait for the loop's end-of-tick
+                    // flush (`LoopFlusher`), which runs after this task: it goes out first.
+                    record.channel.flush()
                     record.channel.close(promise: nil)
                 }
             }
