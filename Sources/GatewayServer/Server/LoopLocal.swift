@@ -1,7 +1,8 @@
 import NIOCore
 
 /// What one event loop owns and only it touches: its pool of upstream connections, its
-/// request-id generator and its end-of-tick flushes. Looked up once per connection (or HTTP/2 stream).
+/// request-id generator and its end-of-tick flushes. Looked up once per connection (or HTTP/2
+/// stream).
 final class LoopLocal {
     let pool: UpstreamPool
     var requestIDs = RequestIDGenerator()
