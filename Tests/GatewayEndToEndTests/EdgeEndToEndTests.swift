@@ -122,15 +122,19 @@ import Testing
     @Test func aRequestSentWithTheClientsFINIsStillAnsweredAndForwarded() async throws {
         try await withExample { gateway, backend, _ in
             let port = gateway.server.httpPort!
-            let answered = try CorkedRequest.send(port: port, "TRACE /flights HTTP/1.1\r\nHost: gw.example\r\n\r\n")
-            #expect(answered.hasPrefix("HTTP/1.1 405"), "\(answered)")
+            let answered = try await RawConnection.open(port: port)
+            try await answered.sendWithEnd("TRACE /flights HTTP/1.1\r\nHost: gw.example\r\n\r\n")
+            _ = await answered.waitForClose()
+            #expect(answered.text.hasPrefix("HTTP/1.1 405"), "\(answered.text)")
             // A pooled upstream connection on each event loop first (the in-process gateway runs
             // two, and takes connections in turns), then a proxied request with the FIN.
             for _ in 0..<2 {
                 #expect(try await rawStatus(port, "GET /old/warm HTTP/1.1\r\nHost: gw.example\r\n\r\n") == 200)
             }
             let before = backend.requests
-            _ = try CorkedRequest.send(port: port, "GET /old/closing HTTP/1.1\r\nHost: gw.example\r\n\r\n")
+            let closing = try await RawConnection.open(port: port)
+            try await closing.sendWithEnd("GET /old/closing HTTP/1.1\r\nHost: gw.example\r\n\r\n")
+            _ = await closing.waitForClose()
             try await TestFolder.eventually { backend.requests > before }
             #expect(backend.requests == before + 1)
         }

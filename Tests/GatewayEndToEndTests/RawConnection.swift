@@ -74,6 +74,15 @@ final class RawConnection: Sendable {
 
     func send(_ text: String) async throws { try await send(Array(text.utf8)) }
 
+    /// Sends `text` and the end of the client's output in one TCP segment (the socket corked
+    /// while it is written, the output's shutdown sending both): the server reads the request and
+    /// the end of input in one read, as from a client that sends a request and closes at once.
+    func sendWithEnd(_ text: String) async throws {
+        try await channel.setOption(ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_CORK)), value: 1)
+        try await channel.writeAndFlush(ByteBuffer(string: text))
+        try await channel.close(mode: .output)
+    }
+
     /// Waits until the server closed the connection, at most `limit`; the time it took from `since`
     /// (default: when the connection opened), or nil if it stayed open.
     func waitForClose(limit: Duration = .seconds(10), since: ContinuousClock.Instant? = nil) async -> Duration? {
